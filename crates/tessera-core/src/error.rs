@@ -1,0 +1,232 @@
+//! The services' error type. Each variant knows its stable Clerk error code,
+//! its messages and the request parameter it concerns, but not its HTTP
+//! status: the HTTP layer maps codes to statuses in one table.
+
+use tessera_store::StoreError;
+
+/// Errors of the service layer.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The resource does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A required parameter is missing.
+    #[error("{param} is missing")]
+    ParamMissing {
+        /// The parameter.
+        param: String,
+    },
+    /// A parameter has the wrong shape.
+    #[error("{param} is invalid: {detail}")]
+    ParamFormatInvalid {
+        /// The parameter.
+        param: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A parameter has an unacceptable value.
+    #[error("{param}: {detail}")]
+    ParamValueInvalid {
+        /// The parameter.
+        param: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// An email, phone, username or external id belongs to someone else.
+    #[error("{param} is taken")]
+    IdentifierExists {
+        /// The parameter.
+        param: String,
+    },
+    /// Password shorter than allowed.
+    #[error("password too short")]
+    PasswordTooShort {
+        /// Minimum length.
+        min: usize,
+    },
+    /// Password longer than allowed.
+    #[error("password too long")]
+    PasswordTooLong {
+        /// Maximum length in bytes.
+        max: usize,
+    },
+    /// Password misses a required character class.
+    #[error("password not strong enough")]
+    PasswordNotStrongEnough,
+    /// Password is on the breached-password list.
+    #[error("password found in a breach")]
+    PasswordPwned,
+    /// Username length outside the rules.
+    #[error("username length")]
+    UsernameInvalidLength {
+        /// Minimum.
+        min: usize,
+        /// Maximum.
+        max: usize,
+    },
+    /// Username has forbidden characters.
+    #[error("username characters")]
+    UsernameInvalidCharacter,
+    /// Username made only of digits.
+    #[error("username needs a non-digit")]
+    UsernameNeedsNonNumber,
+    /// The operation conflicts with the resource's state.
+    #[error("{detail}")]
+    NotAllowed {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        detail: String,
+    },
+    /// The feature this operation needs is not available on this server yet.
+    #[error("{feature} is not available")]
+    FeatureUnavailable {
+        /// The feature.
+        feature: &'static str,
+    },
+    /// Configuration problem at start-up.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A bug or broken dependency; details are logged, not sent.
+    #[error("internal: {0}")]
+    Internal(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Result alias for services.
+pub type CoreResult<T> = Result<T, CoreError>;
+
+impl From<StoreError> for CoreError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => Self::NotFound,
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl CoreError {
+    /// Shorthand for an invalid-format error.
+    pub fn format(param: &str, detail: impl Into<String>) -> Self {
+        Self::ParamFormatInvalid {
+            param: param.to_owned(),
+            detail: detail.into(),
+        }
+    }
+
+    /// Shorthand for an invalid-value error.
+    pub fn value(param: &str, detail: impl Into<String>) -> Self {
+        Self::ParamValueInvalid {
+            param: param.to_owned(),
+            detail: detail.into(),
+        }
+    }
+
+    /// Shorthand for a missing-parameter error.
+    pub fn missing(param: &str) -> Self {
+        Self::ParamMissing {
+            param: param.to_owned(),
+        }
+    }
+
+    /// The stable Clerk error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "resource_not_found",
+            Self::ParamMissing { .. } => "form_param_missing",
+            Self::ParamFormatInvalid { .. } => "form_param_format_invalid",
+            Self::ParamValueInvalid { .. } => "form_param_value_invalid",
+            Self::IdentifierExists { .. } => "form_identifier_exists",
+            Self::PasswordTooShort { .. } => "form_password_length_too_short",
+            Self::PasswordTooLong { .. } => "form_password_size_in_bytes_exceeded",
+            Self::PasswordNotStrongEnough => "form_password_not_strong_enough",
+            Self::PasswordPwned => "form_password_pwned",
+            Self::UsernameInvalidLength { .. } => "form_username_invalid_length",
+            Self::UsernameInvalidCharacter => "form_username_invalid_character",
+            Self::UsernameNeedsNonNumber => "form_username_needs_non_number_char",
+            Self::NotAllowed { code, .. } => code,
+            Self::FeatureUnavailable { .. } => "feature_not_enabled",
+            Self::Config(_) | Self::Internal(_) | Self::Store(_) => "internal_clerk_error",
+        }
+    }
+
+    /// The request parameter the error concerns, for `meta.param_name`.
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            Self::ParamMissing { param }
+            | Self::ParamFormatInvalid { param, .. }
+            | Self::ParamValueInvalid { param, .. }
+            | Self::IdentifierExists { param } => Some(param),
+            Self::PasswordTooShort { .. }
+            | Self::PasswordTooLong { .. }
+            | Self::PasswordNotStrongEnough
+            | Self::PasswordPwned => Some("password"),
+            Self::UsernameInvalidLength { .. }
+            | Self::UsernameInvalidCharacter
+            | Self::UsernameNeedsNonNumber => Some("username"),
+            _ => None,
+        }
+    }
+
+    /// The short message.
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotFound => "not found".to_owned(),
+            Self::ParamMissing { .. } => "is missing".to_owned(),
+            Self::ParamFormatInvalid { .. } => "is invalid".to_owned(),
+            Self::ParamValueInvalid { .. } => "is invalid".to_owned(),
+            Self::IdentifierExists { .. } => "That identifier is taken. Please try another.".to_owned(),
+            Self::PasswordTooShort { .. } | Self::PasswordTooLong { .. } => {
+                "Password has the wrong length.".to_owned()
+            }
+            Self::PasswordNotStrongEnough => "Password is not strong enough.".to_owned(),
+            Self::PasswordPwned => "Password has been found in an online data breach.".to_owned(),
+            Self::UsernameInvalidLength { .. }
+            | Self::UsernameInvalidCharacter
+            | Self::UsernameNeedsNonNumber => "Username is invalid.".to_owned(),
+            Self::NotAllowed { detail, .. } => detail.clone(),
+            Self::FeatureUnavailable { .. } => "feature not enabled".to_owned(),
+            Self::Config(_) | Self::Internal(_) | Self::Store(_) => "Oops, an unexpected error occurred".to_owned(),
+        }
+    }
+
+    /// The long, human-readable message.
+    pub fn long_message(&self) -> String {
+        match self {
+            Self::NotFound => "Resource not found".to_owned(),
+            Self::ParamMissing { param } => format!("{param} must be included."),
+            Self::ParamFormatInvalid { param, detail } | Self::ParamValueInvalid { param, detail } => {
+                format!("{param} is invalid: {detail}")
+            }
+            Self::IdentifierExists { param } => {
+                format!("That {} is taken. Please try another.", param.replace('_', " "))
+            }
+            Self::PasswordTooShort { min } => format!("Passwords must be {min} characters or more."),
+            Self::PasswordTooLong { max } => {
+                format!("Passwords must be at most {max} bytes long.")
+            }
+            Self::PasswordNotStrongEnough => {
+                "Given password is not strong enough: it misses a required kind of character.".to_owned()
+            }
+            Self::PasswordPwned => "Password has been found in an online data breach. For account \
+                 safety, please use a different password."
+                .to_owned(),
+            Self::UsernameInvalidLength { min, max } => {
+                format!("Username must be between {min} and {max} characters long.")
+            }
+            Self::UsernameInvalidCharacter => {
+                "Username can only contain letters, numbers, '_', '-' and '.'.".to_owned()
+            }
+            Self::UsernameNeedsNonNumber => "Username must contain at least one non-number character.".to_owned(),
+            Self::NotAllowed { detail, .. } => detail.clone(),
+            Self::FeatureUnavailable { feature } => {
+                format!("{feature} is not available on this Tessera server yet.")
+            }
+            Self::Config(_) | Self::Internal(_) | Self::Store(_) => {
+                "An unexpected error occurred. Please try again; the server log has the details.".to_owned()
+            }
+        }
+    }
+}

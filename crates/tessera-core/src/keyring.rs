@@ -1,0 +1,120 @@
+//! The signing keys in memory, parsed once, and the session tokens they sign.
+//!
+//! The store is the source of truth so replicas agree: every replica reloads
+//! the key set after a rotation it made and periodically otherwise.
+
+use std::sync::RwLock;
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+use serde_json::Value;
+use tessera_store::records::SigningKey;
+
+use crate::error::{CoreError, CoreResult};
+use crate::keys::jwk;
+
+/// How long a retired key stays in the JWKS (tokens live 60 s; SDKs cache JWKS for 5 min).
+pub const RETIRED_KEY_OVERLAP_MS: i64 = 24 * 60 * 60 * 1000;
+
+struct LoadedKey {
+    record: SigningKey,
+    encoding: EncodingKey,
+    jwk: Value,
+}
+
+/// The instance's keys, newest first.
+#[derive(Default)]
+pub struct KeyRing {
+    keys: RwLock<Vec<LoadedKey>>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyRing(..)")
+    }
+}
+
+/// Claims of a Clerk v2 session token.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionClaims {
+    /// Authorized party: the Origin of the page that asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azp: Option<String>,
+    /// Expiry (s).
+    pub exp: i64,
+    /// Minutes since first and second factor verification (-1 = never).
+    pub fva: [i64; 2],
+    /// Issued at (s).
+    pub iat: i64,
+    /// Issuer: the Frontend API URL.
+    pub iss: String,
+    /// Not before (s).
+    pub nbf: i64,
+    /// Session id.
+    pub sid: String,
+    /// Session status (`active` or `pending`).
+    pub sts: String,
+    /// User id.
+    pub sub: String,
+    /// Claims version.
+    pub v: u8,
+}
+
+impl KeyRing {
+    /// Replaces the in-memory key set with `keys` (any order).
+    pub fn load(&self, mut keys: Vec<SigningKey>) -> CoreResult<()> {
+        keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.kid.cmp(&a.kid)));
+        let mut loaded = Vec::with_capacity(keys.len());
+        for record in keys {
+            let encoding = EncodingKey::from_rsa_pem(record.private_key_pem.as_bytes())
+                .map_err(|e| CoreError::Internal(format!("stored signing key unreadable: {e}")))?;
+            let jwk = jwk(&record)?;
+            loaded.push(LoadedKey { record, encoding, jwk });
+        }
+        let mut guard = self
+            .keys
+            .write()
+            .map_err(|_| CoreError::Internal("key ring poisoned".to_owned()))?;
+        *guard = loaded;
+        Ok(())
+    }
+
+    /// The public keys as a JWKS document: the signing key and those retired within the overlap.
+    pub fn jwks(&self) -> CoreResult<Value> {
+        let guard = self
+            .keys
+            .read()
+            .map_err(|_| CoreError::Internal("key ring poisoned".to_owned()))?;
+        let keys: Vec<Value> = guard.iter().map(|k| k.jwk.clone()).collect();
+        Ok(serde_json::json!({ "keys": keys }))
+    }
+
+    /// PEM of the current signing key's public half (for `verifyToken({ jwtKey })`).
+    pub fn current_public_pem(&self) -> CoreResult<String> {
+        let guard = self
+            .keys
+            .read()
+            .map_err(|_| CoreError::Internal("key ring poisoned".to_owned()))?;
+        guard
+            .iter()
+            .find(|k| k.record.retired_at.is_none())
+            .map(|k| k.record.public_key_pem.clone())
+            .ok_or_else(|| CoreError::Internal("no signing key".to_owned()))
+    }
+
+    /// Signs `claims` with the current key.
+    pub fn sign(&self, claims: &SessionClaims) -> CoreResult<String> {
+        let guard = self
+            .keys
+            .read()
+            .map_err(|_| CoreError::Internal("key ring poisoned".to_owned()))?;
+        let key = guard
+            .iter()
+            .find(|k| k.record.retired_at.is_none())
+            .ok_or_else(|| CoreError::Internal("no signing key".to_owned()))?;
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(key.record.kid.as_str().to_owned());
+        jsonwebtoken::encode(&header, claims, &key.encoding)
+            .map_err(|e| CoreError::Internal(format!("signing failed: {e}")))
+    }
+}

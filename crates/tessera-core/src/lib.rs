@@ -1,0 +1,88 @@
+//! Tessera's services: the use cases behind the Backend and Frontend APIs.
+//!
+//! Services own transactions (opened on the store, committed at the end),
+//! hash passwords on the bounded pool before any transaction opens, and sign
+//! session tokens. They speak in domain terms and return [`CoreError`]s that
+//! carry Clerk's error codes; they know nothing of HTTP.
+
+pub mod clock;
+pub mod error;
+pub mod identifications;
+pub mod instance;
+pub mod keyring;
+pub mod keys;
+pub mod passwords;
+pub mod sessions;
+pub mod users;
+
+use std::ops::Deref;
+use std::sync::{Arc, RwLock};
+
+use tessera_store::records::Instance;
+use tessera_store::Store;
+
+pub use error::{CoreError, CoreResult};
+use keyring::KeyRing;
+use passwords::Hasher;
+
+/// Everything the services need, shared by every request.
+#[derive(Clone, Debug)]
+pub struct Core(Arc<Inner>);
+
+/// The shared state behind [`Core`].
+#[derive(Debug)]
+pub struct Inner {
+    /// The database.
+    pub store: Store,
+    /// The bounded password-hashing pool.
+    pub hasher: Hasher,
+    /// Signing keys.
+    pub keyring: KeyRing,
+    /// Public URL of this server's Frontend API (token issuer).
+    pub frontend_url: String,
+    instance: RwLock<Instance>,
+}
+
+impl Deref for Core {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Core {
+    /// A snapshot of the instance (keys and settings).
+    pub fn instance(&self) -> Instance {
+        match self.0.instance.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_instance(&self, inst: Instance) {
+        match self.0.instance.write() {
+            Ok(mut guard) => *guard = inst,
+            Err(poisoned) => *poisoned.into_inner() = inst,
+        }
+    }
+
+    /// Whether `presented` is the instance's secret key (constant-time).
+    pub fn check_secret_key(&self, presented: &str) -> bool {
+        let hash = match self.0.instance.read() {
+            Ok(guard) => guard.secret_key_hash.clone(),
+            Err(poisoned) => poisoned.into_inner().secret_key_hash.clone(),
+        };
+        keys::secret_matches(presented, &hash)
+    }
+
+    /// Reloads the instance and the signing keys from the store, so changes
+    /// made by another replica are seen here too.
+    pub async fn refresh(&self) -> CoreResult<()> {
+        let mut conn = self.store.read().await?;
+        if let Some(inst) = tessera_store::instance::get(&mut conn).await? {
+            self.set_instance(inst);
+        }
+        let keys = tessera_store::keys::list(&mut conn).await?;
+        self.keyring.load(keys)
+    }
+}

@@ -1,0 +1,213 @@
+//! Sessions, clients and session tokens as the Backend API exposes them.
+
+use tessera_domain::ids::{ClientId, SessionId, UserId};
+use tessera_domain::kinds::SessionStatus;
+use tessera_domain::settings::EnvironmentType;
+use tessera_store::records::{Client, Session};
+use tessera_store::sessions::SessionFilter;
+use tessera_store::StoreError;
+
+use crate::clock::now_ms;
+use crate::error::{CoreError, CoreResult};
+use crate::keyring::SessionClaims;
+use crate::keys::hash_secret;
+use crate::Core;
+
+/// Hard session lifetime (Clerk's default: 7 days).
+pub const SESSION_LIFETIME_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// Inactivity lifetime before a session counts as abandoned (30 days).
+pub const SESSION_ABANDON_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// Session token lifetime (60 s).
+pub const TOKEN_LIFETIME_SECS: i64 = 60;
+/// How long a client cookie lives (1 year).
+pub const CLIENT_LIFETIME_MS: i64 = 365 * 24 * 60 * 60 * 1000;
+
+/// A client with its sessions, ready to render.
+#[derive(Debug, Clone)]
+pub struct ClientView {
+    /// The client.
+    pub client: Client,
+    /// Its sessions, oldest first.
+    pub sessions: Vec<Session>,
+}
+
+/// The state a session is really in at `now` (expiry is applied lazily).
+pub fn effective_status(session: &Session, now: i64) -> SessionStatus {
+    match session.status {
+        SessionStatus::Active | SessionStatus::Pending if now >= session.expire_at => SessionStatus::Expired,
+        SessionStatus::Active | SessionStatus::Pending if now >= session.abandon_at => SessionStatus::Abandoned,
+        other => other,
+    }
+}
+
+fn minutes_since(at: Option<i64>, now: i64) -> i64 {
+    at.map_or(-1, |t| (now - t).max(0) / 60_000)
+}
+
+impl Core {
+    /// Creates a signed-in session for a user on a new client (BAPI `POST /v1/sessions`,
+    /// meant for tests and server-side flows; refused on production instances).
+    pub async fn create_session_for_user(&self, user_id: &str, active_organization_id: Option<String>) -> CoreResult<Session> {
+        if self.instance().environment == EnvironmentType::Production {
+            return Err(CoreError::NotAllowed {
+                code: "operation_not_allowed_on_production",
+                detail: "Creating sessions through the Backend API is only available on development instances.".to_owned(),
+            });
+        }
+        let now = now_ms();
+        let user_id = UserId::parse(user_id).ok_or(CoreError::NotFound)?;
+        let mut tx = self.store.begin().await?;
+        let user = tessera_store::users::get(&mut tx, &user_id).await?;
+        if user.banned {
+            return Err(CoreError::NotAllowed {
+                code: "user_banned",
+                detail: "The user is banned.".to_owned(),
+            });
+        }
+        let client = Client {
+            id: ClientId::generate(now),
+            token_hash: None,
+            last_active_session_id: None,
+            expire_at: now + CLIENT_LIFETIME_MS,
+            created_at: now,
+            updated_at: now,
+        };
+        tessera_store::clients::insert(&mut tx, &client).await?;
+        let session = new_session(client.id.clone(), user_id, active_organization_id, now);
+        tessera_store::sessions::insert(&mut tx, &session).await?;
+        let mut client = client;
+        client.last_active_session_id = Some(session.id.clone());
+        tessera_store::clients::update(&mut tx, &client).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(session)
+    }
+
+    /// Loads one session, with lazily applied expiry.
+    pub async fn get_session(&self, id: &str) -> CoreResult<Session> {
+        let id = SessionId::parse(id).ok_or(CoreError::NotFound)?;
+        let mut conn = self.store.read().await?;
+        let mut session = tessera_store::sessions::get(&mut conn, &id).await?;
+        session.status = effective_status(&session, now_ms());
+        Ok(session)
+    }
+
+    /// Lists sessions, newest first, with the total count.
+    pub async fn list_sessions(&self, filter: &SessionFilter, limit: i64, offset: i64) -> CoreResult<(Vec<Session>, i64)> {
+        let now = now_ms();
+        let mut conn = self.store.read().await?;
+        let mut sessions = tessera_store::sessions::list(&mut conn, filter, limit, offset).await?;
+        for s in &mut sessions {
+            s.status = effective_status(s, now);
+        }
+        let total = tessera_store::sessions::count(&mut conn, filter).await?;
+        Ok((sessions, total))
+    }
+
+    /// Revokes a session: it can no longer mint tokens.
+    pub async fn revoke_session(&self, id: &str) -> CoreResult<Session> {
+        let id = SessionId::parse(id).ok_or(CoreError::NotFound)?;
+        let now = now_ms();
+        let mut tx = self.store.begin().await?;
+        let mut session = tessera_store::sessions::get(&mut tx, &id).await?;
+        if effective_status(&session, now).is_signed_in() {
+            session.status = SessionStatus::Revoked;
+            session.updated_at = now;
+            tessera_store::sessions::update(&mut tx, &session).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        session.status = effective_status(&session, now);
+        Ok(session)
+    }
+
+    /// Mints a session token for a signed-in session. `azp` is the requesting origin.
+    pub async fn create_session_token(
+        &self,
+        id: &str,
+        expires_in_secs: Option<i64>,
+        azp: Option<String>,
+    ) -> CoreResult<String> {
+        let now = now_ms();
+        let session = self.get_session(id).await?;
+        if !session.status.is_signed_in() {
+            return Err(CoreError::NotFound);
+        }
+        let lifetime = expires_in_secs.unwrap_or(TOKEN_LIFETIME_SECS);
+        if !(30..=315_360_000).contains(&lifetime) {
+            return Err(CoreError::value("expires_in_seconds", "must be between 30 and 315360000"));
+        }
+        let iat = now / 1000;
+        let claims = SessionClaims {
+            azp,
+            exp: iat + lifetime,
+            fva: [minutes_since(session.first_factor_at, now), minutes_since(session.second_factor_at, now)],
+            iat,
+            iss: self.frontend_url.clone(),
+            nbf: iat - 10,
+            sid: session.id.as_str().to_owned(),
+            sts: session.status.as_str().to_owned(),
+            sub: session.user_id.as_str().to_owned(),
+            v: 2,
+        };
+        self.keyring.sign(&claims)
+    }
+
+    /// Loads a client with its sessions.
+    pub async fn get_client(&self, id: &str) -> CoreResult<ClientView> {
+        let id = ClientId::parse(id).ok_or(CoreError::NotFound)?;
+        let mut conn = self.store.read().await?;
+        let client = tessera_store::clients::get(&mut conn, &id).await?;
+        client_view(&mut conn, client).await
+    }
+
+    /// Finds the client a client token belongs to.
+    pub async fn verify_client_token(&self, token: &str) -> CoreResult<ClientView> {
+        let mut conn = self.store.read().await?;
+        let client = tessera_store::clients::find_by_token_hash(&mut conn, &hash_secret(token))
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        client_view(&mut conn, client).await
+    }
+
+    /// Lists clients, newest first, with the total count.
+    pub async fn list_clients(&self, limit: i64, offset: i64) -> CoreResult<(Vec<ClientView>, i64)> {
+        let mut conn = self.store.read().await?;
+        let clients = tessera_store::clients::list(&mut conn, limit, offset).await?;
+        let total = tessera_store::clients::count(&mut conn).await?;
+        let mut views = Vec::with_capacity(clients.len());
+        for client in clients {
+            views.push(client_view(&mut conn, client).await?);
+        }
+        Ok((views, total))
+    }
+}
+
+async fn client_view(conn: &mut tessera_store::Conn, client: Client) -> CoreResult<ClientView> {
+    let now = now_ms();
+    let mut sessions = tessera_store::sessions::list_for_client(conn, &client.id).await?;
+    for s in &mut sessions {
+        s.status = effective_status(s, now);
+    }
+    Ok(ClientView { client, sessions })
+}
+
+pub(crate) fn new_session(client_id: ClientId, user_id: UserId, org: Option<String>, now: i64) -> Session {
+    Session {
+        id: SessionId::generate(now),
+        client_id,
+        user_id,
+        status: SessionStatus::Active,
+        actor: None,
+        last_active_organization_id: org,
+        last_active_at: now,
+        expire_at: now + SESSION_LIFETIME_MS,
+        abandon_at: now + SESSION_ABANDON_MS,
+        first_factor_at: Some(now),
+        second_factor_at: None,
+        ip_address: None,
+        user_agent: None,
+        city: None,
+        country: None,
+        created_at: now,
+        updated_at: now,
+    }
+}

@@ -1,0 +1,101 @@
+//! Closed sets of names that travel on the wire and in the store.
+
+use std::fmt;
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $wire:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vdoc])* $variant,)* }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
+
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $wire,)* }
+            }
+
+            /// Parses a wire name.
+            pub fn parse(raw: &str) -> Option<Self> {
+                match raw { $($wire => Some(Self::$variant),)* _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// The two kinds of identification a user owns.
+    IdentificationKind {
+        /// An email address (`email_address` object).
+        EmailAddress => "email_address",
+        /// A phone number (`phone_number` object).
+        PhoneNumber => "phone_number",
+    }
+}
+
+wire_enum! {
+    /// Session lifecycle states, as Clerk names them.
+    SessionStatus {
+        /// Signed in and usable.
+        Active => "active",
+        /// Signed in with tasks left to do.
+        Pending => "pending",
+        /// Signed out by the user.
+        Ended => "ended",
+        /// Past its lifetime.
+        Expired => "expired",
+        /// Removed from the client.
+        Removed => "removed",
+        /// Replaced by another session.
+        Replaced => "replaced",
+        /// Revoked by an administrator.
+        Revoked => "revoked",
+        /// Inactive for too long.
+        Abandoned => "abandoned",
+    }
+}
+
+impl SessionStatus {
+    /// Whether a session in this state can still mint tokens.
+    pub fn is_signed_in(self) -> bool {
+        matches!(self, Self::Active | Self::Pending)
+    }
+}
+
+wire_enum! {
+    /// Verification states of an identification or attempt.
+    VerificationStatus {
+        /// Not verified yet.
+        Unverified => "unverified",
+        /// Verified.
+        Verified => "verified",
+        /// Can move to another flow.
+        Transferable => "transferable",
+        /// Too many failed attempts.
+        Failed => "failed",
+        /// Past its expiry.
+        Expired => "expired",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        for s in SessionStatus::ALL {
+            assert_eq!(SessionStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(IdentificationKind::parse("email_address"), Some(IdentificationKind::EmailAddress));
+        assert_eq!(VerificationStatus::parse("nope"), None);
+    }
+}

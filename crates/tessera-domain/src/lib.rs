@@ -1,0 +1,9 @@
+//! Tessera's domain: identifiers, the instance settings document and the pure
+//! rules that decide what is valid. No IO, no async, no clock: callers pass the
+//! time in. Every other Tessera crate depends on this one; it depends on none.
+
+pub mod identifiers;
+pub mod ids;
+pub mod kinds;
+pub mod metadata;
+pub mod settings;

@@ -1,0 +1,337 @@
+//! The instance settings document: one typed tree with Clerk's defaults.
+//!
+//! Everything that decides how sign-up, sign-in and the Frontend API's
+//! `environment` behave reads this document; it is stored as one JSON value so
+//! that new settings are added with a default and old documents still load.
+
+use serde::{Deserialize, Serialize};
+
+/// Development or production: decides test identifiers, cookie rules and key prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvironmentType {
+    /// A development instance (`pk_test_`/`sk_test_` keys).
+    #[default]
+    Development,
+    /// A production instance (`pk_live_`/`sk_live_` keys).
+    Production,
+}
+
+impl EnvironmentType {
+    /// The wire name (`development` or `production`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+        }
+    }
+
+    /// The key prefix fragment (`test` or `live`).
+    pub fn key_kind(self) -> &'static str {
+        match self {
+            Self::Development => "test",
+            Self::Production => "live",
+        }
+    }
+}
+
+/// The whole settings document of an instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct InstanceSettings {
+    /// Settings of BAPI `PATCH /v1/instance`.
+    pub instance: InstanceConfig,
+    /// Settings of BAPI `PATCH /v1/instance/restrictions`.
+    pub restrictions: Restrictions,
+    /// Settings of BAPI `PATCH /v1/instance/organization_settings`.
+    pub organizations: OrganizationSettings,
+    /// Which identifiers and attributes users have, and how they sign up and in.
+    pub user: UserSettings,
+}
+
+/// General instance options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InstanceConfig {
+    /// Accept Clerk's test identifiers (development instances only).
+    pub test_mode: bool,
+    /// Reject passwords found in the shipped breached-password list.
+    pub hibp: bool,
+    /// Address shown to users for support.
+    pub support_email: Option<String>,
+    /// clerk-js version the hosted pages load.
+    pub clerk_js_version: Option<String>,
+    /// Origin of the development app.
+    pub development_origin: Option<String>,
+    /// Origins allowed to call the Frontend API with credentials.
+    pub allowed_origins: Vec<String>,
+    /// Development instances without the dev-browser cookie.
+    pub cookieless_dev: bool,
+    /// Session syncing through URL parameters (development).
+    pub url_based_session_syncing: bool,
+}
+
+impl Default for InstanceConfig {
+    fn default() -> Self {
+        Self {
+            test_mode: true,
+            hibp: true,
+            support_email: None,
+            clerk_js_version: None,
+            development_origin: None,
+            allowed_origins: Vec::new(),
+            cookieless_dev: false,
+            url_based_session_syncing: false,
+        }
+    }
+}
+
+/// Allowlist and blocklist rules for sign-ups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Restrictions {
+    /// Only identifiers on the allowlist may sign up.
+    pub allowlist: bool,
+    /// Identifiers on the blocklist may not sign up.
+    pub blocklist: bool,
+    /// Skip the lists when signing in.
+    pub allowlist_blocklist_disabled_on_sign_in: bool,
+    /// Reject `+tag` email subaddresses.
+    pub block_email_subaddresses: bool,
+    /// Reject email domains known to be disposable.
+    pub block_disposable_email_domains: bool,
+}
+
+/// Organization feature settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrganizationSettings {
+    /// Organizations are on.
+    pub enabled: bool,
+    /// Members per organization (0 = unlimited).
+    pub max_allowed_memberships: i64,
+    /// Admins may delete their organization.
+    pub admin_delete_enabled: bool,
+    /// Verified domains are on.
+    pub domains_enabled: bool,
+    /// Enrollment modes allowed for verified domains.
+    pub domains_enrollment_modes: Vec<String>,
+    /// Role given to an organization's creator.
+    pub creator_role: String,
+    /// Role given to members joining through a verified domain.
+    pub domains_default_role: String,
+}
+
+impl Default for OrganizationSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_allowed_memberships: 5,
+            admin_delete_enabled: true,
+            domains_enabled: false,
+            domains_enrollment_modes: Vec::new(),
+            creator_role: "org:admin".to_owned(),
+            domains_default_role: "org:member".to_owned(),
+        }
+    }
+}
+
+/// One user attribute (email address, phone number, username, names, password).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttributeSetting {
+    /// Users can have it.
+    pub enabled: bool,
+    /// Users must have it.
+    pub required: bool,
+    /// It can identify a user at sign-in.
+    pub used_for_first_factor: bool,
+    /// It must be verified during sign-up.
+    pub verify_at_sign_up: bool,
+}
+
+impl AttributeSetting {
+    const fn new(enabled: bool, required: bool, first_factor: bool, verify: bool) -> Self {
+        Self {
+            enabled,
+            required,
+            used_for_first_factor: first_factor,
+            verify_at_sign_up: verify,
+        }
+    }
+}
+
+impl Default for AttributeSetting {
+    fn default() -> Self {
+        Self::new(false, false, false, false)
+    }
+}
+
+/// Sign-up modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SignUpMode {
+    /// Anyone may sign up.
+    #[default]
+    Public,
+    /// Only invited users may sign up.
+    Restricted,
+    /// Users join a waitlist first.
+    Waitlist,
+}
+
+/// Password rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasswordSettings {
+    /// Minimum length in characters (at least 8).
+    pub min_length: usize,
+    /// Maximum length in bytes (at most 72, bcrypt's limit as Clerk keeps it).
+    pub max_length: usize,
+    /// Require one of `allowed_special_characters`.
+    pub require_special_char: bool,
+    /// Require a digit.
+    pub require_numbers: bool,
+    /// Require an uppercase letter.
+    pub require_uppercase: bool,
+    /// Require a lowercase letter.
+    pub require_lowercase: bool,
+    /// Characters that count as special.
+    pub allowed_special_characters: String,
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        Self {
+            min_length: 8,
+            max_length: 72,
+            require_special_char: false,
+            require_numbers: false,
+            require_uppercase: false,
+            require_lowercase: false,
+            allowed_special_characters: "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".to_owned(),
+        }
+    }
+}
+
+/// Username length rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UsernameSettings {
+    /// Minimum length (Clerk: at least 4).
+    pub min_length: usize,
+    /// Maximum length (Clerk: at most 64).
+    pub max_length: usize,
+}
+
+impl Default for UsernameSettings {
+    fn default() -> Self {
+        Self {
+            min_length: 4,
+            max_length: 64,
+        }
+    }
+}
+
+/// Lockout after repeated wrong passwords or codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LockoutSettings {
+    /// Lockout is on.
+    pub enabled: bool,
+    /// Failed attempts before the account locks.
+    pub max_attempts: i64,
+    /// Lock duration in minutes (0 = until unlocked by an admin).
+    pub duration_mins: i64,
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        // Clerk's defaults: on, 100 attempts, 60 minutes.
+        Self {
+            enabled: true,
+            max_attempts: 100,
+            duration_mins: 60,
+        }
+    }
+}
+
+/// User attributes and the sign-up/sign-in rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserSettings {
+    /// Email address attribute.
+    pub email_address: AttributeSetting,
+    /// Phone number attribute.
+    pub phone_number: AttributeSetting,
+    /// Username attribute.
+    pub username: AttributeSetting,
+    /// First name attribute.
+    pub first_name: AttributeSetting,
+    /// Last name attribute.
+    pub last_name: AttributeSetting,
+    /// Password attribute.
+    pub password: AttributeSetting,
+    /// Password rules.
+    pub password_settings: PasswordSettings,
+    /// Username rules.
+    pub username_settings: UsernameSettings,
+    /// Who may sign up.
+    pub sign_up_mode: SignUpMode,
+    /// Sign-up asks for acceptance of legal terms.
+    pub legal_consent_enabled: bool,
+    /// One session per client.
+    pub single_session_mode: bool,
+    /// Users may delete their own account.
+    pub delete_self_enabled: bool,
+    /// Users may create organizations.
+    pub create_organization_enabled: bool,
+    /// Lockout rules.
+    pub lockout: LockoutSettings,
+    /// Hide whether an identifier exists at sign-in.
+    pub enumeration_protection: bool,
+}
+
+impl Default for UserSettings {
+    fn default() -> Self {
+        // Clerk's default application: email + password, optional names.
+        Self {
+            email_address: AttributeSetting::new(true, true, true, true),
+            phone_number: AttributeSetting::new(false, false, false, true),
+            username: AttributeSetting::new(false, false, false, false),
+            first_name: AttributeSetting::new(true, false, false, false),
+            last_name: AttributeSetting::new(true, false, false, false),
+            password: AttributeSetting::new(true, true, true, false),
+            password_settings: PasswordSettings::default(),
+            username_settings: UsernameSettings::default(),
+            sign_up_mode: SignUpMode::Public,
+            legal_consent_enabled: false,
+            single_session_mode: false,
+            delete_self_enabled: true,
+            create_organization_enabled: true,
+            lockout: LockoutSettings::default(),
+            enumeration_protection: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_document_loads_with_defaults() {
+        let settings: InstanceSettings = serde_json::from_str("{}").unwrap();
+        assert_eq!(settings, InstanceSettings::default());
+        assert!(settings.user.email_address.required);
+        assert_eq!(settings.user.password_settings.max_length, 72);
+    }
+
+    #[test]
+    fn partial_document_keeps_other_defaults() {
+        let settings: InstanceSettings =
+            serde_json::from_str(r#"{"instance":{"hibp":false}}"#).unwrap();
+        assert!(!settings.instance.hibp);
+        assert!(settings.instance.test_mode);
+    }
+}

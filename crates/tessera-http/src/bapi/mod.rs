@@ -1,0 +1,8 @@
+//! The Backend API: `/v1/…` authenticated by the instance's secret key.
+
+pub mod identifications;
+pub mod instance;
+pub mod router;
+pub mod sessions;
+pub mod user_actions;
+pub mod users;

@@ -1,0 +1,135 @@
+//! BAPI `/v1/sessions…` and `/v1/clients…`.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tessera_core::Core;
+use tessera_domain::ids::{ClientId, UserId};
+use tessera_domain::kinds::SessionStatus;
+use tessera_store::sessions::SessionFilter;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, QueryPairs, SecretKeyAuth};
+use crate::wire;
+
+/// `GET /v1/sessions`
+pub async fn list_sessions(_: SecretKeyAuth, State(core): State<Core>, q: QueryPairs) -> ApiResult<Json<Value>> {
+    let mut filter = SessionFilter::default();
+    if let Some(raw) = q.first("user_id").filter(|s| !s.is_empty()) {
+        match UserId::parse(&raw) {
+            Some(id) => filter.user_id = Some(id),
+            None => return Ok(Json(wire::list(Vec::new(), 0, q.bool("paginated")? == Some(true)))),
+        }
+    }
+    if let Some(raw) = q.first("client_id").filter(|s| !s.is_empty()) {
+        match ClientId::parse(&raw) {
+            Some(id) => filter.client_id = Some(id),
+            None => return Ok(Json(wire::list(Vec::new(), 0, q.bool("paginated")? == Some(true)))),
+        }
+    }
+    if let Some(raw) = q.first("status").filter(|s| !s.is_empty()) {
+        filter.status = Some(SessionStatus::parse(&raw).ok_or_else(|| {
+            ApiError::invalid("status", "must be one of abandoned, active, ended, expired, removed, replaced, revoked")
+        })?);
+    }
+    let (limit, offset) = q.page()?;
+    let (sessions, total) = core.list_sessions(&filter, limit, offset).await?;
+    let items = sessions.iter().map(wire::session::session).collect();
+    Ok(Json(wire::list(items, total, q.bool("paginated")? == Some(true))))
+}
+
+/// Body of `POST /v1/sessions`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionBody {
+    user_id: String,
+    active_organization_id: Option<String>,
+}
+
+/// `POST /v1/sessions` (development instances only)
+pub async fn create_session(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    JsonBody(b): JsonBody<CreateSessionBody>,
+) -> ApiResult<Json<Value>> {
+    let session = core.create_session_for_user(&b.user_id, b.active_organization_id).await?;
+    Ok(Json(wire::session::session(&session)))
+}
+
+/// `GET /v1/sessions/{session_id}`
+pub async fn get_session(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(wire::session::session(&core.get_session(&id).await?)))
+}
+
+/// `POST /v1/sessions/{session_id}/revoke`
+pub async fn revoke_session(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(wire::session::session(&core.revoke_session(&id).await?)))
+}
+
+/// Body of `POST /v1/sessions/{session_id}/tokens`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenBody {
+    expires_in_seconds: Option<i64>,
+}
+
+/// `POST /v1/sessions/{session_id}/tokens`
+pub async fn create_session_token(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(b): JsonBody<CreateTokenBody>,
+) -> ApiResult<Json<Value>> {
+    let azp = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let jwt = core.create_session_token(&id, b.expires_in_seconds, azp).await?;
+    Ok(Json(json!({ "object": "token", "jwt": jwt })))
+}
+
+/// `POST /v1/sessions/{session_id}/tokens/{template}`: JWT templates arrive later.
+pub async fn create_session_token_from_template(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path((id, template)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    core.get_session(&id).await?;
+    Err(ApiError::new(
+        "resource_not_found",
+        "not found",
+        format!("No JWT template named {template:?} exists."),
+    ))
+}
+
+/// `GET /v1/clients`
+pub async fn list_clients(_: SecretKeyAuth, State(core): State<Core>, q: QueryPairs) -> ApiResult<Json<Value>> {
+    let (limit, offset) = q.page()?;
+    let (clients, total) = core.list_clients(limit, offset).await?;
+    let items = clients.iter().map(wire::session::client).collect();
+    Ok(Json(wire::list(items, total, q.bool("paginated")? == Some(true))))
+}
+
+/// `GET /v1/clients/{client_id}`
+pub async fn get_client(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(wire::session::client(&core.get_client(&id).await?)))
+}
+
+/// Body of `POST /v1/clients/verify`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyClientBody {
+    token: String,
+}
+
+/// `POST /v1/clients/verify`
+pub async fn verify_client(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    JsonBody(b): JsonBody<VerifyClientBody>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(wire::session::client(&core.verify_client_token(&b.token).await?)))
+}

@@ -1,0 +1,206 @@
+//! BAPI `/v1/users/{id}/…` actions: bans, locks, passwords, profile images, and the
+//! user sub-resources of features that arrive later (empty lists, clear errors).
+
+use axum::extract::{Multipart, Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tessera_core::passwords::Password;
+use tessera_core::Core;
+
+use super::users::render;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, QueryPairs, SecretKeyAuth};
+
+/// `POST /v1/users/{user_id}/ban`
+pub async fn ban_user(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(render(&core, &core.set_banned(&id, true).await?)))
+}
+
+/// `POST /v1/users/{user_id}/unban`
+pub async fn unban_user(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(render(&core, &core.set_banned(&id, false).await?)))
+}
+
+/// Body of `POST /v1/users/ban` and `/unban`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserIdsBody {
+    user_ids: Vec<String>,
+}
+
+async fn set_banned_many(core: &Core, ids: Vec<String>, banned: bool) -> ApiResult<Json<Value>> {
+    if ids.is_empty() || ids.len() > 50 {
+        return Err(ApiError::invalid("user_ids", "must hold between 1 and 50 user ids"));
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(render(core, &core.set_banned(&id, banned).await?));
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+/// `POST /v1/users/ban`
+pub async fn ban_users(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    JsonBody(body): JsonBody<UserIdsBody>,
+) -> ApiResult<Json<Value>> {
+    set_banned_many(&core, body.user_ids, true).await
+}
+
+/// `POST /v1/users/unban`
+pub async fn unban_users(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    JsonBody(body): JsonBody<UserIdsBody>,
+) -> ApiResult<Json<Value>> {
+    set_banned_many(&core, body.user_ids, false).await
+}
+
+/// `POST /v1/users/{user_id}/lock`
+pub async fn lock_user(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(render(&core, &core.set_locked(&id, true).await?)))
+}
+
+/// `POST /v1/users/{user_id}/unlock`
+pub async fn unlock_user(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(render(&core, &core.set_locked(&id, false).await?)))
+}
+
+/// Body of `POST /v1/users/{user_id}/verify_password`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyPasswordBody {
+    password: String,
+}
+
+/// `POST /v1/users/{user_id}/verify_password`: 200 `{verified: true}`, 422 when wrong.
+pub async fn verify_password(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<VerifyPasswordBody>,
+) -> ApiResult<Json<Value>> {
+    if core.verify_password(&id, Password::new(body.password)).await? {
+        Ok(Json(json!({ "verified": true })))
+    } else {
+        Err(ApiError::new(
+            "password_incorrect",
+            "Password is incorrect",
+            "The provided password was incorrect.",
+        )
+        .param("password"))
+    }
+}
+
+/// Body of `POST /v1/users/{user_id}/remove_password`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RemovePasswordBody {
+    sign_out_of_other_sessions: Option<bool>,
+}
+
+/// `POST /v1/users/{user_id}/remove_password`
+pub async fn remove_password(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RemovePasswordBody>,
+) -> ApiResult<Json<Value>> {
+    let view = core
+        .remove_password(&id, body.sign_out_of_other_sessions.unwrap_or(false))
+        .await?;
+    Ok(Json(render(&core, &view)))
+}
+
+/// Accepted image types, by their leading bytes.
+fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(b"\xff\xd8\xff") {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// `POST /v1/users/{user_id}/profile_image` (multipart, part `file`; PNG, JPEG, GIF or WebP up to 10 MB)
+pub async fn set_profile_image(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> ApiResult<Json<Value>> {
+    let mut file = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_body(format!("invalid multipart body: {e}")))?
+    {
+        if field.name() == Some("file") {
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| ApiError::bad_body(format!("invalid multipart body: {e}")))?;
+            file = Some(bytes);
+        }
+    }
+    let bytes = file.ok_or_else(|| {
+        ApiError::new("form_param_missing", "is missing", "file must be included.").param("file")
+    })?;
+    let content_type = sniff_image(&bytes)
+        .ok_or_else(|| ApiError::invalid("file", "must be a PNG, JPEG, GIF or WebP image"))?;
+    let view = core.set_profile_image(&id, content_type.to_owned(), bytes.to_vec()).await?;
+    Ok(Json(render(&core, &view)))
+}
+
+/// `DELETE /v1/users/{user_id}/profile_image`
+pub async fn delete_profile_image(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(render(&core, &core.delete_profile_image(&id).await?)))
+}
+
+/// `GET /v1/users/{user_id}/organization_memberships` and `/organization_invitations`:
+/// empty until organizations exist.
+pub async fn list_user_org_records(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
+    q.page()?;
+    core.get_user(&id).await?;
+    Ok(Json(json!({ "data": [], "total_count": 0 })))
+}
+
+/// `GET /v1/users/{user_id}/oauth_access_tokens/{provider}`: no external accounts yet.
+pub async fn list_oauth_access_tokens(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path((id, _provider)): Path<(String, String)>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
+    core.get_user(&id).await?;
+    let paginated = q.bool("paginated")? == Some(true);
+    Ok(Json(crate::wire::list(Vec::new(), 0, paginated)))
+}
+
+/// `DELETE /v1/users/{user_id}/mfa|totp|backup_code`: nothing to remove until MFA exists.
+pub async fn disable_mfa(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let view = core.get_user(&id).await?;
+    Ok(Json(json!({ "user_id": view.user.id.as_str() })))
+}
+
+/// Sub-resources (passkeys, web3 wallets, external accounts, TOTP checks) that
+/// cannot exist on this server yet: the item asked for is never there.
+pub async fn missing_sub_resource(_: SecretKeyAuth) -> ApiError {
+    ApiError::not_found()
+}

@@ -1,0 +1,191 @@
+//! Extractors that fail with Clerk's error envelope instead of axum's plain text.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::header;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use tessera_core::Core;
+
+use crate::error::ApiError;
+
+/// The request carried the instance's secret key as a bearer token.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretKeyAuth;
+
+impl FromRequestParts<Core> for SecretKeyAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, core: &Core) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::new(
+                    "authentication_invalid",
+                    "Invalid authentication",
+                    "Unable to authenticate the request, you need to supply an active secret key \
+                     in the Authorization header as `Bearer sk_...`",
+                )
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        if core.check_secret_key(token) {
+            Ok(Self)
+        } else {
+            Err(ApiError::new(
+                "clerk_key_invalid",
+                "The provided secret key is invalid",
+                "The secret key in the Authorization header is not this instance's secret key.",
+            ))
+        }
+    }
+}
+
+/// A JSON body; an empty body reads as `{}`. Syntax errors are 400, type and
+/// unknown-field errors 422 naming the parameter.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+/// Turns a serde_json error into Clerk's envelope.
+pub fn json_error(err: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let text = err.to_string();
+    match err.classify() {
+        Category::Data => {
+            if let Some(field) = text
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                ApiError::new(
+                    "form_param_unknown",
+                    "is unknown",
+                    format!("{field} is not a valid parameter for this request."),
+                )
+                .param(field)
+            } else if let Some(field) = text
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                ApiError::new("form_param_missing", "is missing", format!("{field} must be included."))
+                    .param(field)
+            } else {
+                ApiError::new("form_param_format_invalid", "is invalid", format!("Invalid request body: {text}"))
+            }
+        }
+        _ => ApiError::bad_body(format!("The request body is not valid JSON: {text}")),
+    }
+}
+
+/// Parses JSON bytes (empty = `{}`) into `T`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    serde_json::from_slice(bytes).map_err(|e| json_error(&e))
+}
+
+impl<T: DeserializeOwned> FromRequest<Core> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, core: &Core) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, core).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new("request_body_too_large", "request body too large", "The request body is too large.")
+            } else {
+                ApiError::bad_body(rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// The query string as ordered key/value pairs (repeated keys kept).
+#[derive(Debug, Default)]
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let raw = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
+            .map(QueryPairs)
+            .map_err(|e| ApiError::new("form_param_format_invalid", "is invalid", format!("Invalid query string: {e}")))
+    }
+}
+
+impl QueryPairs {
+    /// Every value of `key`; `key[]` counts too.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        let bracketed = format!("{key}[]");
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key || *k == bracketed)
+            .flat_map(|(_, v)| v.split(',').map(str::to_owned).collect::<Vec<_>>())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    /// The first value of `key`.
+    pub fn first(&self, key: &str) -> Option<String> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    /// An integer parameter within bounds.
+    pub fn int(&self, key: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+        match self.first(key) {
+            None => Ok(None),
+            Some(raw) if raw.is_empty() => Ok(None),
+            Some(raw) => {
+                let n: i64 = raw
+                    .parse()
+                    .map_err(|_| ApiError::invalid(key, "must be an integer"))?;
+                if n < min || n > max {
+                    return Err(ApiError::invalid(key, format!("must be between {min} and {max}")));
+                }
+                Ok(Some(n))
+            }
+        }
+    }
+
+    /// A boolean parameter.
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.first(key).as_deref() {
+            None | Some("") => Ok(None),
+            Some("true" | "1") => Ok(Some(true)),
+            Some("false" | "0") => Ok(Some(false)),
+            Some(_) => Err(ApiError::invalid(key, "must be true or false")),
+        }
+    }
+
+    /// `limit` (1..=500, default 10) and `offset` (>= 0, default 0).
+    pub fn page(&self) -> Result<(i64, i64), ApiError> {
+        let limit = self.int("limit", 1, 500)?.unwrap_or(10);
+        let offset = self.int("offset", 0, i64::from(i32::MAX))?.unwrap_or(0);
+        Ok((limit, offset))
+    }
+}
+
+/// Deserializes a field that may be absent (`None`), `null` (`Some(None)`) or a value.
+pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(de).map(Some)
+}
+
+/// Parses an RFC 3339 timestamp into epoch milliseconds.
+pub fn rfc3339_ms(param: &str, raw: &str) -> Result<i64, ApiError> {
+    let t = humantime::parse_rfc3339_weak(raw.trim_end_matches('Z').trim())
+        .or_else(|_| humantime::parse_rfc3339(raw))
+        .map_err(|_| ApiError::invalid(param, "must be an RFC 3339 timestamp such as 2024-01-31T12:00:00Z"))?;
+    let ms = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| ApiError::invalid(param, "must be after 1970"))?
+        .as_millis();
+    i64::try_from(ms).map_err(|_| ApiError::invalid(param, "is out of range"))
+}

@@ -1,0 +1,56 @@
+#![recursion_limit = "256"]
+//! Tessera's HTTP surface: the Backend API, the public routes and Clerk's
+//! wire JSON. Handlers extract and validate input, call one service of
+//! `tessera-core`, and render the result; they hold no SQL and no business rule.
+//! Every error leaves through [`error::ApiError`] in Clerk's envelope.
+
+pub mod bapi;
+pub mod error;
+pub mod extract;
+pub mod public;
+pub mod wire;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tessera_core::Core;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use error::{ApiError, InternalErrorDetail};
+
+/// Largest request body accepted (profile images included).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+async fn log_failures(req: axum::extract::Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    if let Some(InternalErrorDetail(detail)) = response.extensions().get::<InternalErrorDetail>() {
+        tracing::error!(%method, %path, "internal error: {detail}");
+    }
+    response
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let mut err = ApiError::new("internal_clerk_error", "Oops, an unexpected error occurred", "An unexpected error occurred.");
+    err.status = StatusCode::INTERNAL_SERVER_ERROR;
+    err.internal = Some("handler panicked".to_owned());
+    err.into_response()
+}
+
+/// The whole application router.
+pub fn app(core: Core) -> Router {
+    Router::new()
+        .route("/healthz", get(public::healthz))
+        .route("/.well-known/jwks.json", get(public::well_known_jwks))
+        .route("/v1/images/users/{user_id}", get(public::user_image))
+        .nest("/v1", bapi::router::routes())
+        .fallback(public::route_not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(log_failures))
+        .with_state(core)
+}

@@ -1,0 +1,62 @@
+//! Routes that need no key: health, the public JWKS and profile images.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::Value;
+use tessera_core::Core;
+
+use crate::error::{ApiError, ApiResult};
+
+/// `GET /healthz`: 200 once the database answers.
+pub async fn healthz(State(core): State<Core>) -> Response {
+    match core.store.read().await {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}
+
+/// `GET /.well-known/jwks.json`: the same key set as BAPI `/v1/jwks`.
+pub async fn well_known_jwks(State(core): State<Core>) -> ApiResult<Json<Value>> {
+    Ok(Json(core.keyring.jwks()?))
+}
+
+fn escape_xml(raw: &str) -> String {
+    raw.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// `GET /v1/images/users/{user_id}`: the stored profile image, or an avatar with initials.
+pub async fn user_image(State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Response> {
+    let view = core.get_user(&id).await?;
+    if view.user.has_image {
+        let (content_type, bytes) = core.profile_image(&id).await?;
+        return Ok((
+            [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=300".to_owned())],
+            bytes,
+        )
+            .into_response());
+    }
+    let initials: String = [view.user.first_name.as_deref(), view.user.last_name.as_deref()]
+        .iter()
+        .flatten()
+        .filter_map(|n| n.chars().next())
+        .flat_map(char::to_uppercase)
+        .collect();
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"128\" height=\"128\" viewBox=\"0 0 128 128\">\
+         <rect width=\"128\" height=\"128\" fill=\"#6c47ff\"/><text x=\"64\" y=\"78\" font-family=\"sans-serif\" \
+         font-size=\"48\" fill=\"#fff\" text-anchor=\"middle\">{}</text></svg>",
+        escape_xml(&initials)
+    );
+    Ok((
+        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=300")],
+        svg,
+    )
+        .into_response())
+}
+
+/// Any route that does not exist: a 404 whose code differs from a missing resource's.
+pub async fn route_not_found() -> ApiError {
+    ApiError::new("route_not_found", "not found", "There is no such route on this server.")
+}

@@ -1,0 +1,59 @@
+//! `email_address` and `phone_number` objects with their verification.
+
+use serde_json::{json, Value};
+use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
+use tessera_store::records::Identification;
+
+/// The `verification` of an identification: `verification_admin` for ones set
+/// by the Backend API, `verification_otp` for code-verified ones, `null` when unverified.
+pub fn verification(idn: &Identification) -> Value {
+    match (idn.verification_status, idn.verification_strategy.as_deref()) {
+        (VerificationStatus::Verified, Some("admin") | None) => json!({
+            "object": "verification_admin",
+            "status": "verified",
+            "strategy": "admin",
+            "attempts": null,
+            "expire_at": null,
+            "verified_at_client": null,
+        }),
+        (status, Some(strategy)) => json!({
+            "object": "verification_otp",
+            "status": status.as_str(),
+            "strategy": strategy,
+            "attempts": null,
+            "expire_at": null,
+            "verified_at_client": null,
+        }),
+        (_, None) => Value::Null,
+    }
+}
+
+/// An identification as Clerk renders it.
+pub fn identification(idn: &Identification) -> Value {
+    match idn.kind {
+        IdentificationKind::EmailAddress => json!({
+            "id": idn.id.as_str(),
+            "object": "email_address",
+            "email_address": idn.identifier,
+            "reserved": idn.reserved,
+            "verification": verification(idn),
+            "linked_to": [],
+            "matches_sso_connection": false,
+            "created_at": idn.created_at,
+            "updated_at": idn.updated_at,
+        }),
+        IdentificationKind::PhoneNumber => json!({
+            "id": idn.id.as_str(),
+            "object": "phone_number",
+            "phone_number": idn.identifier,
+            "reserved_for_second_factor": idn.reserved_for_second_factor,
+            "default_second_factor": idn.default_second_factor,
+            "reserved": idn.reserved,
+            "verification": verification(idn),
+            "linked_to": [],
+            "backup_codes": null,
+            "created_at": idn.created_at,
+            "updated_at": idn.updated_at,
+        }),
+    }
+}

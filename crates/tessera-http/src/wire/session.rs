@@ -1,0 +1,52 @@
+//! `session` and `client` objects.
+
+use serde_json::{json, Value};
+use tessera_core::sessions::ClientView;
+use tessera_store::records::Session;
+
+/// A session as the Backend API renders it.
+pub fn session(s: &Session) -> Value {
+    let activity = s.ip_address.as_ref().map(|ip| {
+        json!({
+            "object": "session_activity",
+            "id": format!("sess_activity_{}", s.id.as_str().trim_start_matches("sess_")),
+            "is_mobile": false,
+            "ip_address": ip,
+            "city": s.city,
+            "country": s.country,
+        })
+    });
+    json!({
+        "object": "session",
+        "id": s.id.as_str(),
+        "user_id": s.user_id.as_str(),
+        "client_id": s.client_id.as_str(),
+        "actor": s.actor,
+        "status": s.status.as_str(),
+        "last_active_organization_id": s.last_active_organization_id,
+        "last_active_at": s.last_active_at,
+        "latest_activity": activity,
+        "expire_at": s.expire_at,
+        "abandon_at": s.abandon_at,
+        "updated_at": s.updated_at,
+        "created_at": s.created_at,
+        "tasks": null,
+    })
+}
+
+/// A client as the Backend API renders it.
+pub fn client(view: &ClientView) -> Value {
+    let c = &view.client;
+    json!({
+        "object": "client",
+        "id": c.id.as_str(),
+        "session_ids": view.sessions.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        "sessions": view.sessions.iter().map(session).collect::<Vec<_>>(),
+        "sign_in_id": null,
+        "sign_up_id": null,
+        "last_active_session_id": c.last_active_session_id.as_ref().map(|s| s.as_str()),
+        "last_authentication_strategy": null,
+        "updated_at": c.updated_at,
+        "created_at": c.created_at,
+    })
+}

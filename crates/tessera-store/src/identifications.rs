@@ -1,0 +1,124 @@
+//! Email addresses and phone numbers ("identifications").
+
+use tessera_domain::ids::{IdentificationId, UserId};
+use tessera_domain::kinds::IdentificationKind;
+
+use crate::error::{StoreError, StoreResult};
+use crate::records::Identification;
+use crate::rows::{flag, IdentificationRow};
+use crate::Conn;
+
+const COLUMNS: &str = "id, user_id, kind, identifier, verification_status, verification_strategy, \
+    verified_at, reserved, reserved_for_second_factor, default_second_factor, created_at, updated_at";
+
+/// Loads one identification.
+pub async fn get(conn: &mut Conn, id: &IdentificationId) -> StoreResult<Identification> {
+    let row: Option<IdentificationRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM identifications WHERE id = $1"))
+            .bind(id.as_str().to_owned())
+            .fetch_optional(conn)
+            .await?;
+    row.map(Identification::try_from).transpose()?.ok_or(StoreError::NotFound)
+}
+
+/// Finds the identification holding a normalised value.
+pub async fn find(
+    conn: &mut Conn,
+    kind: IdentificationKind,
+    identifier: &str,
+) -> StoreResult<Option<Identification>> {
+    let row: Option<IdentificationRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM identifications WHERE kind = $1 AND identifier = $2"
+    ))
+    .bind(kind.as_str())
+    .bind(identifier.to_owned())
+    .fetch_optional(conn)
+    .await?;
+    row.map(Identification::try_from).transpose()
+}
+
+/// All identifications of a user, oldest first.
+pub async fn list_for_user(conn: &mut Conn, user_id: &UserId) -> StoreResult<Vec<Identification>> {
+    let rows: Vec<IdentificationRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM identifications WHERE user_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(user_id.as_str().to_owned())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(Identification::try_from).collect()
+}
+
+/// All identifications of several users (for rendering a page of users in one query).
+pub async fn list_for_users(conn: &mut Conn, user_ids: &[UserId]) -> StoreResult<Vec<Identification>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=user_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM identifications WHERE user_id IN ({}) ORDER BY created_at, id",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, IdentificationRow>(&sql);
+    for id in user_ids {
+        query = query.bind(id.as_str().to_owned());
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.into_iter().map(Identification::try_from).collect()
+}
+
+/// Inserts an identification.
+pub async fn insert(conn: &mut Conn, idn: &Identification) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO identifications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ))
+    .bind(idn.id.as_str().to_owned())
+    .bind(idn.user_id.as_str().to_owned())
+    .bind(idn.kind.as_str())
+    .bind(idn.identifier.clone())
+    .bind(idn.verification_status.as_str())
+    .bind(idn.verification_strategy.clone())
+    .bind(idn.verified_at)
+    .bind(flag(idn.reserved))
+    .bind(flag(idn.reserved_for_second_factor))
+    .bind(flag(idn.default_second_factor))
+    .bind(idn.created_at)
+    .bind(idn.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Saves the mutable fields of an identification.
+pub async fn update(conn: &mut Conn, idn: &Identification) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE identifications SET verification_status = $1, verification_strategy = $2, \
+         verified_at = $3, reserved = $4, reserved_for_second_factor = $5, \
+         default_second_factor = $6, updated_at = $7 WHERE id = $8",
+    )
+    .bind(idn.verification_status.as_str())
+    .bind(idn.verification_strategy.clone())
+    .bind(idn.verified_at)
+    .bind(flag(idn.reserved))
+    .bind(flag(idn.reserved_for_second_factor))
+    .bind(flag(idn.default_second_factor))
+    .bind(idn.updated_at)
+    .bind(idn.id.as_str().to_owned())
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Deletes an identification.
+pub async fn delete(conn: &mut Conn, id: &IdentificationId) -> StoreResult<()> {
+    let done = sqlx::query("DELETE FROM identifications WHERE id = $1")
+        .bind(id.as_str().to_owned())
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

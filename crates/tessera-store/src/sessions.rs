@@ -1,0 +1,160 @@
+//! Sessions of users on clients.
+
+use tessera_domain::ids::{ClientId, SessionId, UserId};
+use tessera_domain::kinds::SessionStatus;
+
+use crate::error::{StoreError, StoreResult};
+use crate::records::Session;
+use crate::rows::SessionRow;
+use crate::sql::SqlBuf;
+use crate::Conn;
+
+const COLUMNS: &str = "id, client_id, user_id, status, actor, last_active_organization_id, \
+    last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, ip_address, \
+    user_agent, city, country, created_at, updated_at";
+
+/// Loads one session.
+pub async fn get(conn: &mut Conn, id: &SessionId) -> StoreResult<Session> {
+    let row: Option<SessionRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM sessions WHERE id = $1"))
+            .bind(id.as_str().to_owned())
+            .fetch_optional(conn)
+            .await?;
+    row.map(Session::try_from).transpose()?.ok_or(StoreError::NotFound)
+}
+
+/// Inserts a session.
+pub async fn insert(conn: &mut Conn, s: &Session) -> StoreResult<()> {
+    let placeholders: Vec<String> = (1..=17).map(|i| format!("${i}")).collect();
+    sqlx::query(&format!(
+        "INSERT INTO sessions ({COLUMNS}) VALUES ({})",
+        placeholders.join(", ")
+    ))
+    .bind(s.id.as_str().to_owned())
+    .bind(s.client_id.as_str().to_owned())
+    .bind(s.user_id.as_str().to_owned())
+    .bind(s.status.as_str())
+    .bind(s.actor.as_ref().map(ToString::to_string))
+    .bind(s.last_active_organization_id.clone())
+    .bind(s.last_active_at)
+    .bind(s.expire_at)
+    .bind(s.abandon_at)
+    .bind(s.first_factor_at)
+    .bind(s.second_factor_at)
+    .bind(s.ip_address.clone())
+    .bind(s.user_agent.clone())
+    .bind(s.city.clone())
+    .bind(s.country.clone())
+    .bind(s.created_at)
+    .bind(s.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Saves the mutable fields of a session.
+pub async fn update(conn: &mut Conn, s: &Session) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE sessions SET status = $1, actor = $2, last_active_organization_id = $3, \
+         last_active_at = $4, expire_at = $5, abandon_at = $6, first_factor_at = $7, \
+         second_factor_at = $8, ip_address = $9, user_agent = $10, city = $11, country = $12, \
+         updated_at = $13 WHERE id = $14",
+    )
+    .bind(s.status.as_str())
+    .bind(s.actor.as_ref().map(ToString::to_string))
+    .bind(s.last_active_organization_id.clone())
+    .bind(s.last_active_at)
+    .bind(s.expire_at)
+    .bind(s.abandon_at)
+    .bind(s.first_factor_at)
+    .bind(s.second_factor_at)
+    .bind(s.ip_address.clone())
+    .bind(s.user_agent.clone())
+    .bind(s.city.clone())
+    .bind(s.country.clone())
+    .bind(s.updated_at)
+    .bind(s.id.as_str().to_owned())
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Filters of BAPI `GET /v1/sessions`.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    /// Sessions of this user.
+    pub user_id: Option<UserId>,
+    /// Sessions on this client.
+    pub client_id: Option<ClientId>,
+    /// Sessions in this state.
+    pub status: Option<SessionStatus>,
+}
+
+fn push_filter(buf: &mut SqlBuf, f: &SessionFilter) {
+    buf.push(" WHERE 1 = 1");
+    if let Some(user_id) = &f.user_id {
+        buf.push(" AND user_id = ").bind(user_id.as_str().to_owned());
+    }
+    if let Some(client_id) = &f.client_id {
+        buf.push(" AND client_id = ").bind(client_id.as_str().to_owned());
+    }
+    if let Some(status) = f.status {
+        buf.push(" AND status = ").bind(status.as_str());
+    }
+}
+
+/// Lists sessions, newest first.
+pub async fn list(
+    conn: &mut Conn,
+    filter: &SessionFilter,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<Vec<Session>> {
+    let mut buf = SqlBuf::new(&format!("SELECT {COLUMNS} FROM sessions"));
+    push_filter(&mut buf, filter);
+    buf.push(" ORDER BY created_at DESC, id DESC LIMIT ").bind(limit);
+    buf.push(" OFFSET ").bind(offset);
+    let rows: Vec<SessionRow> = sqlx::query_as_with(&buf.sql, buf.args).fetch_all(conn).await?;
+    rows.into_iter().map(Session::try_from).collect()
+}
+
+/// Counts sessions matching `filter`.
+pub async fn count(conn: &mut Conn, filter: &SessionFilter) -> StoreResult<i64> {
+    let mut buf = SqlBuf::new("SELECT COUNT(*) FROM sessions");
+    push_filter(&mut buf, filter);
+    let (n,): (i64,) = sqlx::query_as_with(&buf.sql, buf.args).fetch_one(conn).await?;
+    Ok(n)
+}
+
+/// Sessions on one client, oldest first.
+pub async fn list_for_client(conn: &mut Conn, client_id: &ClientId) -> StoreResult<Vec<Session>> {
+    let rows: Vec<SessionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE client_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(client_id.as_str().to_owned())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(Session::try_from).collect()
+}
+
+/// Marks every signed-in session of a user with `status` (used when banning or deleting).
+pub async fn end_all_for_user(
+    conn: &mut Conn,
+    user_id: &UserId,
+    status: SessionStatus,
+    now: i64,
+) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET status = $1, updated_at = $2 \
+         WHERE user_id = $3 AND status IN ('active', 'pending')",
+    )
+    .bind(status.as_str())
+    .bind(now)
+    .bind(user_id.as_str().to_owned())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,154 @@
+//! Configuration: command-line flags, then `TESSERA_*` environment variables,
+//! then `tessera.toml`, then defaults. Validated once at start-up into [`Settings`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde::Deserialize;
+use tessera_domain::settings::EnvironmentType;
+
+/// Flags shared by every command (each also readable from the environment).
+#[derive(Debug, Clone, Args, Default)]
+pub struct ConfigArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "TESSERA_ADDR", global = true)]
+    pub addr: Option<String>,
+    /// Folder for the SQLite database and other local state [default: ./tessera-data].
+    #[arg(long, env = "TESSERA_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://… or postgres://… [default: SQLite file in the data folder].
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Configuration file [default: ./tessera.toml if it exists].
+    #[arg(long, env = "TESSERA_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// `tessera.toml`; every key optional, unknown keys rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Listen address.
+    pub addr: Option<String>,
+    /// Data folder.
+    pub data_dir: Option<PathBuf>,
+    /// Database URL.
+    pub database_url: Option<String>,
+    /// Secret key to use instead of a generated one.
+    pub secret_key: Option<String>,
+    /// File holding the secret key.
+    pub secret_key_file: Option<PathBuf>,
+    /// `development` or `production`.
+    pub instance: Option<String>,
+    /// Public URL of this server.
+    pub frontend_url: Option<String>,
+    /// Concurrent password hashes.
+    pub hash_concurrency: Option<usize>,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// Data folder.
+    pub data_dir: PathBuf,
+    /// Database URL.
+    pub database_url: String,
+    /// Configured secret key, if any.
+    pub secret_key: Option<String>,
+    /// Development or production.
+    pub environment: EnvironmentType,
+    /// Configured public URL (else derived from the bound address).
+    pub frontend_url: Option<String>,
+    /// Concurrent password hashes.
+    pub hash_concurrency: usize,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn read_secret_file(path: &Path) -> anyhow::Result<String> {
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("reading secret key file {}", path.display()))?
+        .trim()
+        .to_owned())
+}
+
+impl Settings {
+    /// Resolves flags, environment, file and defaults.
+    pub fn load(args: &ConfigArgs) -> anyhow::Result<Self> {
+        let file_path = args.config.clone().or_else(|| {
+            let default = PathBuf::from("tessera.toml");
+            default.exists().then_some(default)
+        });
+        let file: FileConfig = match &file_path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("in config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+
+        let addr_raw = args.addr.clone().or(file.addr).unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let addr: SocketAddr = addr_raw
+            .parse()
+            .with_context(|| format!("addr: {addr_raw:?} is not an address like 127.0.0.1:8080"))?;
+        let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("tessera-data"));
+        let database_url = match args.database_url.clone().or(file.database_url) {
+            Some(url) => url,
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("tessera.db").display()),
+        };
+        let secret_key = match (env("TESSERA_SECRET_KEY"), env("TESSERA_SECRET_KEY_FILE")) {
+            (Some(key), _) => Some(key),
+            (None, Some(path)) => Some(read_secret_file(Path::new(&path))?),
+            (None, None) => match (file.secret_key, file.secret_key_file) {
+                (Some(key), _) => Some(key),
+                (None, Some(path)) => Some(read_secret_file(&path)?),
+                (None, None) => None,
+            },
+        };
+        let environment = match env("TESSERA_INSTANCE").or(file.instance).as_deref() {
+            None | Some("development") => EnvironmentType::Development,
+            Some("production") => EnvironmentType::Production,
+            Some(other) => bail!("instance: {other:?} must be development or production"),
+        };
+        let frontend_url = env("TESSERA_FRONTEND_URL").or(file.frontend_url);
+        let hash_concurrency = match env("TESSERA_HASH_CONCURRENCY") {
+            Some(raw) => raw
+                .parse()
+                .with_context(|| format!("TESSERA_HASH_CONCURRENCY: {raw:?} is not a number"))?,
+            None => file
+                .hash_concurrency
+                .unwrap_or_else(tessera_core::passwords::Hasher::default_concurrency),
+        };
+        Ok(Self {
+            addr,
+            data_dir,
+            database_url,
+            secret_key,
+            environment,
+            frontend_url,
+            hash_concurrency,
+        })
+    }
+
+    /// The public URL for a server bound to `bound`.
+    pub fn frontend_url_for(&self, bound: SocketAddr) -> String {
+        match &self.frontend_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let ip = if bound.ip().is_unspecified() {
+                    "127.0.0.1".to_owned()
+                } else {
+                    bound.ip().to_string()
+                };
+                format!("http://{ip}:{}", bound.port())
+            }
+        }
+    }
+}
