@@ -177,7 +177,9 @@ impl CoreError {
             Self::ParamMissing { .. } => "is missing".to_owned(),
             Self::ParamFormatInvalid { .. } => "is invalid".to_owned(),
             Self::ParamValueInvalid { .. } => "is invalid".to_owned(),
-            Self::IdentifierExists { .. } => "That identifier is taken. Please try another.".to_owned(),
+            Self::IdentifierExists { .. } => {
+                "That identifier is taken. Please try another.".to_owned()
+            }
             Self::PasswordTooShort { .. } | Self::PasswordTooLong { .. } => {
                 "Password has the wrong length.".to_owned()
             }
@@ -188,7 +190,9 @@ impl CoreError {
             | Self::UsernameNeedsNonNumber => "Username is invalid.".to_owned(),
             Self::NotAllowed { detail, .. } => detail.clone(),
             Self::FeatureUnavailable { .. } => "feature not enabled".to_owned(),
-            Self::Config(_) | Self::Internal(_) | Self::Store(_) => "Oops, an unexpected error occurred".to_owned(),
+            Self::Config(_) | Self::Internal(_) | Self::Store(_) => {
+                "Oops, an unexpected error occurred".to_owned()
+            }
         }
     }
 
@@ -197,18 +201,25 @@ impl CoreError {
         match self {
             Self::NotFound => "Resource not found".to_owned(),
             Self::ParamMissing { param } => format!("{param} must be included."),
-            Self::ParamFormatInvalid { param, detail } | Self::ParamValueInvalid { param, detail } => {
+            Self::ParamFormatInvalid { param, detail }
+            | Self::ParamValueInvalid { param, detail } => {
                 format!("{param} is invalid: {detail}")
             }
             Self::IdentifierExists { param } => {
-                format!("That {} is taken. Please try another.", param.replace('_', " "))
+                format!(
+                    "That {} is taken. Please try another.",
+                    param.replace('_', " ")
+                )
             }
-            Self::PasswordTooShort { min } => format!("Passwords must be {min} characters or more."),
+            Self::PasswordTooShort { min } => {
+                format!("Passwords must be {min} characters or more.")
+            }
             Self::PasswordTooLong { max } => {
                 format!("Passwords must be at most {max} bytes long.")
             }
             Self::PasswordNotStrongEnough => {
-                "Given password is not strong enough: it misses a required kind of character.".to_owned()
+                "Given password is not strong enough: it misses a required kind of character."
+                    .to_owned()
             }
             Self::PasswordPwned => "Password has been found in an online data breach. For account \
                  safety, please use a different password."
@@ -219,13 +230,16 @@ impl CoreError {
             Self::UsernameInvalidCharacter => {
                 "Username can only contain letters, numbers, '_', '-' and '.'.".to_owned()
             }
-            Self::UsernameNeedsNonNumber => "Username must contain at least one non-number character.".to_owned(),
+            Self::UsernameNeedsNonNumber => {
+                "Username must contain at least one non-number character.".to_owned()
+            }
             Self::NotAllowed { detail, .. } => detail.clone(),
             Self::FeatureUnavailable { feature } => {
                 format!("{feature} is not available on this Tessera server yet.")
             }
             Self::Config(_) | Self::Internal(_) | Self::Store(_) => {
-                "An unexpected error occurred. Please try again; the server log has the details.".to_owned()
+                "An unexpected error occurred. Please try again; the server log has the details."
+                    .to_owned()
             }
         }
     }

@@ -69,10 +69,16 @@ fn apply_patch(idn: &mut Identification, patch: &IdentificationPatch, now: i64) 
     }
     if let Some(reserve) = patch.reserved_for_second_factor {
         if idn.kind != IdentificationKind::PhoneNumber {
-            return Err(CoreError::value("reserved_for_second_factor", "applies to phone numbers only"));
+            return Err(CoreError::value(
+                "reserved_for_second_factor",
+                "applies to phone numbers only",
+            ));
         }
         if reserve && idn.verification_status != VerificationStatus::Verified {
-            return Err(CoreError::value("reserved_for_second_factor", "the phone number must be verified"));
+            return Err(CoreError::value(
+                "reserved_for_second_factor",
+                "the phone number must be verified",
+            ));
         }
         idn.reserved_for_second_factor = reserve;
         idn.default_second_factor = reserve;
@@ -95,8 +101,13 @@ impl Core {
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let mut view = load_view(&mut tx, &user_id).await?;
-        if tessera_store::identifications::find(&mut tx, kind, &value).await?.is_some() {
-            return Err(CoreError::IdentifierExists { param: kind.as_str().to_owned() });
+        if tessera_store::identifications::find(&mut tx, kind, &value)
+            .await?
+            .is_some()
+        {
+            return Err(CoreError::IdentifierExists {
+                param: kind.as_str().to_owned(),
+            });
         }
         let mut idn = new_identification(&user_id, kind, value, false, false, now);
         apply_patch(&mut idn, &patch, now)?;
@@ -104,10 +115,14 @@ impl Core {
         tessera_store::identifications::insert(&mut tx, &idn)
             .await
             .map_err(conflict_to_exists)?;
-        let make_primary = patch.primary.unwrap_or(first_of_kind);
+        let verified = idn.verification_status == VerificationStatus::Verified;
+        let make_primary = patch.primary.unwrap_or(first_of_kind && verified);
         if make_primary {
             if idn.verification_status != VerificationStatus::Verified {
-                return Err(CoreError::value("primary", "only a verified identification can be primary"));
+                return Err(CoreError::value(
+                    "primary",
+                    "only a verified identification can be primary",
+                ));
             }
             *primary_slot(&mut view.user, kind) = Some(idn.id.clone());
         }
@@ -120,7 +135,11 @@ impl Core {
     }
 
     /// Loads an identification of the given kind.
-    pub async fn get_identification(&self, kind: IdentificationKind, id: &str) -> CoreResult<Identification> {
+    pub async fn get_identification(
+        &self,
+        kind: IdentificationKind,
+        id: &str,
+    ) -> CoreResult<Identification> {
         let id = IdentificationId::parse(id).ok_or(CoreError::NotFound)?;
         let mut conn = self.store.read().await?;
         let idn = tessera_store::identifications::get(&mut conn, &id).await?;
@@ -149,7 +168,10 @@ impl Core {
         let mut view = load_view(&mut tx, &idn.user_id).await?;
         if patch.primary == Some(true) {
             if idn.verification_status != VerificationStatus::Verified {
-                return Err(CoreError::value("primary", "only a verified identification can be primary"));
+                return Err(CoreError::value(
+                    "primary",
+                    "only a verified identification can be primary",
+                ));
             }
             *primary_slot(&mut view.user, kind) = Some(idn.id.clone());
         }
@@ -166,7 +188,11 @@ impl Core {
     }
 
     /// Deletes an identification; another verified one becomes primary if needed.
-    pub async fn delete_identification(&self, kind: IdentificationKind, id: &str) -> CoreResult<Identification> {
+    pub async fn delete_identification(
+        &self,
+        kind: IdentificationKind,
+        id: &str,
+    ) -> CoreResult<Identification> {
         let id = IdentificationId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
         let mut tx = self.store.begin().await?;
@@ -196,7 +222,12 @@ impl Core {
             "verified" => (true, false),
             "reserved" => (false, true),
             "unverified" => (false, false),
-            _ => return Err(CoreError::value("identification_status", "must be verified, reserved or unverified")),
+            _ => {
+                return Err(CoreError::value(
+                    "identification_status",
+                    "must be verified, reserved or unverified",
+                ))
+            }
         };
         let value = normalize(kind, value, self)?;
         let user_id = UserId::parse(user_id).ok_or(CoreError::NotFound)?;
@@ -205,7 +236,9 @@ impl Core {
         let mut view = load_view(&mut tx, &user_id).await?;
         if let Some(owner) = tessera_store::identifications::find(&mut tx, kind, &value).await? {
             if owner.user_id != user_id {
-                return Err(CoreError::IdentifierExists { param: kind.as_str().to_owned() });
+                return Err(CoreError::IdentifierExists {
+                    param: kind.as_str().to_owned(),
+                });
             }
         }
         for old in view.identifications.iter().filter(|i| i.kind == kind) {

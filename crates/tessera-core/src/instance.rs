@@ -40,7 +40,11 @@ pub fn url_host(url: &str) -> CoreResult<String> {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| CoreError::Config(format!("frontend URL {url:?} must start with http:// or https://")))?;
+        .ok_or_else(|| {
+            CoreError::Config(format!(
+                "frontend URL {url:?} must start with http:// or https://"
+            ))
+        })?;
     let host = rest.split('/').next().unwrap_or_default();
     // clerk-js rejects publishable keys whose host has no dot (e.g. `localhost:8080`).
     if host.is_empty() || !host.contains('.') {
@@ -199,7 +203,10 @@ mod tests {
     #[test]
     fn hosts_need_a_dot() {
         assert_eq!(url_host("http://127.0.0.1:8080").unwrap(), "127.0.0.1:8080");
-        assert_eq!(url_host("https://auth.example.com/base").unwrap(), "auth.example.com");
+        assert_eq!(
+            url_host("https://auth.example.com/base").unwrap(),
+            "auth.example.com"
+        );
         assert!(url_host("http://localhost:8080").is_err());
         assert!(url_host("127.0.0.1:8080").is_err());
     }

@@ -63,13 +63,21 @@ pub struct SessionClaims {
 impl KeyRing {
     /// Replaces the in-memory key set with `keys` (any order).
     pub fn load(&self, mut keys: Vec<SigningKey>) -> CoreResult<()> {
-        keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.kid.cmp(&a.kid)));
+        keys.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.kid.cmp(&a.kid))
+        });
         let mut loaded = Vec::with_capacity(keys.len());
         for record in keys {
             let encoding = EncodingKey::from_rsa_pem(record.private_key_pem.as_bytes())
                 .map_err(|e| CoreError::Internal(format!("stored signing key unreadable: {e}")))?;
             let jwk = jwk(&record)?;
-            loaded.push(LoadedKey { record, encoding, jwk });
+            loaded.push(LoadedKey {
+                record,
+                encoding,
+                jwk,
+            });
         }
         let mut guard = self
             .keys

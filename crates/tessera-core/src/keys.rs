@@ -39,7 +39,9 @@ impl SecretKey {
         let body = raw
             .strip_prefix("sk_test_")
             .or_else(|| raw.strip_prefix("sk_live_"))
-            .ok_or_else(|| CoreError::Config("the secret key must start with sk_test_ or sk_live_".to_owned()))?;
+            .ok_or_else(|| {
+                CoreError::Config("the secret key must start with sk_test_ or sk_live_".to_owned())
+            })?;
         if body.len() < 16 || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(CoreError::Config(
                 "the secret key needs at least 16 letters or digits after its prefix".to_owned(),

@@ -34,8 +34,12 @@ pub struct ClientView {
 /// The state a session is really in at `now` (expiry is applied lazily).
 pub fn effective_status(session: &Session, now: i64) -> SessionStatus {
     match session.status {
-        SessionStatus::Active | SessionStatus::Pending if now >= session.expire_at => SessionStatus::Expired,
-        SessionStatus::Active | SessionStatus::Pending if now >= session.abandon_at => SessionStatus::Abandoned,
+        SessionStatus::Active | SessionStatus::Pending if now >= session.expire_at => {
+            SessionStatus::Expired
+        }
+        SessionStatus::Active | SessionStatus::Pending if now >= session.abandon_at => {
+            SessionStatus::Abandoned
+        }
         other => other,
     }
 }
@@ -47,7 +51,11 @@ fn minutes_since(at: Option<i64>, now: i64) -> i64 {
 impl Core {
     /// Creates a signed-in session for a user on a new client (BAPI `POST /v1/sessions`,
     /// meant for tests and server-side flows; refused on production instances).
-    pub async fn create_session_for_user(&self, user_id: &str, active_organization_id: Option<String>) -> CoreResult<Session> {
+    pub async fn create_session_for_user(
+        &self,
+        user_id: &str,
+        active_organization_id: Option<String>,
+    ) -> CoreResult<Session> {
         if self.instance().environment == EnvironmentType::Production {
             return Err(CoreError::NotAllowed {
                 code: "operation_not_allowed_on_production",
@@ -92,7 +100,12 @@ impl Core {
     }
 
     /// Lists sessions, newest first, with the total count.
-    pub async fn list_sessions(&self, filter: &SessionFilter, limit: i64, offset: i64) -> CoreResult<(Vec<Session>, i64)> {
+    pub async fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+        limit: i64,
+        offset: i64,
+    ) -> CoreResult<(Vec<Session>, i64)> {
         let now = now_ms();
         let mut conn = self.store.read().await?;
         let mut sessions = tessera_store::sessions::list(&mut conn, filter, limit, offset).await?;
@@ -133,13 +146,19 @@ impl Core {
         }
         let lifetime = expires_in_secs.unwrap_or(TOKEN_LIFETIME_SECS);
         if !(30..=315_360_000).contains(&lifetime) {
-            return Err(CoreError::value("expires_in_seconds", "must be between 30 and 315360000"));
+            return Err(CoreError::value(
+                "expires_in_seconds",
+                "must be between 30 and 315360000",
+            ));
         }
         let iat = now / 1000;
         let claims = SessionClaims {
             azp,
             exp: iat + lifetime,
-            fva: [minutes_since(session.first_factor_at, now), minutes_since(session.second_factor_at, now)],
+            fva: [
+                minutes_since(session.first_factor_at, now),
+                minutes_since(session.second_factor_at, now),
+            ],
             iat,
             iss: self.frontend_url.clone(),
             nbf: iat - 10,
@@ -169,7 +188,11 @@ impl Core {
     }
 
     /// Lists clients, newest first, with the total count.
-    pub async fn list_clients(&self, limit: i64, offset: i64) -> CoreResult<(Vec<ClientView>, i64)> {
+    pub async fn list_clients(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> CoreResult<(Vec<ClientView>, i64)> {
         let mut conn = self.store.read().await?;
         let clients = tessera_store::clients::list(&mut conn, limit, offset).await?;
         let total = tessera_store::clients::count(&mut conn).await?;
@@ -190,7 +213,12 @@ async fn client_view(conn: &mut tessera_store::Conn, client: Client) -> CoreResu
     Ok(ClientView { client, sessions })
 }
 
-pub(crate) fn new_session(client_id: ClientId, user_id: UserId, org: Option<String>, now: i64) -> Session {
+pub(crate) fn new_session(
+    client_id: ClientId,
+    user_id: UserId,
+    org: Option<String>,
+    now: i64,
+) -> Session {
     Session {
         id: SessionId::generate(now),
         client_id,

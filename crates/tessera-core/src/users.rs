@@ -129,11 +129,17 @@ pub struct MetadataPatch {
     pub unsafe_metadata: Option<Map<String, Value>>,
 }
 
-pub(crate) fn invalid_to_error(invalid: Invalid, settings: &InstanceSettings, param: &str) -> CoreError {
+pub(crate) fn invalid_to_error(
+    invalid: Invalid,
+    settings: &InstanceSettings,
+    param: &str,
+) -> CoreError {
     let user = &settings.user;
     match invalid {
         Invalid::EmailFormat => CoreError::format(param, "must be a valid email address"),
-        Invalid::PhoneFormat => CoreError::format(param, "must be a valid phone number in E.164 format"),
+        Invalid::PhoneFormat => {
+            CoreError::format(param, "must be a valid phone number in E.164 format")
+        }
         Invalid::UsernameLength => CoreError::UsernameInvalidLength {
             min: user.username_settings.min_length,
             max: user.username_settings.max_length,
@@ -151,7 +157,11 @@ pub(crate) fn invalid_to_error(invalid: Invalid, settings: &InstanceSettings, pa
 }
 
 /// Checks a new password against the rules and the breached list (unless skipped).
-pub(crate) fn check_new_password(password: &Password, settings: &InstanceSettings, skip: bool) -> CoreResult<()> {
+pub(crate) fn check_new_password(
+    password: &Password,
+    settings: &InstanceSettings,
+    skip: bool,
+) -> CoreResult<()> {
     if password.expose().is_empty() {
         return Err(CoreError::missing("password"));
     }
@@ -171,12 +181,16 @@ fn check_digest(digest: &str, hasher: &str) -> CoreResult<()> {
         if digest.starts_with(&format!("${hasher}$")) && argon2::PasswordHash::new(digest).is_ok() {
             return Ok(());
         }
-        return Err(CoreError::format("password_digest", format!("not a valid {hasher} digest")));
+        return Err(CoreError::format(
+            "password_digest",
+            format!("not a valid {hasher} digest"),
+        ));
     }
-    let kind: ImportedHasher = hasher
-        .parse()
-        .map_err(|_| CoreError::value("password_hasher", format!("unsupported hasher {hasher:?}")))?;
-    imported::check_format(kind, digest).map_err(|e| CoreError::format("password_digest", e.to_string()))
+    let kind: ImportedHasher = hasher.parse().map_err(|_| {
+        CoreError::value("password_hasher", format!("unsupported hasher {hasher:?}"))
+    })?;
+    imported::check_format(kind, digest)
+        .map_err(|e| CoreError::format("password_digest", e.to_string()))
 }
 
 fn clean_name(raw: Option<String>) -> Option<String> {
@@ -199,7 +213,10 @@ impl Core {
             )),
             (Some(password), None) => {
                 check_new_password(&password, settings, skip_checks)?;
-                Ok(Some((self.hasher.hash(password).await?, NATIVE_HASHER.to_owned())))
+                Ok(Some((
+                    self.hasher.hash(password).await?,
+                    NATIVE_HASHER.to_owned(),
+                )))
             }
             (None, Some((digest, hasher))) => {
                 check_digest(&digest, &hasher)?;
@@ -226,13 +243,15 @@ impl Core {
         offset: i64,
     ) -> CoreResult<Vec<UserView>> {
         let mut conn = self.store.read().await?;
-        let users = tessera_store::users::list(&mut conn, filter, order, descending, limit, offset).await?;
+        let users =
+            tessera_store::users::list(&mut conn, filter, order, descending, limit, offset).await?;
         let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
         let mut idns = tessera_store::identifications::list_for_users(&mut conn, &ids).await?;
         Ok(users
             .into_iter()
             .map(|user| {
-                let (mine, rest): (Vec<_>, Vec<_>) = idns.drain(..).partition(|i| i.user_id == user.id);
+                let (mine, rest): (Vec<_>, Vec<_>) =
+                    idns.drain(..).partition(|i| i.user_id == user.id);
                 idns = rest;
                 UserView {
                     user,
@@ -266,7 +285,12 @@ impl Core {
                 .map_err(|inv| invalid_to_error(inv, &settings, "phone_number"))?;
             phones.push((value, p.reserved));
         }
-        let username = match input.username.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        let username = match input
+            .username
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
             Some(raw) => {
                 if !user_settings.username.enabled {
                     return Err(CoreError::NotAllowed {
@@ -293,11 +317,19 @@ impl Core {
             }
         }
         let has_password_input = input.password.is_some() || input.password_digest.is_some();
-        if user_settings.password.required && !has_password_input && !input.skip_password_requirement {
+        if user_settings.password.required
+            && !has_password_input
+            && !input.skip_password_requirement
+        {
             return Err(CoreError::missing("password"));
         }
         let password = self
-            .password_material(input.password, input.password_digest, input.skip_password_checks, &settings)
+            .password_material(
+                input.password,
+                input.password_digest,
+                input.skip_password_checks,
+                &settings,
+            )
             .await?;
 
         let id = UserId::generate(now);
@@ -316,7 +348,9 @@ impl Core {
         user.public_metadata = input.public_metadata.unwrap_or_default();
         user.private_metadata = input.private_metadata.unwrap_or_default();
         user.unsafe_metadata = input.unsafe_metadata.unwrap_or_default();
-        user.delete_self_enabled = input.delete_self_enabled.unwrap_or(user_settings.delete_self_enabled);
+        user.delete_self_enabled = input
+            .delete_self_enabled
+            .unwrap_or(user_settings.delete_self_enabled);
         user.create_organization_enabled = input
             .create_organization_enabled
             .unwrap_or(user_settings.create_organization_enabled);
@@ -328,12 +362,20 @@ impl Core {
         }
 
         let mut idns = Vec::new();
-        for (kind, list) in [(IdentificationKind::EmailAddress, emails), (IdentificationKind::PhoneNumber, phones)] {
+        for (kind, list) in [
+            (IdentificationKind::EmailAddress, emails),
+            (IdentificationKind::PhoneNumber, phones),
+        ] {
             for (value, reserved) in list {
-                if idns.iter().any(|i: &Identification| i.kind == kind && i.identifier == value) {
+                if idns
+                    .iter()
+                    .any(|i: &Identification| i.kind == kind && i.identifier == value)
+                {
                     continue;
                 }
-                idns.push(new_identification(&id, kind, value, !reserved, reserved, now));
+                idns.push(new_identification(
+                    &id, kind, value, !reserved, reserved, now,
+                ));
             }
         }
         user.primary_email_address_id = idns
@@ -347,7 +389,9 @@ impl Core {
 
         let mut tx = self.store.begin().await?;
         ensure_unique(&mut tx, &user, &idns, None).await?;
-        tessera_store::users::insert(&mut tx, &user).await.map_err(conflict_to_exists)?;
+        tessera_store::users::insert(&mut tx, &user)
+            .await
+            .map_err(conflict_to_exists)?;
         for idn in &idns {
             tessera_store::identifications::insert(&mut tx, idn)
                 .await
@@ -366,7 +410,12 @@ impl Core {
         let now = now_ms();
         let settings = self.instance().settings;
         let password = self
-            .password_material(patch.password, patch.password_digest, patch.skip_password_checks, &settings)
+            .password_material(
+                patch.password,
+                patch.password_digest,
+                patch.skip_password_checks,
+                &settings,
+            )
             .await?;
         let username = match patch.username {
             Some(Some(raw)) if !raw.trim().is_empty() => Some(Some(
@@ -393,8 +442,16 @@ impl Core {
             user.username = v;
         }
         for (param, wanted, kind) in [
-            ("primary_email_address_id", patch.primary_email_address_id, IdentificationKind::EmailAddress),
-            ("primary_phone_number_id", patch.primary_phone_number_id, IdentificationKind::PhoneNumber),
+            (
+                "primary_email_address_id",
+                patch.primary_email_address_id,
+                IdentificationKind::EmailAddress,
+            ),
+            (
+                "primary_phone_number_id",
+                patch.primary_phone_number_id,
+                IdentificationKind::PhoneNumber,
+            ),
         ] {
             let Some(wanted) = wanted else { continue };
             let found = view
@@ -406,8 +463,12 @@ impl Core {
                 return Err(CoreError::value(param, "must be verified"));
             }
             match kind {
-                IdentificationKind::EmailAddress => user.primary_email_address_id = Some(found.id.clone()),
-                IdentificationKind::PhoneNumber => user.primary_phone_number_id = Some(found.id.clone()),
+                IdentificationKind::EmailAddress => {
+                    user.primary_email_address_id = Some(found.id.clone())
+                }
+                IdentificationKind::PhoneNumber => {
+                    user.primary_phone_number_id = Some(found.id.clone())
+                }
             }
         }
         let password_changed = password.is_some();
@@ -433,9 +494,12 @@ impl Core {
         }
         user.updated_at = now;
         ensure_unique(&mut tx, &view.user, &[], Some(&view.user.id)).await?;
-        tessera_store::users::update(&mut tx, &view.user).await.map_err(conflict_to_exists)?;
+        tessera_store::users::update(&mut tx, &view.user)
+            .await
+            .map_err(conflict_to_exists)?;
         if password_changed && patch.sign_out_of_other_sessions {
-            tessera_store::sessions::end_all_for_user(&mut tx, &id, SessionStatus::Revoked, now).await?;
+            tessera_store::sessions::end_all_for_user(&mut tx, &id, SessionStatus::Revoked, now)
+                .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(view)
@@ -452,7 +516,12 @@ impl Core {
     }
 
     /// Merges (`replace = false`) or replaces metadata documents.
-    pub async fn update_metadata(&self, id: &str, patch: MetadataPatch, replace: bool) -> CoreResult<UserView> {
+    pub async fn update_metadata(
+        &self,
+        id: &str,
+        patch: MetadataPatch,
+        replace: bool,
+    ) -> CoreResult<UserView> {
         self.modify_user(id, |user, _| {
             for (target, change) in [
                 (&mut user.public_metadata, patch.public_metadata),
@@ -488,7 +557,8 @@ impl Core {
             user.failed_attempts = 0;
             if locked {
                 user.locked_at = Some(now);
-                user.locked_until = (lockout.duration_mins > 0).then(|| now + lockout.duration_mins * 60_000);
+                user.locked_until =
+                    (lockout.duration_mins > 0).then(|| now + lockout.duration_mins * 60_000);
             } else {
                 user.locked_at = None;
                 user.locked_until = None;
@@ -510,8 +580,13 @@ impl Core {
             .await?;
         if sign_out {
             let mut tx = self.store.begin().await?;
-            tessera_store::sessions::end_all_for_user(&mut tx, &view.user.id, SessionStatus::Revoked, now_ms())
-                .await?;
+            tessera_store::sessions::end_all_for_user(
+                &mut tx,
+                &view.user.id,
+                SessionStatus::Revoked,
+                now_ms(),
+            )
+            .await?;
             tx.commit().await.map_err(StoreError::from)?;
         }
         Ok(view)
@@ -520,13 +595,19 @@ impl Core {
     /// Checks a user's password; upgrades imported or weak hashes on success.
     pub async fn verify_password(&self, id: &str, password: Password) -> CoreResult<bool> {
         let view = self.get_user(id).await?;
-        let (Some(hash), Some(hasher)) = (view.user.password_hash.clone(), view.user.password_hasher.clone()) else {
+        let (Some(hash), Some(hasher)) = (
+            view.user.password_hash.clone(),
+            view.user.password_hasher.clone(),
+        ) else {
             return Err(CoreError::NotAllowed {
                 code: "password_not_set",
                 detail: "The user does not have a password set.".to_owned(),
             });
         };
-        let verdict = self.hasher.verify(password.clone(), hash.clone(), hasher).await?;
+        let verdict = self
+            .hasher
+            .verify(password.clone(), hash.clone(), hasher)
+            .await?;
         if verdict == Verdict::MatchNeedsRehash {
             self.upgrade_hash(&view.user.id, &hash, password).await?;
         }
@@ -534,7 +615,12 @@ impl Core {
     }
 
     /// Replaces `old_hash` with a fresh argon2id hash, unless it changed meanwhile.
-    pub(crate) async fn upgrade_hash(&self, id: &UserId, old_hash: &str, password: Password) -> CoreResult<()> {
+    pub(crate) async fn upgrade_hash(
+        &self,
+        id: &UserId,
+        old_hash: &str,
+        password: Password,
+    ) -> CoreResult<()> {
         let new_hash = self.hasher.hash(password).await?;
         let mut tx = self.store.begin().await?;
         let mut user = tessera_store::users::get(&mut tx, id).await?;
@@ -548,7 +634,12 @@ impl Core {
     }
 
     /// Stores a profile image.
-    pub async fn set_profile_image(&self, id: &str, content_type: String, bytes: Vec<u8>) -> CoreResult<UserView> {
+    pub async fn set_profile_image(
+        &self,
+        id: &str,
+        content_type: String,
+        bytes: Vec<u8>,
+    ) -> CoreResult<UserView> {
         let uid = UserId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
         let mut tx = self.store.begin().await?;
@@ -601,7 +692,8 @@ impl Core {
         view.user.updated_at = now;
         tessera_store::users::update(&mut tx, &view.user).await?;
         if view.user.banned && !was_banned {
-            tessera_store::sessions::end_all_for_user(&mut tx, &id, SessionStatus::Revoked, now).await?;
+            tessera_store::sessions::end_all_for_user(&mut tx, &id, SessionStatus::Revoked, now)
+                .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(view)
@@ -639,7 +731,10 @@ pub(crate) fn new_identification(
 pub(crate) async fn load_view(conn: &mut Conn, id: &UserId) -> CoreResult<UserView> {
     let user = tessera_store::users::get(conn, id).await?;
     let identifications = tessera_store::identifications::list_for_user(conn, id).await?;
-    Ok(UserView { user, identifications })
+    Ok(UserView {
+        user,
+        identifications,
+    })
 }
 
 /// Maps a constraint conflict that slipped past the explicit checks to `form_identifier_exists`.
@@ -653,7 +748,9 @@ pub(crate) fn conflict_to_exists(err: StoreError) -> CoreError {
             } else {
                 "identifier"
             };
-            CoreError::IdentifierExists { param: param.to_owned() }
+            CoreError::IdentifierExists {
+                param: param.to_owned(),
+            }
         }
         other => other.into(),
     }
@@ -670,14 +767,18 @@ async fn ensure_unique(
     if let Some(username) = &user.username {
         if let Some(owner) = tessera_store::users::find_by_username(conn, username).await? {
             if is_other(&owner.id) {
-                return Err(CoreError::IdentifierExists { param: "username".to_owned() });
+                return Err(CoreError::IdentifierExists {
+                    param: "username".to_owned(),
+                });
             }
         }
     }
     if let Some(external_id) = &user.external_id {
         if let Some(owner) = tessera_store::users::find_by_external_id(conn, external_id).await? {
             if is_other(&owner.id) {
-                return Err(CoreError::IdentifierExists { param: "external_id".to_owned() });
+                return Err(CoreError::IdentifierExists {
+                    param: "external_id".to_owned(),
+                });
             }
         }
     }
@@ -686,7 +787,9 @@ async fn ensure_unique(
             .await?
             .is_some()
         {
-            return Err(CoreError::IdentifierExists { param: idn.kind.as_str().to_owned() });
+            return Err(CoreError::IdentifierExists {
+                param: idn.kind.as_str().to_owned(),
+            });
         }
     }
     Ok(())

@@ -132,16 +132,37 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(normalize_email(" Ada@Example.COM ").unwrap(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@x.com", "ada@localhost", "a b@x.com", "a@x..com", "a@@x.com"] {
+        assert_eq!(
+            normalize_email(" Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@x.com",
+            "ada@localhost",
+            "a b@x.com",
+            "a@x..com",
+            "a@@x.com",
+        ] {
             assert_eq!(normalize_email(bad), Err(Invalid::EmailFormat), "{bad}");
         }
     }
 
     #[test]
     fn phones_are_e164() {
-        assert_eq!(normalize_phone("+1 (202) 555-0123").unwrap(), "+12025550123");
-        for bad in ["12025550123", "+1", "+1202555012a", "+0123456789", "+1234567890123456"] {
+        assert_eq!(
+            normalize_phone("+1 (202) 555-0123").unwrap(),
+            "+12025550123"
+        );
+        for bad in [
+            "12025550123",
+            "+1",
+            "+1202555012a",
+            "+0123456789",
+            "+1234567890123456",
+        ] {
             assert_eq!(normalize_phone(bad), Err(Invalid::PhoneFormat), "{bad}");
         }
     }
@@ -150,19 +171,37 @@ mod tests {
     fn usernames_follow_rules() {
         let rules = UsernameSettings::default();
         assert_eq!(normalize_username("Ada_L", &rules).unwrap(), "ada_l");
-        assert_eq!(normalize_username("abc", &rules), Err(Invalid::UsernameLength));
-        assert_eq!(normalize_username("ab cd", &rules), Err(Invalid::UsernameCharacter));
-        assert_eq!(normalize_username("12345", &rules), Err(Invalid::UsernameAllDigits));
+        assert_eq!(
+            normalize_username("abc", &rules),
+            Err(Invalid::UsernameLength)
+        );
+        assert_eq!(
+            normalize_username("ab cd", &rules),
+            Err(Invalid::UsernameCharacter)
+        );
+        assert_eq!(
+            normalize_username("12345", &rules),
+            Err(Invalid::UsernameAllDigits)
+        );
     }
 
     #[test]
     fn passwords_follow_rules() {
         let mut rules = PasswordSettings::default();
-        assert_eq!(check_password("short", &rules), Err(Invalid::PasswordTooShort));
-        assert_eq!(check_password(&"x".repeat(73), &rules), Err(Invalid::PasswordTooLong));
+        assert_eq!(
+            check_password("short", &rules),
+            Err(Invalid::PasswordTooShort)
+        );
+        assert_eq!(
+            check_password(&"x".repeat(73), &rules),
+            Err(Invalid::PasswordTooLong)
+        );
         assert!(check_password("long enough", &rules).is_ok());
         rules.require_numbers = true;
-        assert_eq!(check_password("no digits here", &rules), Err(Invalid::PasswordNotStrongEnough));
+        assert_eq!(
+            check_password("no digits here", &rules),
+            Err(Invalid::PasswordNotStrongEnough)
+        );
         assert!(check_password("digits 123 here", &rules).is_ok());
     }
 

@@ -95,7 +95,10 @@ mod tests {
         for s in SessionStatus::ALL {
             assert_eq!(SessionStatus::parse(s.as_str()), Some(*s));
         }
-        assert_eq!(IdentificationKind::parse("email_address"), Some(IdentificationKind::EmailAddress));
+        assert_eq!(
+            IdentificationKind::parse("email_address"),
+            Some(IdentificationKind::EmailAddress)
+        );
         assert_eq!(VerificationStatus::parse("nope"), None);
     }
 }

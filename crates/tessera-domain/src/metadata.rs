@@ -37,8 +37,14 @@ mod tests {
     #[test]
     fn merges_nested_and_deletes_nulls() {
         let mut target = obj(json!({"a": 1, "b": {"c": 2, "d": 3}, "e": 4}));
-        deep_merge(&mut target, obj(json!({"b": {"c": 5, "d": null}, "e": null, "f": {"g": null, "h": 1}})));
-        assert_eq!(Value::Object(target), json!({"a": 1, "b": {"c": 5}, "f": {"h": 1}}));
+        deep_merge(
+            &mut target,
+            obj(json!({"b": {"c": 5, "d": null}, "e": null, "f": {"g": null, "h": 1}})),
+        );
+        assert_eq!(
+            Value::Object(target),
+            json!({"a": 1, "b": {"c": 5}, "f": {"h": 1}})
+        );
     }
 
     #[test]

@@ -31,9 +31,10 @@ fn status_for(code: &str) -> StatusCode {
     match code {
         "resource_not_found" | "route_not_found" => StatusCode::NOT_FOUND,
         "authentication_invalid" | "clerk_key_invalid" => StatusCode::UNAUTHORIZED,
-        "malformed_request_body" | "request_body_invalid" | "password_not_set" | "verification_already_verified" => {
-            StatusCode::BAD_REQUEST
-        }
+        "malformed_request_body"
+        | "request_body_invalid"
+        | "password_not_set"
+        | "verification_already_verified" => StatusCode::BAD_REQUEST,
         "user_banned" | "operation_not_allowed_on_production" => StatusCode::FORBIDDEN,
         "feature_not_enabled" => StatusCode::PAYMENT_REQUIRED,
         "request_body_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
@@ -59,7 +60,8 @@ impl ApiError {
 
     /// Adds `meta.param_name`.
     pub fn param(mut self, name: &str) -> Self {
-        self.meta.insert("param_name".to_owned(), Value::String(name.to_owned()));
+        self.meta
+            .insert("param_name".to_owned(), Value::String(name.to_owned()));
         self
     }
 
@@ -71,7 +73,12 @@ impl ApiError {
     /// A 422 for a parameter with a bad value.
     pub fn invalid(param: &str, detail: impl Into<String>) -> Self {
         let detail = detail.into();
-        Self::new("form_param_format_invalid", "is invalid", format!("{param} is invalid: {detail}")).param(param)
+        Self::new(
+            "form_param_format_invalid",
+            "is invalid",
+            format!("{param} is invalid: {detail}"),
+        )
+        .param(param)
     }
 
     /// A 400 for a body that is not what the endpoint reads.
@@ -86,7 +93,10 @@ impl From<CoreError> for ApiError {
         if let Some(param) = err.param() {
             api = api.param(param);
         }
-        if matches!(err, CoreError::Internal(_) | CoreError::Store(_) | CoreError::Config(_)) {
+        if matches!(
+            err,
+            CoreError::Internal(_) | CoreError::Store(_) | CoreError::Config(_)
+        ) {
             api.internal = Some(err.to_string());
         }
         api

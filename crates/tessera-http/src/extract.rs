@@ -1,8 +1,8 @@
 //! Extractors that fail with Clerk's error envelope instead of axum's plain text.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use tessera_core::Core;
@@ -71,10 +71,18 @@ pub fn json_error(err: &serde_json::Error) -> ApiError {
                 .strip_prefix("missing field `")
                 .and_then(|rest| rest.split('`').next())
             {
-                ApiError::new("form_param_missing", "is missing", format!("{field} must be included."))
-                    .param(field)
+                ApiError::new(
+                    "form_param_missing",
+                    "is missing",
+                    format!("{field} must be included."),
+                )
+                .param(field)
             } else {
-                ApiError::new("form_param_format_invalid", "is invalid", format!("Invalid request body: {text}"))
+                ApiError::new(
+                    "form_param_format_invalid",
+                    "is invalid",
+                    format!("Invalid request body: {text}"),
+                )
             }
         }
         _ => ApiError::bad_body(format!("The request body is not valid JSON: {text}")),
@@ -83,7 +91,11 @@ pub fn json_error(err: &serde_json::Error) -> ApiError {
 
 /// Parses JSON bytes (empty = `{}`) into `T`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
     serde_json::from_slice(bytes).map_err(|e| json_error(&e))
 }
 
@@ -93,7 +105,11 @@ impl<T: DeserializeOwned> FromRequest<Core> for JsonBody<T> {
     async fn from_request(req: Request, core: &Core) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, core).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new("request_body_too_large", "request body too large", "The request body is too large.")
+                ApiError::new(
+                    "request_body_too_large",
+                    "request body too large",
+                    "The request body is too large.",
+                )
             } else {
                 ApiError::bad_body(rejection.body_text())
             }
@@ -113,7 +129,13 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
         let raw = parts.uri.query().unwrap_or_default();
         serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
             .map(QueryPairs)
-            .map_err(|e| ApiError::new("form_param_format_invalid", "is invalid", format!("Invalid query string: {e}")))
+            .map_err(|e| {
+                ApiError::new(
+                    "form_param_format_invalid",
+                    "is invalid",
+                    format!("Invalid query string: {e}"),
+                )
+            })
     }
 }
 
@@ -131,7 +153,10 @@ impl QueryPairs {
 
     /// The first value of `key`.
     pub fn first(&self, key: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 
     /// An integer parameter within bounds.
@@ -144,7 +169,10 @@ impl QueryPairs {
                     .parse()
                     .map_err(|_| ApiError::invalid(key, "must be an integer"))?;
                 if n < min || n > max {
-                    return Err(ApiError::invalid(key, format!("must be between {min} and {max}")));
+                    return Err(ApiError::invalid(
+                        key,
+                        format!("must be between {min} and {max}"),
+                    ));
                 }
                 Ok(Some(n))
             }
@@ -182,7 +210,12 @@ where
 pub fn rfc3339_ms(param: &str, raw: &str) -> Result<i64, ApiError> {
     let t = humantime::parse_rfc3339_weak(raw.trim_end_matches('Z').trim())
         .or_else(|_| humantime::parse_rfc3339(raw))
-        .map_err(|_| ApiError::invalid(param, "must be an RFC 3339 timestamp such as 2024-01-31T12:00:00Z"))?;
+        .map_err(|_| {
+            ApiError::invalid(
+                param,
+                "must be an RFC 3339 timestamp such as 2024-01-31T12:00:00Z",
+            )
+        })?;
     let ms = t
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|_| ApiError::invalid(param, "must be after 1970"))?

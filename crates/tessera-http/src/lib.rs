@@ -1,4 +1,8 @@
 #![recursion_limit = "256"]
+#![expect(
+    clippy::result_large_err,
+    reason = "ApiError is built once per failed request; boxing it buys nothing measurable"
+)]
 //! Tessera's HTTP surface: the Backend API, the public routes and Clerk's
 //! wire JSON. Handlers extract and validate input, call one service of
 //! `tessera-core`, and render the result; they hold no SQL and no business rule.
@@ -35,7 +39,11 @@ async fn log_failures(req: axum::extract::Request, next: Next) -> Response {
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let mut err = ApiError::new("internal_clerk_error", "Oops, an unexpected error occurred", "An unexpected error occurred.");
+    let mut err = ApiError::new(
+        "internal_clerk_error",
+        "Oops, an unexpected error occurred",
+        "An unexpected error occurred.",
+    );
     err.status = StatusCode::INTERNAL_SERVER_ERROR;
     err.internal = Some("handler panicked".to_owned());
     err.into_response()

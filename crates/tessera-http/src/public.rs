@@ -23,7 +23,9 @@ pub async fn well_known_jwks(State(core): State<Core>) -> ApiResult<Json<Value>>
 }
 
 fn escape_xml(raw: &str) -> String {
-    raw.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    raw.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `GET /v1/images/users/{user_id}`: the stored profile image, or an avatar with initials.
@@ -32,17 +34,23 @@ pub async fn user_image(State(core): State<Core>, Path(id): Path<String>) -> Api
     if view.user.has_image {
         let (content_type, bytes) = core.profile_image(&id).await?;
         return Ok((
-            [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=300".to_owned())],
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
+            ],
             bytes,
         )
             .into_response());
     }
-    let initials: String = [view.user.first_name.as_deref(), view.user.last_name.as_deref()]
-        .iter()
-        .flatten()
-        .filter_map(|n| n.chars().next())
-        .flat_map(char::to_uppercase)
-        .collect();
+    let initials: String = [
+        view.user.first_name.as_deref(),
+        view.user.last_name.as_deref(),
+    ]
+    .iter()
+    .flatten()
+    .filter_map(|n| n.chars().next())
+    .flat_map(char::to_uppercase)
+    .collect();
     let svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"128\" height=\"128\" viewBox=\"0 0 128 128\">\
          <rect width=\"128\" height=\"128\" fill=\"#6c47ff\"/><text x=\"64\" y=\"78\" font-family=\"sans-serif\" \
@@ -50,7 +58,10 @@ pub async fn user_image(State(core): State<Core>, Path(id): Path<String>) -> Api
         escape_xml(&initials)
     );
     Ok((
-        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=300")],
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
         svg,
     )
         .into_response())
@@ -58,5 +69,9 @@ pub async fn user_image(State(core): State<Core>, Path(id): Path<String>) -> Api
 
 /// Any route that does not exist: a 404 whose code differs from a missing resource's.
 pub async fn route_not_found() -> ApiError {
-    ApiError::new("route_not_found", "not found", "There is no such route on this server.")
+    ApiError::new(
+        "route_not_found",
+        "not found",
+        "There is no such route on this server.",
+    )
 }

@@ -22,11 +22,12 @@ pub async fn get(conn: &mut Conn, id: &ClientId) -> StoreResult<Client> {
 
 /// Finds the client whose token hashes to `token_hash`.
 pub async fn find_by_token_hash(conn: &mut Conn, token_hash: &str) -> StoreResult<Option<Client>> {
-    let row: Option<ClientRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM clients WHERE token_hash = $1"))
-            .bind(token_hash.to_owned())
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<ClientRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM clients WHERE token_hash = $1"
+    ))
+    .bind(token_hash.to_owned())
+    .fetch_optional(conn)
+    .await?;
     Ok(row.map(Client::from))
 }
 
@@ -37,7 +38,12 @@ pub async fn insert(conn: &mut Conn, client: &Client) -> StoreResult<()> {
     ))
     .bind(client.id.as_str().to_owned())
     .bind(client.token_hash.clone())
-    .bind(client.last_active_session_id.as_ref().map(|s| s.as_str().to_owned()))
+    .bind(
+        client
+            .last_active_session_id
+            .as_ref()
+            .map(|s| s.as_str().to_owned()),
+    )
     .bind(client.expire_at)
     .bind(client.created_at)
     .bind(client.updated_at)
@@ -53,7 +59,12 @@ pub async fn update(conn: &mut Conn, client: &Client) -> StoreResult<()> {
          updated_at = $4 WHERE id = $5",
     )
     .bind(client.token_hash.clone())
-    .bind(client.last_active_session_id.as_ref().map(|s| s.as_str().to_owned()))
+    .bind(
+        client
+            .last_active_session_id
+            .as_ref()
+            .map(|s| s.as_str().to_owned()),
+    )
     .bind(client.expire_at)
     .bind(client.updated_at)
     .bind(client.id.as_str().to_owned())
@@ -71,12 +82,16 @@ pub async fn list(conn: &mut Conn, limit: i64, offset: i64) -> StoreResult<Vec<C
         "SELECT {COLUMNS} FROM clients ORDER BY created_at DESC, id DESC LIMIT "
     ));
     buf.bind(limit).push(" OFFSET ").bind(offset);
-    let rows: Vec<ClientRow> = sqlx::query_as_with(&buf.sql, buf.args).fetch_all(conn).await?;
+    let rows: Vec<ClientRow> = sqlx::query_as_with(&buf.sql, buf.args)
+        .fetch_all(conn)
+        .await?;
     Ok(rows.into_iter().map(Client::from).collect())
 }
 
 /// Counts clients.
 pub async fn count(conn: &mut Conn) -> StoreResult<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM clients").fetch_one(conn).await?;
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM clients")
+        .fetch_one(conn)
+        .await?;
     Ok(n)
 }

@@ -33,7 +33,9 @@ impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         match err {
             sqlx::Error::RowNotFound => Self::NotFound,
-            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
+            sqlx::Error::Database(db)
+                if db.is_unique_violation() || db.is_foreign_key_violation() =>
+            {
                 // PostgreSQL names the constraint; SQLite names the columns in the message.
                 let constraint = db
                     .constraint()

@@ -13,12 +13,15 @@ const COLUMNS: &str = "id, user_id, kind, identifier, verification_status, verif
 
 /// Loads one identification.
 pub async fn get(conn: &mut Conn, id: &IdentificationId) -> StoreResult<Identification> {
-    let row: Option<IdentificationRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM identifications WHERE id = $1"))
-            .bind(id.as_str().to_owned())
-            .fetch_optional(conn)
-            .await?;
-    row.map(Identification::try_from).transpose()?.ok_or(StoreError::NotFound)
+    let row: Option<IdentificationRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM identifications WHERE id = $1"
+    ))
+    .bind(id.as_str().to_owned())
+    .fetch_optional(conn)
+    .await?;
+    row.map(Identification::try_from)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
 }
 
 /// Finds the identification holding a normalised value.
@@ -49,7 +52,10 @@ pub async fn list_for_user(conn: &mut Conn, user_id: &UserId) -> StoreResult<Vec
 }
 
 /// All identifications of several users (for rendering a page of users in one query).
-pub async fn list_for_users(conn: &mut Conn, user_ids: &[UserId]) -> StoreResult<Vec<Identification>> {
+pub async fn list_for_users(
+    conn: &mut Conn,
+    user_ids: &[UserId],
+) -> StoreResult<Vec<Identification>> {
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -44,9 +44,10 @@ pub async fn retire_active(conn: &mut Conn, now: i64) -> StoreResult<()> {
 
 /// Deletes keys retired before `cutoff`.
 pub async fn purge_retired_before(conn: &mut Conn, cutoff: i64) -> StoreResult<u64> {
-    let done = sqlx::query("DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1")
-        .bind(cutoff)
-        .execute(conn)
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1")
+            .bind(cutoff)
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected())
 }

@@ -8,8 +8,8 @@
 //! read lock ("one writer"). This crate knows nothing of services or HTTP; it
 //! depends only on the domain.
 
-mod error;
 pub mod clients;
+mod error;
 pub mod identifications;
 pub mod instance;
 pub mod keys;
@@ -86,7 +86,11 @@ impl Store {
                 };
                 let write = pool(1).connect_with(options.clone()).await?;
                 let read = pool(8).connect_with(options).await?;
-                Ok(Self { backend, read, write })
+                Ok(Self {
+                    backend,
+                    read,
+                    write,
+                })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()

@@ -130,8 +130,12 @@ impl TryFrom<UserRow> for User {
             public_metadata: json_map(&r.public_metadata)?,
             private_metadata: json_map(&r.private_metadata)?,
             unsafe_metadata: json_map(&r.unsafe_metadata)?,
-            primary_email_address_id: r.primary_email_address_id.map(IdentificationId::from_trusted),
-            primary_phone_number_id: r.primary_phone_number_id.map(IdentificationId::from_trusted),
+            primary_email_address_id: r
+                .primary_email_address_id
+                .map(IdentificationId::from_trusted),
+            primary_phone_number_id: r
+                .primary_phone_number_id
+                .map(IdentificationId::from_trusted),
             has_image: r.has_image != 0,
             image_version: r.image_version,
             banned: r.banned != 0,
@@ -241,7 +245,8 @@ impl TryFrom<SessionRow> for Session {
     fn try_from(r: SessionRow) -> StoreResult<Self> {
         let actor = match r.actor {
             Some(raw) => Some(
-                serde_json::from_str(&raw).map_err(|e| StoreError::Corrupt(format!("actor: {e}")))?,
+                serde_json::from_str(&raw)
+                    .map_err(|e| StoreError::Corrupt(format!("actor: {e}")))?,
             ),
             None => None,
         };

@@ -20,7 +20,9 @@ pub async fn get(conn: &mut Conn, id: &SessionId) -> StoreResult<Session> {
             .bind(id.as_str().to_owned())
             .fetch_optional(conn)
             .await?;
-    row.map(Session::try_from).transpose()?.ok_or(StoreError::NotFound)
+    row.map(Session::try_from)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
 }
 
 /// Inserts a session.
@@ -96,10 +98,12 @@ pub struct SessionFilter {
 fn push_filter(buf: &mut SqlBuf, f: &SessionFilter) {
     buf.push(" WHERE 1 = 1");
     if let Some(user_id) = &f.user_id {
-        buf.push(" AND user_id = ").bind(user_id.as_str().to_owned());
+        buf.push(" AND user_id = ")
+            .bind(user_id.as_str().to_owned());
     }
     if let Some(client_id) = &f.client_id {
-        buf.push(" AND client_id = ").bind(client_id.as_str().to_owned());
+        buf.push(" AND client_id = ")
+            .bind(client_id.as_str().to_owned());
     }
     if let Some(status) = f.status {
         buf.push(" AND status = ").bind(status.as_str());
@@ -115,9 +119,12 @@ pub async fn list(
 ) -> StoreResult<Vec<Session>> {
     let mut buf = SqlBuf::new(&format!("SELECT {COLUMNS} FROM sessions"));
     push_filter(&mut buf, filter);
-    buf.push(" ORDER BY created_at DESC, id DESC LIMIT ").bind(limit);
+    buf.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+        .bind(limit);
     buf.push(" OFFSET ").bind(offset);
-    let rows: Vec<SessionRow> = sqlx::query_as_with(&buf.sql, buf.args).fetch_all(conn).await?;
+    let rows: Vec<SessionRow> = sqlx::query_as_with(&buf.sql, buf.args)
+        .fetch_all(conn)
+        .await?;
     rows.into_iter().map(Session::try_from).collect()
 }
 
@@ -125,7 +132,9 @@ pub async fn list(
 pub async fn count(conn: &mut Conn, filter: &SessionFilter) -> StoreResult<i64> {
     let mut buf = SqlBuf::new("SELECT COUNT(*) FROM sessions");
     push_filter(&mut buf, filter);
-    let (n,): (i64,) = sqlx::query_as_with(&buf.sql, buf.args).fetch_one(conn).await?;
+    let (n,): (i64,) = sqlx::query_as_with(&buf.sql, buf.args)
+        .fetch_one(conn)
+        .await?;
     Ok(n)
 }
 

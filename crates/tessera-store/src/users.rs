@@ -22,10 +22,11 @@ pub async fn get(conn: &mut Conn, id: &UserId) -> StoreResult<User> {
 
 /// Loads one user if it exists.
 pub async fn find(conn: &mut Conn, id: &UserId) -> StoreResult<Option<User>> {
-    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(id.as_str().to_owned())
-        .fetch_optional(conn)
-        .await?;
+    let row: Option<UserRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.as_str().to_owned())
+            .fetch_optional(conn)
+            .await?;
     row.map(User::try_from).transpose()
 }
 
@@ -41,18 +42,22 @@ pub async fn find_by_username(conn: &mut Conn, username: &str) -> StoreResult<Op
 
 /// Finds the user holding an external id.
 pub async fn find_by_external_id(conn: &mut Conn, external_id: &str) -> StoreResult<Option<User>> {
-    let row: Option<UserRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE external_id = $1"))
-            .bind(external_id.to_owned())
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<UserRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE external_id = $1"
+    ))
+    .bind(external_id.to_owned())
+    .fetch_optional(conn)
+    .await?;
     row.map(User::try_from).transpose()
 }
 
 /// Inserts a new user.
 pub async fn insert(conn: &mut Conn, user: &User) -> StoreResult<()> {
     let placeholders: Vec<String> = (1..=29).map(|i| format!("${i}")).collect();
-    let sql = format!("INSERT INTO users ({COLUMNS}) VALUES ({})", placeholders.join(", "));
+    let sql = format!(
+        "INSERT INTO users ({COLUMNS}) VALUES ({})",
+        placeholders.join(", ")
+    );
     sqlx::query(&sql)
         .bind(user.id.as_str().to_owned())
         .bind(user.external_id.clone())
@@ -64,8 +69,16 @@ pub async fn insert(conn: &mut Conn, user: &User) -> StoreResult<()> {
         .bind(json_text(&user.public_metadata))
         .bind(json_text(&user.private_metadata))
         .bind(json_text(&user.unsafe_metadata))
-        .bind(user.primary_email_address_id.as_ref().map(|i| i.as_str().to_owned()))
-        .bind(user.primary_phone_number_id.as_ref().map(|i| i.as_str().to_owned()))
+        .bind(
+            user.primary_email_address_id
+                .as_ref()
+                .map(|i| i.as_str().to_owned()),
+        )
+        .bind(
+            user.primary_phone_number_id
+                .as_ref()
+                .map(|i| i.as_str().to_owned()),
+        )
         .bind(flag(user.has_image))
         .bind(user.image_version)
         .bind(flag(user.banned))
@@ -110,8 +123,16 @@ pub async fn update(conn: &mut Conn, user: &User) -> StoreResult<()> {
     .bind(json_text(&user.public_metadata))
     .bind(json_text(&user.private_metadata))
     .bind(json_text(&user.unsafe_metadata))
-    .bind(user.primary_email_address_id.as_ref().map(|i| i.as_str().to_owned()))
-    .bind(user.primary_phone_number_id.as_ref().map(|i| i.as_str().to_owned()))
+    .bind(
+        user.primary_email_address_id
+            .as_ref()
+            .map(|i| i.as_str().to_owned()),
+    )
+    .bind(
+        user.primary_phone_number_id
+            .as_ref()
+            .map(|i| i.as_str().to_owned()),
+    )
     .bind(flag(user.has_image))
     .bind(user.image_version)
     .bind(flag(user.banned))
@@ -175,6 +196,11 @@ pub enum UserOrderField {
 }
 
 impl UserOrderField {
+    /// Whether the sort column can be NULL (those sort last).
+    fn nullable(self) -> bool {
+        !matches!(self, Self::CreatedAt | Self::UpdatedAt)
+    }
+
     fn expr(self) -> &'static str {
         match self {
             Self::CreatedAt => "users.created_at",
@@ -253,15 +279,10 @@ fn push_in(buf: &mut SqlBuf, column: &str, values: &[String]) {
     push_values(buf, values);
 }
 
-fn push_identification_in(buf: &mut SqlBuf, kind: &str, values: &[String]) {
-    buf.push(" AND EXISTS (SELECT 1 FROM identifications i WHERE i.user_id = users.id AND i.kind = ");
-    buf.bind(kind.to_owned());
-    push_in(buf, "i.identifier", values);
-    buf.push(")");
-}
-
 fn push_identification_like(buf: &mut SqlBuf, kind: &str, pattern: &str) {
-    buf.push(" AND EXISTS (SELECT 1 FROM identifications i WHERE i.user_id = users.id AND i.kind = ");
+    buf.push(
+        " AND EXISTS (SELECT 1 FROM identifications i WHERE i.user_id = users.id AND i.kind = ",
+    );
     buf.bind(kind.to_owned());
     buf.push(" AND i.identifier LIKE ");
     buf.bind(pattern.to_owned());
@@ -274,12 +295,6 @@ fn contains_pattern(raw: &str) -> String {
 
 fn push_filter(buf: &mut SqlBuf, f: &UserFilter) {
     buf.push(" WHERE 1 = 1");
-    if !f.email_addresses.is_empty() {
-        push_identification_in(buf, "email_address", &f.email_addresses);
-    }
-    if !f.phone_numbers.is_empty() {
-        push_identification_in(buf, "phone_number", &f.phone_numbers);
-    }
     if !f.usernames.is_empty() {
         push_in(buf, "users.username", &f.usernames);
     }
@@ -302,7 +317,12 @@ fn push_filter(buf: &mut SqlBuf, f: &UserFilter) {
         buf.push(" AND (LOWER(users.id) LIKE ");
         buf.bind(pattern.clone());
         buf.push(" ESCAPE '\\'");
-        for column in ["users.external_id", "users.username", "users.first_name", "users.last_name"] {
+        for column in [
+            "users.external_id",
+            "users.username",
+            "users.first_name",
+            "users.last_name",
+        ] {
             buf.push(" OR LOWER(").push(column).push(") LIKE ");
             buf.bind(pattern.clone());
             buf.push(" ESCAPE '\\'");
@@ -355,6 +375,45 @@ fn push_filter(buf: &mut SqlBuf, f: &UserFilter) {
     }
 }
 
+/// Turns exact email and phone filters into user ids with one indexed lookup
+/// each, so the main query filters by primary key; `None` = nothing can match.
+async fn resolve_identifiers(
+    conn: &mut Conn,
+    filter: &UserFilter,
+) -> StoreResult<Option<UserFilter>> {
+    let mut resolved = filter.clone();
+    for (kind, values) in [
+        ("email_address", &filter.email_addresses),
+        ("phone_number", &filter.phone_numbers),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        let mut buf = SqlBuf::new("SELECT DISTINCT user_id FROM identifications WHERE kind = ");
+        buf.bind(kind.to_owned());
+        push_in(&mut buf, "identifier", values);
+        let rows: Vec<(String,)> = sqlx::query_as_with(&buf.sql, buf.args)
+            .fetch_all(&mut *conn)
+            .await?;
+        let ids: Vec<String> = rows.into_iter().map(|(id,)| id).collect();
+        resolved.user_ids = if resolved.user_ids.is_empty() {
+            ids
+        } else {
+            resolved
+                .user_ids
+                .into_iter()
+                .filter(|id| ids.contains(id))
+                .collect()
+        };
+        if resolved.user_ids.is_empty() {
+            return Ok(None);
+        }
+    }
+    resolved.email_addresses.clear();
+    resolved.phone_numbers.clear();
+    Ok(Some(resolved))
+}
+
 /// Lists users matching `filter`, sorted, one page at a time.
 pub async fn list(
     conn: &mut Conn,
@@ -364,26 +423,42 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> StoreResult<Vec<User>> {
+    let Some(filter) = resolve_identifiers(conn, filter).await? else {
+        return Ok(Vec::new());
+    };
     let mut buf = SqlBuf::new(&format!("SELECT {COLUMNS} FROM users"));
-    push_filter(&mut buf, filter);
+    push_filter(&mut buf, &filter);
     let dir = if descending { "DESC" } else { "ASC" };
     // NULLs last in both directions on both backends; the id breaks ties stably.
+    // Non-null columns sort plainly, so their (column, id) index serves the order.
+    let nulls_last = if order.nullable() {
+        format!("CASE WHEN {} IS NULL THEN 1 ELSE 0 END, ", order.expr())
+    } else {
+        String::new()
+    };
     buf.push(&format!(
-        " ORDER BY CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr} {dir}, users.id {dir} LIMIT ",
+        " ORDER BY {nulls_last}{expr} {dir}, users.id {dir} LIMIT ",
         expr = order.expr()
     ));
     buf.bind(limit);
     buf.push(" OFFSET ");
     buf.bind(offset);
-    let rows: Vec<UserRow> = sqlx::query_as_with(&buf.sql, buf.args).fetch_all(conn).await?;
+    let rows: Vec<UserRow> = sqlx::query_as_with(&buf.sql, buf.args)
+        .fetch_all(conn)
+        .await?;
     rows.into_iter().map(User::try_from).collect()
 }
 
 /// Counts users matching `filter`.
 pub async fn count(conn: &mut Conn, filter: &UserFilter) -> StoreResult<i64> {
+    let Some(filter) = resolve_identifiers(conn, filter).await? else {
+        return Ok(0);
+    };
     let mut buf = SqlBuf::new("SELECT COUNT(*) FROM users");
-    push_filter(&mut buf, filter);
-    let (n,): (i64,) = sqlx::query_as_with(&buf.sql, buf.args).fetch_one(conn).await?;
+    push_filter(&mut buf, &filter);
+    let (n,): (i64,) = sqlx::query_as_with(&buf.sql, buf.args)
+        .fetch_one(conn)
+        .await?;
     Ok(n)
 }
 
@@ -422,8 +497,10 @@ pub async fn delete_image(conn: &mut Conn, id: &UserId) -> StoreResult<()> {
 
 /// Reads a user's profile image as (content type, bytes).
 pub async fn get_image(conn: &mut Conn, id: &UserId) -> StoreResult<Option<(String, Vec<u8>)>> {
-    Ok(sqlx::query_as("SELECT content_type, bytes FROM profile_images WHERE user_id = $1")
-        .bind(id.as_str().to_owned())
-        .fetch_optional(conn)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT content_type, bytes FROM profile_images WHERE user_id = $1")
+            .bind(id.as_str().to_owned())
+            .fetch_optional(conn)
+            .await?,
+    )
 }

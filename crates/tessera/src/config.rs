@@ -89,19 +89,31 @@ impl Settings {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading config file {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("in config file {}", path.display()))?
+                toml::from_str(&text)
+                    .with_context(|| format!("in config file {}", path.display()))?
             }
             None => FileConfig::default(),
         };
 
-        let addr_raw = args.addr.clone().or(file.addr).unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let addr_raw = args
+            .addr
+            .clone()
+            .or(file.addr)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let addr: SocketAddr = addr_raw
             .parse()
             .with_context(|| format!("addr: {addr_raw:?} is not an address like 127.0.0.1:8080"))?;
-        let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("tessera-data"));
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("tessera-data"));
         let database_url = match args.database_url.clone().or(file.database_url) {
             Some(url) => url,
-            None => format!("sqlite://{}?mode=rwc", data_dir.join("tessera.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("tessera.db").display()
+            ),
         };
         let secret_key = match (env("TESSERA_SECRET_KEY"), env("TESSERA_SECRET_KEY_FILE")) {
             (Some(key), _) => Some(key),

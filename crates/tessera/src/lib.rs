@@ -40,7 +40,10 @@ impl Running {
     }
 
     /// Waits until the server stops by itself or `stop` resolves.
-    pub async fn serve_until(self, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn serve_until(
+        self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         stop.await;
         self.shutdown().await
     }
@@ -54,7 +57,12 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     }
     let store = Store::connect(&settings.database_url)
         .await
-        .with_context(|| format!("connecting to {}", tessera_store::redact_url(&settings.database_url)))?;
+        .with_context(|| {
+            format!(
+                "connecting to {}",
+                tessera_store::redact_url(&settings.database_url)
+            )
+        })?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
 }

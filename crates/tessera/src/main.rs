@@ -69,17 +69,31 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let inst = running.core.instance();
     let base = running.core.frontend_url.clone();
     let secret = match &running.generated_secret {
-        Some(sk) => format!("{}   (generated now: store it, it is not shown again)", sk.expose()),
+        Some(sk) => format!(
+            "{}   (generated now: store it, it is not shown again)",
+            sk.expose()
+        ),
         None => format!("{}   (masked)", inst.secret_key_hint),
     };
-    println!("Tessera {} listening on http://{}", env!("CARGO_PKG_VERSION"), running.addr);
-    println!("  instance         {} ({})", inst.id, inst.environment.as_str());
+    println!(
+        "Tessera {} listening on http://{}",
+        env!("CARGO_PKG_VERSION"),
+        running.addr
+    );
+    println!(
+        "  instance         {} ({})",
+        inst.id,
+        inst.environment.as_str()
+    );
     println!("  publishable key  {}", inst.publishable_key);
     println!("  secret key       {secret}");
     println!("  Frontend API     {base}   (clerk-js proxyUrl)");
     println!("  Backend API      {base}/v1   (SDK apiUrl: {base})");
     println!("  JWKS             {base}/.well-known/jwks.json");
-    println!("  database         {}", tessera_store::redact_url(&settings.database_url));
+    println!(
+        "  database         {}",
+        tessera_store::redact_url(&settings.database_url)
+    );
     running.serve_until(shutdown_signal()).await?;
     println!("stopped");
     Ok(())
@@ -110,7 +124,13 @@ async fn keys(settings: &Settings, action: Option<KeysAction>) -> anyhow::Result
     let store = tessera::open_store(settings).await?;
     let frontend = settings.frontend_url_for(settings.addr);
     let hasher = Hasher::new(1);
-    let (core, generated) = match tessera_core::instance::open(store.clone(), hasher.clone(), frontend.clone()).await? {
+    let (core, generated) = match tessera_core::instance::open(
+        store.clone(),
+        hasher.clone(),
+        frontend.clone(),
+    )
+    .await?
+    {
         Some(core) => (core, None),
         None => {
             // First use: create the instance exactly as `serve` would.

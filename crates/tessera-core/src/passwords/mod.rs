@@ -97,7 +97,10 @@ impl Hasher {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
     }
 
-    async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> CoreResult<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> CoreResult<T> {
         let _permit = self
             .permits
             .acquire()
@@ -123,9 +126,15 @@ impl Hasher {
 
     /// Checks a password against a stored digest made by `hasher`
     /// (`argon2id` for Tessera's own, otherwise an imported format).
-    pub async fn verify(&self, password: Password, stored: String, hasher: String) -> CoreResult<Verdict> {
+    pub async fn verify(
+        &self,
+        password: Password,
+        stored: String,
+        hasher: String,
+    ) -> CoreResult<Verdict> {
         let params = self.params.clone();
-        self.run(move || verify_blocking(&password, &stored, &hasher, &params)).await
+        self.run(move || verify_blocking(&password, &stored, &hasher, &params))
+            .await
     }
 
     /// Burns the time of one verification, so unknown users take as long as known ones.
@@ -152,10 +161,13 @@ fn verify_blocking(password: &Password, stored: &str, hasher: &str, params: &Par
         }
         // Rehash when the stored parameters are weaker than the current ones.
         let current = Params::try_from(&parsed).ok();
-        let weaker = current.is_none_or(|p| {
-            p.m_cost() < params.m_cost() || p.t_cost() < params.t_cost()
-        });
-        return if weaker { Verdict::MatchNeedsRehash } else { Verdict::Match };
+        let weaker =
+            current.is_none_or(|p| p.m_cost() < params.m_cost() || p.t_cost() < params.t_cost());
+        return if weaker {
+            Verdict::MatchNeedsRehash
+        } else {
+            Verdict::Match
+        };
     }
     match hasher.parse::<ImportedHasher>() {
         Ok(kind) if imported::verify(kind, stored, password.expose()) => Verdict::MatchNeedsRehash,
@@ -174,15 +186,26 @@ mod tests {
     #[tokio::test]
     async fn hashes_and_verifies() {
         let hasher = fast();
-        let hash = hasher.hash(Password::new("correct horse".to_owned())).await.unwrap();
+        let hash = hasher
+            .hash(Password::new("correct horse".to_owned()))
+            .await
+            .unwrap();
         assert!(hash.starts_with("$argon2id$"));
         let ok = hasher
-            .verify(Password::new("correct horse".to_owned()), hash.clone(), NATIVE_HASHER.to_owned())
+            .verify(
+                Password::new("correct horse".to_owned()),
+                hash.clone(),
+                NATIVE_HASHER.to_owned(),
+            )
             .await
             .unwrap();
         assert_eq!(ok, Verdict::Match);
         let bad = hasher
-            .verify(Password::new("wrong horse".to_owned()), hash, NATIVE_HASHER.to_owned())
+            .verify(
+                Password::new("wrong horse".to_owned()),
+                hash,
+                NATIVE_HASHER.to_owned(),
+            )
             .await
             .unwrap();
         assert_eq!(bad, Verdict::Mismatch);
@@ -190,10 +213,17 @@ mod tests {
 
     #[tokio::test]
     async fn weaker_hashes_ask_for_rehash() {
-        let weak = fast().hash(Password::new("pw123456".to_owned())).await.unwrap();
+        let weak = fast()
+            .hash(Password::new("pw123456".to_owned()))
+            .await
+            .unwrap();
         let strong = Hasher::with_params(1, 4096, 2, 1);
         let verdict = strong
-            .verify(Password::new("pw123456".to_owned()), weak, NATIVE_HASHER.to_owned())
+            .verify(
+                Password::new("pw123456".to_owned()),
+                weak,
+                NATIVE_HASHER.to_owned(),
+            )
             .await
             .unwrap();
         assert_eq!(verdict, Verdict::MatchNeedsRehash);
@@ -202,7 +232,11 @@ mod tests {
     #[tokio::test]
     async fn garbage_never_matches() {
         let verdict = fast()
-            .verify(Password::new("x".to_owned()), "garbage".to_owned(), "nonsense".to_owned())
+            .verify(
+                Password::new("x".to_owned()),
+                "garbage".to_owned(),
+                "nonsense".to_owned(),
+            )
             .await
             .unwrap();
         assert_eq!(verdict, Verdict::Mismatch);

@@ -67,7 +67,12 @@ pub async fn create_email_address(
         reserved_for_second_factor: None,
     };
     let idn = core
-        .create_identification(IdentificationKind::EmailAddress, &b.user_id, &b.email_address, patch)
+        .create_identification(
+            IdentificationKind::EmailAddress,
+            &b.user_id,
+            &b.email_address,
+            patch,
+        )
         .await?;
     Ok(Json(wire::identification::identification(&idn)))
 }
@@ -84,7 +89,12 @@ pub async fn create_phone_number(
         reserved_for_second_factor: b.reserved_for_second_factor,
     };
     let idn = core
-        .create_identification(IdentificationKind::PhoneNumber, &b.user_id, &b.phone_number, patch)
+        .create_identification(
+            IdentificationKind::PhoneNumber,
+            &b.user_id,
+            &b.phone_number,
+            patch,
+        )
         .await?;
     Ok(Json(wire::identification::identification(&idn)))
 }
@@ -94,7 +104,12 @@ async fn get(core: &Core, kind: IdentificationKind, id: &str) -> ApiResult<Json<
     Ok(Json(wire::identification::identification(&idn)))
 }
 
-async fn update(core: &Core, kind: IdentificationKind, id: &str, b: UpdateBody) -> ApiResult<Json<Value>> {
+async fn update(
+    core: &Core,
+    kind: IdentificationKind,
+    id: &str,
+    b: UpdateBody,
+) -> ApiResult<Json<Value>> {
     let _ = b.notify_primary_email_address_changed;
     let patch = IdentificationPatch {
         verified: b.verified,
@@ -111,12 +126,20 @@ async fn delete(core: &Core, kind: IdentificationKind, id: &str) -> ApiResult<Js
 }
 
 /// `GET /v1/email_addresses/{id}`
-pub async fn get_email_address(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_email_address(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     get(&core, IdentificationKind::EmailAddress, &id).await
 }
 
 /// `GET /v1/phone_numbers/{id}`
-pub async fn get_phone_number(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_phone_number(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     get(&core, IdentificationKind::PhoneNumber, &id).await
 }
 
@@ -141,12 +164,20 @@ pub async fn update_phone_number(
 }
 
 /// `DELETE /v1/email_addresses/{id}`
-pub async fn delete_email_address(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn delete_email_address(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     delete(&core, IdentificationKind::EmailAddress, &id).await
 }
 
 /// `DELETE /v1/phone_numbers/{id}`
-pub async fn delete_phone_number(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn delete_phone_number(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     delete(&core, IdentificationKind::PhoneNumber, &id).await
 }
 
@@ -161,7 +192,9 @@ pub async fn replace_email_address(
     let value = b
         .email_address
         .ok_or_else(|| tessera_core::CoreError::missing("email_address"))?;
-    let status = b.identification_status.unwrap_or_else(|| "verified".to_owned());
+    let status = b
+        .identification_status
+        .unwrap_or_else(|| "verified".to_owned());
     let idn = core
         .replace_identification(IdentificationKind::EmailAddress, &user_id, &value, &status)
         .await?;
@@ -178,7 +211,9 @@ pub async fn replace_phone_number(
     let value = b
         .phone_number
         .ok_or_else(|| tessera_core::CoreError::missing("phone_number"))?;
-    let status = b.identification_status.unwrap_or_else(|| "verified".to_owned());
+    let status = b
+        .identification_status
+        .unwrap_or_else(|| "verified".to_owned());
     let idn = core
         .replace_identification(IdentificationKind::PhoneNumber, &user_id, &value, &status)
         .await?;

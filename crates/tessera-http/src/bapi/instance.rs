@@ -44,7 +44,11 @@ pub async fn update_instance(
 ) -> ApiResult<StatusCode> {
     if let Some(origins) = &b.allowed_origins {
         if let Some(bad) = origins.iter().find(|o| !o.contains("://")) {
-            return Err(CoreError::format("allowed_origins", format!("{bad:?} is not an origin such as https://app.example.com")).into());
+            return Err(CoreError::format(
+                "allowed_origins",
+                format!("{bad:?} is not an origin such as https://app.example.com"),
+            )
+            .into());
         }
     }
     let _ = b.preferred_sign_in_strategy_when_password_required;
@@ -103,9 +107,15 @@ pub async fn update_restrictions(
             for (slot, value) in [
                 (&mut r.allowlist, b.allowlist),
                 (&mut r.blocklist, b.blocklist),
-                (&mut r.allowlist_blocklist_disabled_on_sign_in, b.allowlist_blocklist_disabled_on_sign_in),
+                (
+                    &mut r.allowlist_blocklist_disabled_on_sign_in,
+                    b.allowlist_blocklist_disabled_on_sign_in,
+                ),
                 (&mut r.block_email_subaddresses, b.block_email_subaddresses),
-                (&mut r.block_disposable_email_domains, b.block_disposable_email_domains),
+                (
+                    &mut r.block_disposable_email_domains,
+                    b.block_disposable_email_domains,
+                ),
             ] {
                 if let Some(v) = value {
                     *slot = v;
@@ -142,7 +152,11 @@ pub async fn update_organization_settings(
     State(core): State<Core>,
     JsonBody(b): JsonBody<OrganizationSettingsBody>,
 ) -> ApiResult<Json<Value>> {
-    let _ = (b.slug_disabled, b.creator_role_id, b.domains_default_role_id);
+    let _ = (
+        b.slug_disabled,
+        b.creator_role_id,
+        b.domains_default_role_id,
+    );
     let inst = core
         .update_settings(|s| {
             let o = &mut s.organizations;
@@ -151,7 +165,10 @@ pub async fn update_organization_settings(
             }
             if let Some(v) = b.max_allowed_memberships {
                 if v < 0 {
-                    return Err(CoreError::value("max_allowed_memberships", "must be 0 (unlimited) or more"));
+                    return Err(CoreError::value(
+                        "max_allowed_memberships",
+                        "must be 0 (unlimited) or more",
+                    ));
                 }
                 o.max_allowed_memberships = v;
             }
@@ -162,9 +179,16 @@ pub async fn update_organization_settings(
                 o.domains_enabled = v;
             }
             if let Some(modes) = b.domains_enrollment_modes {
-                let allowed = ["manual_invitation", "automatic_invitation", "automatic_suggestion"];
+                let allowed = [
+                    "manual_invitation",
+                    "automatic_invitation",
+                    "automatic_suggestion",
+                ];
                 if let Some(bad) = modes.iter().find(|m| !allowed.contains(&m.as_str())) {
-                    return Err(CoreError::value("domains_enrollment_modes", format!("unknown mode {bad:?}")));
+                    return Err(CoreError::value(
+                        "domains_enrollment_modes",
+                        format!("unknown mode {bad:?}"),
+                    ));
                 }
                 o.domains_enrollment_modes = modes;
             }

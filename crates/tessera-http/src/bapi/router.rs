@@ -15,31 +15,69 @@ pub fn routes() -> Router<Core> {
         .route("/users/unban", post(ua::unban_users))
         .route(
             "/users/{user_id}",
-            get(users::get_user).patch(users::update_user).delete(users::delete_user),
+            get(users::get_user)
+                .patch(users::update_user)
+                .delete(users::delete_user),
         )
-        .route("/users/{user_id}/metadata", axum::routing::patch(users::merge_metadata).put(users::replace_metadata))
+        .route(
+            "/users/{user_id}/metadata",
+            axum::routing::patch(users::merge_metadata).put(users::replace_metadata),
+        )
         .route("/users/{user_id}/ban", post(ua::ban_user))
         .route("/users/{user_id}/unban", post(ua::unban_user))
         .route("/users/{user_id}/lock", post(ua::lock_user))
         .route("/users/{user_id}/unlock", post(ua::unlock_user))
-        .route("/users/{user_id}/verify_password", post(ua::verify_password))
-        .route("/users/{user_id}/remove_password", post(ua::remove_password))
+        .route(
+            "/users/{user_id}/verify_password",
+            post(ua::verify_password),
+        )
+        .route(
+            "/users/{user_id}/remove_password",
+            post(ua::remove_password),
+        )
         .route(
             "/users/{user_id}/profile_image",
             post(ua::set_profile_image).delete(ua::delete_profile_image),
         )
-        .route("/users/{user_id}/organization_memberships", get(ua::list_user_org_records))
-        .route("/users/{user_id}/organization_invitations", get(ua::list_user_org_records))
-        .route("/users/{user_id}/oauth_access_tokens/{provider}", get(ua::list_oauth_access_tokens))
+        .route(
+            "/users/{user_id}/organization_memberships",
+            get(ua::list_user_org_records),
+        )
+        .route(
+            "/users/{user_id}/organization_invitations",
+            get(ua::list_user_org_records),
+        )
+        .route(
+            "/users/{user_id}/oauth_access_tokens/{provider}",
+            get(ua::list_oauth_access_tokens),
+        )
         .route("/users/{user_id}/mfa", delete(ua::disable_mfa))
         .route("/users/{user_id}/totp", delete(ua::disable_mfa))
         .route("/users/{user_id}/backup_code", delete(ua::disable_mfa))
-        .route("/users/{user_id}/verify_totp", post(ua::missing_sub_resource))
-        .route("/users/{user_id}/passkeys/{id}", delete(ua::missing_sub_resource))
-        .route("/users/{user_id}/web3_wallets/{id}", delete(ua::missing_sub_resource))
-        .route("/users/{user_id}/external_accounts/{id}", delete(ua::missing_sub_resource))
-        .route("/users/{user_id}/email_address", put(idn::replace_email_address))
-        .route("/users/{user_id}/phone_number", put(idn::replace_phone_number))
+        .route(
+            "/users/{user_id}/verify_totp",
+            post(ua::missing_sub_resource),
+        )
+        .route(
+            "/users/{user_id}/passkeys/{id}",
+            delete(ua::missing_sub_resource),
+        )
+        .route(
+            "/users/{user_id}/web3_wallets/{id}",
+            delete(ua::missing_sub_resource),
+        )
+        .route(
+            "/users/{user_id}/external_accounts/{id}",
+            delete(ua::missing_sub_resource),
+        )
+        .route(
+            "/users/{user_id}/email_address",
+            put(idn::replace_email_address),
+        )
+        .route(
+            "/users/{user_id}/phone_number",
+            put(idn::replace_phone_number),
+        )
         .route("/email_addresses", post(idn::create_email_address))
         .route(
             "/email_addresses/{id}",
@@ -54,10 +92,19 @@ pub fn routes() -> Router<Core> {
                 .patch(idn::update_phone_number)
                 .delete(idn::delete_phone_number),
         )
-        .route("/sessions", get(sessions::list_sessions).post(sessions::create_session))
+        .route(
+            "/sessions",
+            get(sessions::list_sessions).post(sessions::create_session),
+        )
         .route("/sessions/{session_id}", get(sessions::get_session))
-        .route("/sessions/{session_id}/revoke", post(sessions::revoke_session))
-        .route("/sessions/{session_id}/tokens", post(sessions::create_session_token))
+        .route(
+            "/sessions/{session_id}/revoke",
+            post(sessions::revoke_session),
+        )
+        .route(
+            "/sessions/{session_id}/tokens",
+            post(sessions::create_session_token),
+        )
         .route(
             "/sessions/{session_id}/tokens/{template}",
             post(sessions::create_session_token_from_template),
@@ -66,8 +113,14 @@ pub fn routes() -> Router<Core> {
         .route("/clients/verify", post(sessions::verify_client))
         .route("/clients/{client_id}", get(sessions::get_client))
         .route("/jwks", get(instance::get_jwks))
-        .route("/instance", get(instance::get_instance).patch(instance::update_instance))
-        .route("/instance/restrictions", axum::routing::patch(instance::update_restrictions))
+        .route(
+            "/instance",
+            get(instance::get_instance).patch(instance::update_instance),
+        )
+        .route(
+            "/instance/restrictions",
+            axum::routing::patch(instance::update_restrictions),
+        )
         .route(
             "/instance/organization_settings",
             get(instance::get_organization_settings).patch(instance::update_organization_settings),

@@ -15,29 +15,52 @@ use crate::extract::{JsonBody, QueryPairs, SecretKeyAuth};
 use crate::wire;
 
 /// `GET /v1/sessions`
-pub async fn list_sessions(_: SecretKeyAuth, State(core): State<Core>, q: QueryPairs) -> ApiResult<Json<Value>> {
+pub async fn list_sessions(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
     let mut filter = SessionFilter::default();
     if let Some(raw) = q.first("user_id").filter(|s| !s.is_empty()) {
         match UserId::parse(&raw) {
             Some(id) => filter.user_id = Some(id),
-            None => return Ok(Json(wire::list(Vec::new(), 0, q.bool("paginated")? == Some(true)))),
+            None => {
+                return Ok(Json(wire::list(
+                    Vec::new(),
+                    0,
+                    q.bool("paginated")? == Some(true),
+                )))
+            }
         }
     }
     if let Some(raw) = q.first("client_id").filter(|s| !s.is_empty()) {
         match ClientId::parse(&raw) {
             Some(id) => filter.client_id = Some(id),
-            None => return Ok(Json(wire::list(Vec::new(), 0, q.bool("paginated")? == Some(true)))),
+            None => {
+                return Ok(Json(wire::list(
+                    Vec::new(),
+                    0,
+                    q.bool("paginated")? == Some(true),
+                )))
+            }
         }
     }
     if let Some(raw) = q.first("status").filter(|s| !s.is_empty()) {
         filter.status = Some(SessionStatus::parse(&raw).ok_or_else(|| {
-            ApiError::invalid("status", "must be one of abandoned, active, ended, expired, removed, replaced, revoked")
+            ApiError::invalid(
+                "status",
+                "must be one of abandoned, active, ended, expired, removed, replaced, revoked",
+            )
         })?);
     }
     let (limit, offset) = q.page()?;
     let (sessions, total) = core.list_sessions(&filter, limit, offset).await?;
     let items = sessions.iter().map(wire::session::session).collect();
-    Ok(Json(wire::list(items, total, q.bool("paginated")? == Some(true))))
+    Ok(Json(wire::list(
+        items,
+        total,
+        q.bool("paginated")? == Some(true),
+    )))
 }
 
 /// Body of `POST /v1/sessions`.
@@ -54,18 +77,30 @@ pub async fn create_session(
     State(core): State<Core>,
     JsonBody(b): JsonBody<CreateSessionBody>,
 ) -> ApiResult<Json<Value>> {
-    let session = core.create_session_for_user(&b.user_id, b.active_organization_id).await?;
+    let session = core
+        .create_session_for_user(&b.user_id, b.active_organization_id)
+        .await?;
     Ok(Json(wire::session::session(&session)))
 }
 
 /// `GET /v1/sessions/{session_id}`
-pub async fn get_session(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_session(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(wire::session::session(&core.get_session(&id).await?)))
 }
 
 /// `POST /v1/sessions/{session_id}/revoke`
-pub async fn revoke_session(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(wire::session::session(&core.revoke_session(&id).await?)))
+pub async fn revoke_session(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(wire::session::session(
+        &core.revoke_session(&id).await?,
+    )))
 }
 
 /// Body of `POST /v1/sessions/{session_id}/tokens`.
@@ -87,7 +122,9 @@ pub async fn create_session_token(
         .get(axum::http::header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let jwt = core.create_session_token(&id, b.expires_in_seconds, azp).await?;
+    let jwt = core
+        .create_session_token(&id, b.expires_in_seconds, azp)
+        .await?;
     Ok(Json(json!({ "object": "token", "jwt": jwt })))
 }
 
@@ -106,15 +143,27 @@ pub async fn create_session_token_from_template(
 }
 
 /// `GET /v1/clients`
-pub async fn list_clients(_: SecretKeyAuth, State(core): State<Core>, q: QueryPairs) -> ApiResult<Json<Value>> {
+pub async fn list_clients(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
     let (limit, offset) = q.page()?;
     let (clients, total) = core.list_clients(limit, offset).await?;
     let items = clients.iter().map(wire::session::client).collect();
-    Ok(Json(wire::list(items, total, q.bool("paginated")? == Some(true))))
+    Ok(Json(wire::list(
+        items,
+        total,
+        q.bool("paginated")? == Some(true),
+    )))
 }
 
 /// `GET /v1/clients/{client_id}`
-pub async fn get_client(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_client(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(wire::session::client(&core.get_client(&id).await?)))
 }
 
@@ -131,5 +180,7 @@ pub async fn verify_client(
     State(core): State<Core>,
     JsonBody(b): JsonBody<VerifyClientBody>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(wire::session::client(&core.verify_client_token(&b.token).await?)))
+    Ok(Json(wire::session::client(
+        &core.verify_client_token(&b.token).await?,
+    )))
 }

@@ -13,12 +13,20 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, QueryPairs, SecretKeyAuth};
 
 /// `POST /v1/users/{user_id}/ban`
-pub async fn ban_user(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn ban_user(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(render(&core, &core.set_banned(&id, true).await?)))
 }
 
 /// `POST /v1/users/{user_id}/unban`
-pub async fn unban_user(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn unban_user(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(render(&core, &core.set_banned(&id, false).await?)))
 }
 
@@ -31,7 +39,10 @@ pub struct UserIdsBody {
 
 async fn set_banned_many(core: &Core, ids: Vec<String>, banned: bool) -> ApiResult<Json<Value>> {
     if ids.is_empty() || ids.len() > 50 {
-        return Err(ApiError::invalid("user_ids", "must hold between 1 and 50 user ids"));
+        return Err(ApiError::invalid(
+            "user_ids",
+            "must hold between 1 and 50 user ids",
+        ));
     }
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -59,12 +70,20 @@ pub async fn unban_users(
 }
 
 /// `POST /v1/users/{user_id}/lock`
-pub async fn lock_user(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn lock_user(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(render(&core, &core.set_locked(&id, true).await?)))
 }
 
 /// `POST /v1/users/{user_id}/unlock`
-pub async fn unlock_user(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn unlock_user(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(render(&core, &core.set_locked(&id, false).await?)))
 }
 
@@ -82,7 +101,10 @@ pub async fn verify_password(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<VerifyPasswordBody>,
 ) -> ApiResult<Json<Value>> {
-    if core.verify_password(&id, Password::new(body.password)).await? {
+    if core
+        .verify_password(&id, Password::new(body.password))
+        .await?
+    {
         Ok(Json(json!({ "verified": true })))
     } else {
         Err(ApiError::new(
@@ -155,7 +177,9 @@ pub async fn set_profile_image(
     })?;
     let content_type = sniff_image(&bytes)
         .ok_or_else(|| ApiError::invalid("file", "must be a PNG, JPEG, GIF or WebP image"))?;
-    let view = core.set_profile_image(&id, content_type.to_owned(), bytes.to_vec()).await?;
+    let view = core
+        .set_profile_image(&id, content_type.to_owned(), bytes.to_vec())
+        .await?;
     Ok(Json(render(&core, &view)))
 }
 
@@ -194,7 +218,11 @@ pub async fn list_oauth_access_tokens(
 }
 
 /// `DELETE /v1/users/{user_id}/mfa|totp|backup_code`: nothing to remove until MFA exists.
-pub async fn disable_mfa(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn disable_mfa(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let view = core.get_user(&id).await?;
     Ok(Json(json!({ "user_id": view.user.id.as_str() })))
 }

@@ -17,7 +17,12 @@ use crate::wire;
 
 /// Renders one user.
 pub(crate) fn render(core: &Core, view: &UserView) -> Value {
-    wire::user::user(view, &core.instance().settings, &core.frontend_url, now_ms())
+    wire::user::user(
+        view,
+        &core.instance().settings,
+        &core.frontend_url,
+        now_ms(),
+    )
 }
 
 fn filter_from(q: &QueryPairs) -> ApiResult<UserFilter> {
@@ -41,9 +46,11 @@ fn filter_from(q: &QueryPairs) -> ApiResult<UserFilter> {
         name_query: q.first("name_query").filter(|s| !s.is_empty()),
         banned: q.bool("banned")?,
         last_active_at_before: q.int("last_active_at_before", 0, i64::MAX)?,
-        last_active_at_after: q
-            .int("last_active_at_after", 0, i64::MAX)?
-            .or(q.int("last_active_at_since", 0, i64::MAX)?),
+        last_active_at_after: q.int("last_active_at_after", 0, i64::MAX)?.or(q.int(
+            "last_active_at_since",
+            0,
+            i64::MAX,
+        )?),
         created_at_before: q.int("created_at_before", 0, i64::MAX)?,
         created_at_after: q.int("created_at_after", 0, i64::MAX)?,
         last_sign_in_at_before: q.int("last_sign_in_at_before", 0, i64::MAX)?,
@@ -81,35 +88,40 @@ fn order_from(q: &QueryPairs) -> ApiResult<(UserOrderField, bool)> {
         b'+' => (false, &raw[1..]),
         _ => (false, raw.as_str()),
     };
-    let field = match name {
-        "created_at" => UserOrderField::CreatedAt,
-        "updated_at" => UserOrderField::UpdatedAt,
-        "email_address" => UserOrderField::EmailAddress,
-        "phone_number" => UserOrderField::PhoneNumber,
-        "username" => UserOrderField::Username,
-        "first_name" => UserOrderField::FirstName,
-        "last_name" => UserOrderField::LastName,
-        "last_active_at" => UserOrderField::LastActiveAt,
-        "last_sign_in_at" => UserOrderField::LastSignInAt,
-        "web3wallet" => UserOrderField::CreatedAt,
-        _ => {
-            return Err(ApiError::invalid(
+    let field =
+        match name {
+            "created_at" => UserOrderField::CreatedAt,
+            "updated_at" => UserOrderField::UpdatedAt,
+            "email_address" => UserOrderField::EmailAddress,
+            "phone_number" => UserOrderField::PhoneNumber,
+            "username" => UserOrderField::Username,
+            "first_name" => UserOrderField::FirstName,
+            "last_name" => UserOrderField::LastName,
+            "last_active_at" => UserOrderField::LastActiveAt,
+            "last_sign_in_at" => UserOrderField::LastSignInAt,
+            "web3wallet" => UserOrderField::CreatedAt,
+            _ => return Err(ApiError::invalid(
                 "order_by",
                 "must be one of created_at, updated_at, email_address, web3wallet, first_name, \
                  last_name, phone_number, username, last_active_at, last_sign_in_at, with an \
                  optional + or - prefix",
-            ))
-        }
-    };
+            )),
+        };
     Ok((field, descending))
 }
 
 /// `GET /v1/users`
-pub async fn list_users(_: SecretKeyAuth, State(core): State<Core>, q: QueryPairs) -> ApiResult<Json<Value>> {
+pub async fn list_users(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
     let filter = filter_from(&q)?;
     let (order, descending) = order_from(&q)?;
     let (limit, offset) = q.page()?;
-    let users = core.list_users(&filter, order, descending, limit, offset).await?;
+    let users = core
+        .list_users(&filter, order, descending, limit, offset)
+        .await?;
     let items: Vec<Value> = users.iter().map(|u| render(&core, u)).collect();
     if q.bool("paginated")? == Some(true) {
         let total = core.count_users(&filter).await?;
@@ -119,7 +131,11 @@ pub async fn list_users(_: SecretKeyAuth, State(core): State<Core>, q: QueryPair
 }
 
 /// `GET /v1/users/count`
-pub async fn count_users(_: SecretKeyAuth, State(core): State<Core>, q: QueryPairs) -> ApiResult<Json<Value>> {
+pub async fn count_users(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
     let filter = filter_from(&q)?;
     Ok(Json(wire::total_count(core.count_users(&filter).await?)))
 }
@@ -192,7 +208,10 @@ fn identifiers_with_status(
         .collect()
 }
 
-fn digest_pair(digest: Option<String>, hasher: Option<String>) -> ApiResult<Option<(String, String)>> {
+fn digest_pair(
+    digest: Option<String>,
+    hasher: Option<String>,
+) -> ApiResult<Option<(String, String)>> {
     match (digest, hasher) {
         (None, None) => Ok(None),
         (Some(d), Some(h)) => Ok(Some((d, h))),
@@ -216,7 +235,11 @@ pub async fn create_user(
     State(core): State<Core>,
     JsonBody(body): JsonBody<CreateUserBody>,
 ) -> ApiResult<Json<Value>> {
-    let _ = (body.locale, body.skip_legal_checks, body.bypass_client_trust);
+    let _ = (
+        body.locale,
+        body.skip_legal_checks,
+        body.bypass_client_trust,
+    );
     if body.web3_wallet.as_ref().is_some_and(|w| !w.is_empty()) {
         return Err(unsupported("web3_wallet"));
     }
@@ -256,7 +279,10 @@ pub async fn create_user(
             .legal_accepted_at
             .map(|t| rfc3339_ms("legal_accepted_at", &t))
             .transpose()?,
-        created_at: body.created_at.map(|t| rfc3339_ms("created_at", &t)).transpose()?,
+        created_at: body
+            .created_at
+            .map(|t| rfc3339_ms("created_at", &t))
+            .transpose()?,
         banned: body.banned.unwrap_or(false),
         locked: body.locked.unwrap_or(false),
     };
@@ -265,7 +291,11 @@ pub async fn create_user(
 }
 
 /// `GET /v1/users/{user_id}`
-pub async fn get_user(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_user(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let view = core.get_user(&id).await?;
     Ok(Json(render(&core, &view)))
 }
@@ -347,14 +377,21 @@ pub async fn update_user(
             .legal_accepted_at
             .map(|t| t.map(|t| rfc3339_ms("legal_accepted_at", &t)).transpose())
             .transpose()?,
-        created_at: body.created_at.map(|t| rfc3339_ms("created_at", &t)).transpose()?,
+        created_at: body
+            .created_at
+            .map(|t| rfc3339_ms("created_at", &t))
+            .transpose()?,
     };
     let view = core.update_user(&id, patch).await?;
     Ok(Json(render(&core, &view)))
 }
 
 /// `DELETE /v1/users/{user_id}`
-pub async fn delete_user(_: SecretKeyAuth, State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn delete_user(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let view = core.delete_user(&id).await?;
     let mut body = wire::deleted("user", view.user.id.as_str());
     body["external_id"] = json!(view.user.external_id);

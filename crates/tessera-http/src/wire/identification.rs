@@ -7,7 +7,10 @@ use tessera_store::records::Identification;
 /// The `verification` of an identification: `verification_admin` for ones set
 /// by the Backend API, `verification_otp` for code-verified ones, `null` when unverified.
 pub fn verification(idn: &Identification) -> Value {
-    match (idn.verification_status, idn.verification_strategy.as_deref()) {
+    match (
+        idn.verification_status,
+        idn.verification_strategy.as_deref(),
+    ) {
         (VerificationStatus::Verified, Some("admin") | None) => json!({
             "object": "verification_admin",
             "status": "verified",

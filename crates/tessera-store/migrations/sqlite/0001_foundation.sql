@@ -51,7 +51,8 @@ CREATE TABLE users (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
-CREATE INDEX users_created_at ON users (created_at);
+CREATE INDEX users_created_at ON users (created_at, id);
+CREATE INDEX users_updated_at ON users (updated_at, id);
 CREATE INDEX users_last_active_at ON users (last_active_at);
 
 CREATE TABLE identifications (

@@ -1,0 +1,14 @@
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test that cannot unwrap has failed, and should say where"
+)]
+//! Integration tests: each starts the real server on a loopback port and talks
+//! HTTP to it, on SQLite and on PostgreSQL. One test binary, one module per area.
+
+mod support;
+
+mod errors;
+mod identifications;
+mod instance;
+mod sessions;
+mod users;
