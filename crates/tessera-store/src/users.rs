@@ -261,6 +261,9 @@ pub struct UserFilter {
     pub last_sign_in_at_before: Option<i64>,
     /// Last signed in strictly after (ms).
     pub last_sign_in_at_after: Option<i64>,
+    /// Cursor: `(created_at, id)` of the last user of the previous page
+    /// (only with `created_at` ordering).
+    pub after: Option<(i64, String)>,
 }
 
 fn push_values(buf: &mut SqlBuf, values: &[String]) {
@@ -429,6 +432,15 @@ pub async fn list(
     let mut buf = SqlBuf::new(&format!("SELECT {COLUMNS} FROM users"));
     push_filter(&mut buf, &filter);
     let dir = if descending { "DESC" } else { "ASC" };
+    if let Some((created_at, id)) = &filter.after {
+        // Row-value comparison (SQLite and PostgreSQL): strictly past the cursor.
+        buf.push(if descending {
+            " AND (users.created_at, users.id) < ("
+        } else {
+            " AND (users.created_at, users.id) > ("
+        });
+        buf.bind(*created_at).push(", ").bind(id.clone()).push(")");
+    }
     // NULLs last in both directions on both backends; the id breaks ties stably.
     // Non-null columns sort plainly, so their (column, id) index serves the order.
     let nulls_last = if order.nullable() {

@@ -1,5 +1,7 @@
 //! `tessera`: self-hosted, Clerk-compatible user management and authentication.
 
+use std::io::Write;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -41,6 +43,13 @@ enum KeysAction {
     Rotate,
 }
 
+/// Prints a line to stdout, ignoring a closed pipe: output must never stop the server.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -57,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             let store = tessera::open_store(&settings).await?;
             store.close().await;
-            println!("migrations applied");
+            say!("migrations applied");
             Ok(())
         }
         Command::Keys { action } => keys(&settings, action).await,
@@ -75,27 +84,27 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         ),
         None => format!("{}   (masked)", inst.secret_key_hint),
     };
-    println!(
+    say!(
         "Tessera {} listening on http://{}",
         env!("CARGO_PKG_VERSION"),
         running.addr
     );
-    println!(
+    say!(
         "  instance         {} ({})",
         inst.id,
         inst.environment.as_str()
     );
-    println!("  publishable key  {}", inst.publishable_key);
-    println!("  secret key       {secret}");
-    println!("  Frontend API     {base}   (clerk-js proxyUrl)");
-    println!("  Backend API      {base}/v1   (SDK apiUrl: {base})");
-    println!("  JWKS             {base}/.well-known/jwks.json");
-    println!(
+    say!("  publishable key  {}", inst.publishable_key);
+    say!("  secret key       {secret}");
+    say!("  Frontend API     {base}   (clerk-js proxyUrl)");
+    say!("  Backend API      {base}/v1   (SDK apiUrl: {base})");
+    say!("  JWKS             {base}/.well-known/jwks.json");
+    say!(
         "  database         {}",
         tessera_store::redact_url(&settings.database_url)
     );
     running.serve_until(shutdown_signal()).await?;
-    println!("stopped");
+    say!("stopped");
     Ok(())
 }
 
@@ -155,7 +164,7 @@ async fn keys(settings: &Settings, action: Option<KeysAction>) -> anyhow::Result
     };
     if let Some(KeysAction::Rotate) = action {
         let kid = core.rotate_signing_key().await?;
-        println!("{}", json!({ "rotated": true, "kid": kid }));
+        say!("{}", json!({ "rotated": true, "kid": kid }));
         store.close().await;
         return Ok(());
     }
@@ -169,7 +178,7 @@ async fn keys(settings: &Settings, action: Option<KeysAction>) -> anyhow::Result
         "jwks": core.keyring.jwks()?,
         "public_key_pem": core.keyring.current_public_pem()?,
     });
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    say!("{}", serde_json::to_string_pretty(&out)?);
     store.close().await;
     Ok(())
 }

@@ -116,9 +116,27 @@ pub async fn list_users(
     State(core): State<Core>,
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
-    let filter = filter_from(&q)?;
+    let mut filter = filter_from(&q)?;
     let (order, descending) = order_from(&q)?;
     let (limit, offset) = q.page()?;
+    if let Some(cursor) = q.first("starting_after").filter(|s| !s.is_empty()) {
+        if order != UserOrderField::CreatedAt {
+            return Err(ApiError::invalid(
+                "starting_after",
+                "requires ordering by created_at",
+            ));
+        }
+        if offset != 0 {
+            return Err(ApiError::invalid(
+                "starting_after",
+                "cannot be combined with a non-zero offset",
+            ));
+        }
+        let last = core.get_user(&cursor).await.map_err(|_| {
+            ApiError::invalid("starting_after", "must be the id of an existing user")
+        })?;
+        filter.after = Some((last.user.created_at, last.user.id.into_string()));
+    }
     let users = core
         .list_users(&filter, order, descending, limit, offset)
         .await?;

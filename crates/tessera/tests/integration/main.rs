@@ -7,6 +7,7 @@
 
 mod support;
 
+mod cli;
 mod errors;
 mod identifications;
 mod instance;

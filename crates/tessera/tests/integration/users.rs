@@ -151,6 +151,23 @@ async fn list_filters_order_and_pages(app: &TestApp) {
     assert_eq!(page["total_count"], 3);
     assert_eq!(page["data"].as_array().unwrap().len(), 2);
 
+    // Cursor pagination walks the same order without offsets.
+    let (_, first) = app.get("/users?limit=2").await;
+    let cursor = first[1]["id"].as_str().unwrap();
+    let (_, next) = app
+        .get(&format!("/users?limit=2&starting_after={cursor}"))
+        .await;
+    assert_eq!(next.as_array().unwrap().len(), 1);
+    assert_eq!(next[0]["id"], a["id"]);
+    let (status, _) = app
+        .get(&format!("/users?starting_after={cursor}&order_by=username"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .get(&format!("/users?starting_after={cursor}&offset=1"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
     let (_, list) = app.get("/users?organization_id=org_2a").await;
     assert_eq!(list, json!([]));
 

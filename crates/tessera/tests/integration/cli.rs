@@ -1,0 +1,272 @@
+//! The binary itself: first start prints keys, config layering, `keys`,
+//! `keys rotate`, `migrate`, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    for var in [
+        "TESSERA_ADDR",
+        "TESSERA_DATA_DIR",
+        "DATABASE_URL",
+        "TESSERA_SECRET_KEY",
+        "TESSERA_CONFIG",
+        "TESSERA_FRONTEND_URL",
+        "TESSERA_INSTANCE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "tessera-cli-{name}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Reads the server's stdout until the banner is complete; returns its lines.
+fn banner(child: &mut Child) -> Vec<String> {
+    let out = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(out).lines() {
+        let line = line.unwrap();
+        let done = line.contains("database");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    lines
+}
+
+fn sigterm(child: &Child) {
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn first_start_prints_keys_and_sigterm_stops_cleanly() {
+    let dir = temp_dir("serve");
+    let port = free_port();
+    let mut child = bin()
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = banner(&mut child).join("\n");
+    assert!(lines.contains("pk_test_"), "{lines}");
+    assert!(
+        lines.contains("generated now"),
+        "a new secret key is shown once: {lines}"
+    );
+    let secret = lines
+        .split_whitespace()
+        .find(|w| w.starts_with("sk_test_"))
+        .unwrap()
+        .to_owned();
+    let resp = reqwest::blocking_get(&format!("http://127.0.0.1:{port}/healthz"));
+    assert_eq!(resp, 200);
+    sigterm(&child);
+    assert!(wait_exit(&mut child).success());
+
+    // Second start: same keys, secret masked.
+    let mut child = bin()
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = banner(&mut child).join("\n");
+    assert!(lines.contains("(masked)"), "{lines}");
+    assert!(
+        !lines.contains(&secret),
+        "the secret is never printed again"
+    );
+    sigterm(&child);
+    assert!(wait_exit(&mut child).success());
+
+    let out = bin()
+        .args(["keys", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(keys["publishable_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("pk_test_"));
+    assert_eq!(keys["secret_key_masked"], true);
+    assert!(keys["public_key_pem"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN PUBLIC KEY"));
+    assert_eq!(keys["jwks"]["keys"].as_array().unwrap().len(), 1);
+
+    let out = bin()
+        .args(["keys", "rotate", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = bin()
+        .args(["keys", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        keys["jwks"]["keys"].as_array().unwrap().len(),
+        2,
+        "old key stays for the overlap"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn flags_beat_environment_beat_file() {
+    let dir = temp_dir("layers");
+    let file = dir.join("tessera.toml");
+    std::fs::write(&file, "addr = \"127.0.0.1:1\"\ninstance = \"production\"\nfrontend_url = \"https://auth.example.com\"\n").unwrap();
+    let data = dir.join("data");
+    // The file says production and a frontend URL; keys shows both took effect.
+    let out = bin()
+        .args(["keys", "--config"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .env("TESSERA_SECRET_KEY", "sk_live_0123456789abcdef0123")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys["environment"], "production");
+    assert!(keys["publishable_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("pk_live_"));
+
+    // The environment beats the file, the flag beats the environment.
+    let port = free_port();
+    let mut child = bin()
+        .args(["serve", "--config"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .env("TESSERA_ADDR", "127.0.0.1:2")
+        .env("TESSERA_SECRET_KEY", "sk_live_0123456789abcdef0123")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = banner(&mut child).join("\n");
+    assert!(lines.contains(&format!("127.0.0.1:{port}")), "{lines}");
+    assert!(lines.contains("(production)"), "{lines}");
+    sigterm(&child);
+    assert!(wait_exit(&mut child).success());
+
+    // Unknown keys in the file are refused with the key's name.
+    std::fs::write(&file, "adress = \"x\"\n").unwrap();
+    let out = bin()
+        .args(["migrate", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("adress"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_explains_flags_and_bad_config_fails_clearly() {
+    let out = bin().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "serve",
+        "migrate",
+        "keys",
+        "--addr",
+        "--data-dir",
+        "--database-url",
+        "TESSERA_SECRET_KEY",
+    ] {
+        assert!(help.contains(word), "help lacks {word}: {help}");
+    }
+    let out = bin()
+        .args(["migrate", "--database-url", "mysql://x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sqlite://"));
+    let out = bin()
+        .args(["serve", "--addr", "not-an-address"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("addr"));
+}
+
+mod reqwest {
+    /// A tiny blocking GET for the CLI tests (which run outside tokio); returns the status.
+    pub fn blocking_get(url: &str) -> u16 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            for _ in 0..100 {
+                if let Ok(resp) = ::reqwest::get(url).await {
+                    return resp.status().as_u16();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            0
+        })
+    }
+}
