@@ -47,6 +47,44 @@ pub struct InstanceSettings {
     pub organizations: OrganizationSettings,
     /// Which identifiers and attributes users have, and how they sign up and in.
     pub user: UserSettings,
+    /// Settings of BAPI `PATCH /v1/instance/protect`.
+    pub protect: ProtectSettings,
+    /// Countries whose phone numbers get no SMS (`PATCH /v1/instance/communication`).
+    pub blocked_country_codes: Vec<String>,
+    /// Settings of BAPI `PATCH /v1/instance/oauth_application_settings`.
+    pub oauth_applications: OAuthApplicationSettings,
+    /// Local part of the address emails are sent from.
+    pub from_email_address: Option<String>,
+    /// Progressive sign-up (kept for the beta settings endpoint).
+    pub progressive_sign_up: bool,
+}
+
+/// Bot and abuse protection switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ProtectSettings {
+    /// Rule-based protection.
+    pub rules_enabled: bool,
+    /// Device fingerprint protection.
+    pub specter_enabled: bool,
+}
+
+/// Settings for OAuth applications that use this instance as their identity provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct OAuthApplicationSettings {
+    /// Dynamic client registration (RFC 7591).
+    pub dynamic_oauth_client_registration: bool,
+    /// JWT access tokens instead of opaque ones.
+    pub oauth_jwt_access_tokens: bool,
+    /// Advertise client ID metadata documents.
+    pub client_id_metadata_documents_advertised: bool,
+    /// Only pre-registered clients may use metadata documents.
+    pub client_id_metadata_documents_only_allow_pre_registered_clients: bool,
+    /// Block implicitly allowed clients.
+    pub client_id_metadata_documents_block_implicitly_allowed_clients: bool,
+    /// Default scopes (`None` = the built-in defaults).
+    pub default_scopes: Option<Vec<String>>,
 }
 
 /// General instance options.

@@ -2,6 +2,7 @@
 
 pub mod identifications;
 pub mod instance;
+pub mod instance_extra;
 pub mod router;
 pub mod sessions;
 pub mod user_actions;

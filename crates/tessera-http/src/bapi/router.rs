@@ -4,7 +4,9 @@ use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tessera_core::Core;
 
-use super::{identifications as idn, instance, sessions, user_actions as ua, users};
+use super::{
+    identifications as idn, instance, instance_extra as ix, sessions, user_actions as ua, users,
+};
 
 /// The BAPI routes, to be nested under `/v1`.
 pub fn routes() -> Router<Core> {
@@ -71,6 +73,30 @@ pub fn routes() -> Router<Core> {
             delete(ua::missing_sub_resource),
         )
         .route(
+            "/users/{user_id}/trusted_devices",
+            get(ua::list_trusted_devices),
+        )
+        .route(
+            "/users/{user_id}/trusted_devices/{id}",
+            delete(ua::missing_sub_resource),
+        )
+        .route(
+            "/users/{user_id}/password/set_compromised",
+            post(ua::password_compromised),
+        )
+        .route(
+            "/users/{user_id}/password/unset_compromised",
+            post(ua::password_compromised),
+        )
+        .route(
+            "/users/{user_id}/billing/subscription",
+            get(ua::billing_not_enabled),
+        )
+        .route(
+            "/users/{user_id}/billing/credits",
+            get(ua::billing_not_enabled).post(ua::billing_not_enabled),
+        )
+        .route(
             "/users/{user_id}/email_address",
             put(idn::replace_email_address),
         )
@@ -124,5 +150,24 @@ pub fn routes() -> Router<Core> {
         .route(
             "/instance/organization_settings",
             get(instance::get_organization_settings).patch(instance::update_organization_settings),
+        )
+        .route(
+            "/instance/protect",
+            get(ix::get_protect).patch(ix::update_protect),
+        )
+        .route(
+            "/instance/communication",
+            get(ix::get_communication).patch(ix::update_communication),
+        )
+        .route(
+            "/instance/oauth_application_settings",
+            get(ix::get_oauth_applications).patch(ix::update_oauth_applications),
+        )
+        .route("/instance/change_domain", post(ix::change_domain))
+        .route("/beta_features/change_domain", post(ix::change_domain))
+        .route("/beta_features/domain", put(ix::change_domain))
+        .route(
+            "/beta_features/instance_settings",
+            axum::routing::patch(ix::update_beta_settings),
         )
 }

@@ -232,3 +232,42 @@ pub async fn disable_mfa(
 pub async fn missing_sub_resource(_: SecretKeyAuth) -> ApiError {
     ApiError::not_found()
 }
+
+/// `GET /v1/users/{user_id}/trusted_devices`: no device trust yet, so none.
+pub async fn list_trusted_devices(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    core.get_user(&id).await?;
+    Ok(Json(json!({ "data": [], "total_count": 0 })))
+}
+
+/// `POST /v1/users/{user_id}/password/set_compromised` and `unset_compromised`:
+/// compromised-password flags arrive with sign-in's password reset flow.
+pub async fn password_compromised(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    core.get_user(&id).await?;
+    Err(ApiError::new(
+        "form_param_value_invalid",
+        "not supported yet",
+        "Marking passwords as compromised is not supported by this Tessera server yet.",
+    ))
+}
+
+/// `…/billing/subscription` and `…/billing/credits`: billing is not enabled.
+pub async fn billing_not_enabled(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    core.get_user(&id).await?;
+    Err(ApiError::new(
+        "resource_not_found",
+        "not found",
+        "Billing is not enabled on this instance, so the user has no subscription or credits.",
+    ))
+}

@@ -6,7 +6,96 @@ use serde_json::json;
 use crate::both_backends;
 use crate::support::{assert_error, assert_id, TestApp};
 
-both_backends!(instance_settings_persist);
+both_backends!(instance_settings_persist, smaller_instance_settings);
+
+async fn smaller_instance_settings(app: &TestApp) {
+    let (status, p) = app
+        .patch("/instance/protect", json!({"rules_enabled": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        p,
+        json!({"object": "instance_protect", "rules_enabled": true, "specter_enabled": false, "checks_bypassed": false})
+    );
+    let (_, p) = app.get("/instance/protect").await;
+    assert_eq!(p["rules_enabled"], true);
+
+    let (status, c) = app
+        .patch(
+            "/instance/communication",
+            json!({"blocked_country_codes": ["FR", "DE", "FR"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(c["blocked_country_codes"], json!(["DE", "FR"]));
+    let (status, body) = app
+        .patch(
+            "/instance/communication",
+            json!({"blocked_country_codes": ["fr"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "form_param_format_invalid");
+
+    let (status, o) = app
+        .patch(
+            "/instance/oauth_application_settings",
+            json!({"oauth_jwt_access_tokens": true, "default_scopes": ["openid"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(o["default_scopes"], json!(["openid"]));
+    let (_, o) = app
+        .patch(
+            "/instance/oauth_application_settings",
+            json!({"default_scopes": null}),
+        )
+        .await;
+    assert_eq!(o["default_scopes"], json!(["profile", "email"]));
+    assert_eq!(o["oauth_jwt_access_tokens"], true);
+
+    let (status, b) = app
+        .patch(
+            "/beta_features/instance_settings",
+            json!({"restricted_to_allowlist": true, "from_email_address": "hello"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(b["object"], "instance_settings");
+    assert_eq!(b["restricted_to_allowlist"], true);
+    let (_, r) = app.patch("/instance/restrictions", json!({})).await;
+    assert_eq!(
+        r["allowlist"], true,
+        "one settings document behind both endpoints"
+    );
+
+    let (status, body) = app
+        .post(
+            "/instance/change_domain",
+            json!({"home_url": "https://x.example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "form_param_value_invalid");
+
+    let user = app.user(json!({})).await;
+    let id = user["id"].as_str().unwrap();
+    let (status, devices) = app.get(&format!("/users/{id}/trusted_devices")).await;
+    assert_eq!(
+        (status, devices),
+        (StatusCode::OK, json!({"data": [], "total_count": 0}))
+    );
+    let (status, body) = app.get(&format!("/users/{id}/billing/subscription")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_error(&body, "resource_not_found");
+    let (status, orgs) = app
+        .get(&format!("/users/{id}/organization_memberships"))
+        .await;
+    assert_eq!(
+        (status, orgs),
+        (StatusCode::OK, json!({"data": [], "total_count": 0}))
+    );
+}
 
 async fn instance_settings_persist(app: &TestApp) {
     let (status, inst) = app.get("/instance").await;
