@@ -111,6 +111,20 @@ export class BrowserSession {
     });
   }
 
+  /** Waits for the response bodies still being read (at most 2 s). */
+  async idle() {
+    await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, 2000))]);
+  }
+
+  /** One line per request to the server: `POST /v1/x (PATCH) -> 200`, the last `n`. */
+  requestSummary(n = 12) {
+    return this.requests.slice(-n).map((r) => {
+      const u = new URL(r.url);
+      const tunnel = u.searchParams.get('_method');
+      return `${r.method} ${u.pathname}${tunnel ? ` (${tunnel})` : ''} -> ${r.status ?? 'no response'}`;
+    });
+  }
+
   /** Writes a screenshot to the artifacts folder; returns its path. */
   async screenshot(label) {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -122,7 +136,7 @@ export class BrowserSession {
 
   /** Writes the log (console, page errors, network) to the artifacts folder. */
   async writeLog(label = 'log', extra = '') {
-    await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, 2000))]);
+    await this.idle();
     mkdirSync(ARTIFACTS, { recursive: true });
     const file = join(ARTIFACTS, `${this.name}--${slug(label)}.log`);
     writeFileSync(file, `${extra ? `${extra}\n\n` : ''}${this.lines.join('\n')}\n`);
@@ -143,7 +157,13 @@ export class BrowserSession {
       const shot = await this.screenshot(`${label}-failure`).catch((e) => `(no screenshot: ${e.message})`);
       const log = await this.writeLog(label, `FAILED: ${label}\n${err?.stack || err}`).catch(() => '(no log)');
       if (err && typeof err === 'object' && typeof err.message === 'string') {
-        err.message += `\n    artifacts: ${shot}\n               ${log}`;
+        // clerk-js often resolves with an empty resource when a call failed, so
+        // the wire is the first place to look.
+        const calls = this.requestSummary();
+        err.message +=
+          `\n    last calls to the server:${calls.length ? calls.map((c) => `\n      ${c}`).join('') : ' none'}` +
+          (this.pageErrors.length ? `\n    page errors: ${this.pageErrors.slice(-3).join(' | ')}` : '') +
+          `\n    artifacts: ${shot}\n               ${log}`;
       }
       throw err;
     }

@@ -31,15 +31,24 @@ const addressed = (msg, to) => {
  * Waits for the oldest message to `to` (envelope or To header, any letter
  * case) that this process has not returned before, and returns it:
  * { id, receivedAt, envelope: {from, to[]}, from[], to[], subject, text, html }.
+ * With `latest`, waits `settleMs` more after the first one arrives and returns
+ * the newest unseen one instead, marking all of them seen (for UIs that may
+ * send a code twice).
  */
-export async function waitForEmail(dir, to, { timeoutMs = 20_000, pollMs = 200 } = {}) {
+export async function waitForEmail(dir, to, { timeoutMs = 20_000, pollMs = 200, latest = false, settleMs = 1500 } = {}) {
   if (!dir) throw new Error('no mailbox folder: set SMTP_SINK_DIR (compat/browser/run does)');
   const deadline = Date.now() + timeoutMs;
+  const unseen = () => listMessages(dir).filter((m) => !taken.has(m.id) && addressed(m, to));
   for (;;) {
-    const msg = listMessages(dir).find((m) => !taken.has(m.id) && addressed(m, to));
-    if (msg) {
-      taken.add(msg.id);
-      return msg;
+    let found = unseen();
+    if (found.length) {
+      if (latest) {
+        await sleep(settleMs);
+        found = unseen().reverse();
+        found.forEach((m) => taken.add(m.id));
+      }
+      taken.add(found[0].id);
+      return found[0];
     }
     if (Date.now() > deadline) {
       const seen = listMessages(dir).map((m) => `${m.envelope?.to?.join(',')}: ${m.subject}`);

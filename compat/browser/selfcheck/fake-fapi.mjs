@@ -1,13 +1,18 @@
 // A stand-in for the server, used only to check the harness itself
-// (selfcheck/run.mjs), never by the real suite. Two modes:
+// (selfcheck/run.mjs), never by the real suite. Modes:
 //   errors  every /v1 request is answered 500 with a Clerk-shaped error body;
 //   env     GET|PATCH /v1/environment answers a small development environment
 //           (email + password, no captcha) and GET /v1/client answers
 //           { response: null }; anything else is a 422 error. Enough for
-//           clerk-js to load and for @clerk/ui to render <SignUp/>/<SignIn/>.
+//           clerk-js to load and for @clerk/ui to render <SignUp/>/<SignIn/>;
+//   flows   env, plus the sign-up / sign-in / session endpoints the suite's
+//           flows use (selfcheck/fake-flows.mjs), codes sent by SMTP.
 // Responses carry credentialed CORS for the page's origin. Every request is
 // recorded in `requests` ({ method, path, query, body }).
 import { createServer } from 'node:http';
+
+import { handleFlows } from './fake-flows.mjs';
+import { error, FakeState } from './fake-state.mjs';
 
 /** pk_test_ + base64("<host:port>$"), padding stripped. */
 export function publishableKeyFor(url) {
@@ -27,7 +32,7 @@ const attr = (enabled, extra = {}) => ({
 });
 
 /** A minimal development environment (field names from the FAPI contract notes). */
-function environment(origin) {
+export function environment(origin) {
   return {
     object: 'environment',
     id: 'env_selfcheck',
@@ -71,13 +76,10 @@ function environment(origin) {
   };
 }
 
-const error = (code, message) => ({
-  errors: [{ code, message, long_message: message, meta: {} }],
-  clerk_trace_id: 'selfcheck',
-});
 
-export function startFakeFapi({ mode = 'errors' } = {}) {
+export function startFakeFapi({ mode = 'errors', smtpPort = 0 } = {}) {
   const requests = [];
+  let state = null; // flows mode, created once the port is known
   const server = createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -89,8 +91,8 @@ export function startFakeFapi({ mode = 'errors' } = {}) {
         'access-control-allow-credentials': 'true',
         vary: 'Origin',
       };
-      const send = (status, body) => {
-        res.writeHead(status, { ...headers, 'content-type': 'application/json' });
+      const send = (status, body, extra = {}) => {
+        res.writeHead(status, { ...headers, ...extra, 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
       if (req.method === 'OPTIONS') {
@@ -100,6 +102,12 @@ export function startFakeFapi({ mode = 'errors' } = {}) {
       }
       if (mode === 'errors') return send(500, error('internal_clerk_error', 'fake server: not implemented'));
       if (url.pathname === '/v1/environment') return send(200, environment(req.headers.origin || ''));
+      if (mode === 'flows') {
+        const body = Buffer.concat(chunks).toString();
+        return handleFlows({ state, req, url, body, send, smtpPort }).catch((e) =>
+          send(500, error('internal_clerk_error', `fake server: ${e.stack || e}`)),
+        );
+      }
       if (url.pathname === '/v1/client' && req.method === 'GET') return send(200, { response: null, client: null });
       return send(422, error('fake_not_implemented', `fake server: ${req.method} ${url.pathname} not implemented`));
     });
@@ -107,9 +115,11 @@ export function startFakeFapi({ mode = 'errors' } = {}) {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const url = `http://127.0.0.1:${server.address().port}`;
+      state = new FakeState(url);
       resolve({
         url,
         pk: publishableKeyFor(url),
+        publicKeyPem: state.publicKeyPem,
         requests,
         close: () =>
           new Promise((r) => {

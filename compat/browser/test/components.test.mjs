@@ -32,6 +32,20 @@ async function mount(s, kind) {
   );
 }
 
+/** Unmounts the component so that the screenshot shows the signed-in state. */
+function unmount(s, kind, root) {
+  return s.run(
+    async (clerk, a) => {
+      const div = document.querySelector(a.root);
+      if (a.kind === 'signUp') clerk.unmountSignUp(div);
+      else clerk.unmountSignIn(div);
+      div.textContent = `Signed in as ${clerk.user?.primaryEmailAddress?.emailAddress}`;
+      return null;
+    },
+    { kind, root },
+  );
+}
+
 /** Waits until clerk.user has the given primary email (set by the component's setActive). */
 function waitForUser(s, email) {
   return s.page.waitForFunction(
@@ -53,10 +67,11 @@ describe('prebuilt components (@clerk/ui)', () => {
   after(() => s?.close());
 
   test('<SignUp/>: email + password, then the emailed code', async () => {
+    let root;
     await s.step('signup-start', async () => {
       await s.goto({ ui: true });
       await s.load({ ui: true });
-      const root = await mount(s, 'signUp');
+      root = await mount(s, 'signUp');
       const card = s.page.locator(`${root} .cl-signUp-start`);
       await card.locator('input[name="emailAddress"]').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
       await s.screenshot('signup-1-empty');
@@ -74,10 +89,12 @@ describe('prebuilt components (@clerk/ui)', () => {
       const otp = s.page.locator('.cl-signUp-emailCode input[data-input-otp]');
       await otp.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
       await s.screenshot('signup-3-code');
-      const code = await waitForCode(email);
+      // The newest email: the card may have asked for a code more than once.
+      const code = await waitForCode(email, { latest: true });
       await otp.click();
       await otp.pressSequentially(code, { delay: 60 });
       await waitForUser(s, email);
+      await unmount(s, 'signUp', root);
       await s.screenshot('signup-4-done');
       signedUp = true;
     });
@@ -101,6 +118,7 @@ describe('prebuilt components (@clerk/ui)', () => {
       await s.screenshot('signin-2-password');
       await pw.locator('.cl-formButtonPrimary').click();
       await waitForUser(s, email);
+      await unmount(s, 'signIn', root);
       await s.screenshot('signin-3-done');
     });
   });

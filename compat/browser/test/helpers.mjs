@@ -129,6 +129,7 @@ export class ClerkPage extends BrowserSession {
   /** Opens the test page (with @clerk/ui's bundle when `ui`); Clerk is not loaded yet. */
   async goto({ ui = false } = {}) {
     this.ui = ui;
+    this.since = this.requests.length; // requests of this page load start here
     await this.page.goto(`${this.origin}/${ui ? '?ui=1' : ''}`, { waitUntil: 'load', timeout: 30_000 });
     const ok = await this.page.evaluate(() => typeof window.Clerk === 'object' && window.Clerk !== null);
     assert.ok(ok, 'clerk.browser.js did not create window.Clerk');
@@ -168,6 +169,23 @@ export class ClerkPage extends BrowserSession {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Screenshot with the Clerk state printed under the mount point (see pageInit). */
+  async screenshot(label) {
+    await this.page
+      .evaluate(() => {
+        let pre = document.getElementById('tessera-state');
+        if (!pre) {
+          pre = document.createElement('pre');
+          pre.id = 'tessera-state';
+          pre.style.cssText = 'font-size:11px;color:#444;white-space:pre-wrap';
+          document.body.append(pre);
+        }
+        pre.textContent = `Clerk state: ${JSON.stringify(window.__tessera?.state(), null, 1)}`;
+      })
+      .catch(() => {});
+    return super.screenshot(label);
   }
 
   /** Snapshot of the Clerk state (see pageInit). */
