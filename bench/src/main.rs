@@ -76,6 +76,8 @@ async fn main() -> anyhow::Result<()> {
         environment: EnvironmentType::Development,
         frontend_url: None,
         hash_concurrency: 1,
+        smtp_url: None,
+        smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
     };
     let running = tessera::start(&settings).await?;
     let base = format!("http://{}/v1", running.addr);

@@ -24,6 +24,8 @@ pub struct BootOptions {
     pub frontend_url: String,
     /// A configured secret key that replaces the stored one.
     pub secret_key: Option<SecretKey>,
+    /// Where email goes.
+    pub mailer: crate::mailer::Mailer,
 }
 
 /// The result of booting: the services, and a secret key if one was just generated.
@@ -134,6 +136,7 @@ pub async fn boot(store: Store, hasher: Hasher, opts: BootOptions) -> CoreResult
         hasher,
         keyring: KeyRing::default(),
         frontend_url: opts.frontend_url.trim_end_matches('/').to_owned(),
+        mailer: opts.mailer,
         instance: RwLock::new(instance),
     }));
     core.refresh().await?;
@@ -157,6 +160,7 @@ pub async fn open(store: Store, hasher: Hasher, frontend_url: String) -> CoreRes
         hasher,
         keyring: KeyRing::default(),
         frontend_url: frontend_url.trim_end_matches('/').to_owned(),
+        mailer: crate::mailer::Mailer::Log,
         instance: RwLock::new(instance),
     }));
     core.refresh().await?;

@@ -6,11 +6,14 @@
 //! carry Clerk's error codes; they know nothing of HTTP.
 
 pub mod clock;
+pub mod codes;
 pub mod error;
+pub mod frontend;
 pub mod identifications;
 pub mod instance;
 pub mod keyring;
 pub mod keys;
+pub mod mailer;
 pub mod passwords;
 pub mod sessions;
 pub mod users;
@@ -40,6 +43,8 @@ pub struct Inner {
     pub keyring: KeyRing,
     /// Public URL of this server's Frontend API (token issuer).
     pub frontend_url: String,
+    /// Where email goes.
+    pub mailer: mailer::Mailer,
     instance: RwLock<Instance>,
 }
 
@@ -73,6 +78,20 @@ impl Core {
             Err(poisoned) => poisoned.into_inner().secret_key_hash.clone(),
         };
         keys::secret_matches(presented, &hash)
+    }
+
+    /// The application's display name (emails, hosted pages).
+    pub fn app_name(&self) -> String {
+        self.instance().settings.instance.application_name
+    }
+
+    /// Sends an email after the change that asked for it has committed; a
+    /// failure is logged, not returned (the user can ask for a new code).
+    pub async fn deliver(&self, email: mailer::Email) {
+        let to = email.to.clone();
+        if let Err(e) = self.mailer.send(email).await {
+            tracing::error!(%to, "email delivery failed: {e}");
+        }
     }
 
     /// Reloads the instance and the signing keys from the store, so changes

@@ -76,6 +76,8 @@ impl Core {
             id: ClientId::generate(now),
             token_hash: None,
             last_active_session_id: None,
+            sign_up_id: None,
+            sign_in_id: None,
             expire_at: now + CLIENT_LIFETIME_MS,
             created_at: now,
             updated_at: now,

@@ -723,6 +723,7 @@ pub(crate) fn new_identification(
         reserved,
         reserved_for_second_factor: false,
         default_second_factor: false,
+        verification: None,
         created_at: now,
         updated_at: now,
     }

@@ -91,6 +91,8 @@ pub struct OAuthApplicationSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct InstanceConfig {
+    /// The application's display name (emails, hosted pages, clerk-js UI).
+    pub application_name: String,
     /// Accept Clerk's test identifiers (development instances only).
     pub test_mode: bool,
     /// Reject passwords found in the shipped breached-password list.
@@ -112,6 +114,7 @@ pub struct InstanceConfig {
 impl Default for InstanceConfig {
     fn default() -> Self {
         Self {
+            application_name: "Tessera".to_owned(),
             test_mode: true,
             hibp: true,
             support_email: None,

@@ -35,7 +35,10 @@ fn status_for(code: &str) -> StatusCode {
         | "request_body_invalid"
         | "password_not_set"
         | "verification_already_verified" => StatusCode::BAD_REQUEST,
-        "user_banned" | "operation_not_allowed_on_production" => StatusCode::FORBIDDEN,
+        "user_banned"
+        | "user_locked"
+        | "origin_invalid"
+        | "operation_not_allowed_on_production" => StatusCode::FORBIDDEN,
         "feature_not_enabled" => StatusCode::PAYMENT_REQUIRED,
         "request_body_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,

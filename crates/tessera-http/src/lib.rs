@@ -11,6 +11,7 @@
 pub mod bapi;
 pub mod error;
 pub mod extract;
+pub mod fapi;
 pub mod public;
 pub mod wire;
 
@@ -49,16 +50,34 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     err.into_response()
 }
 
-/// The whole application router.
-pub fn app(core: Core) -> Router {
+/// The whole application router (routing happens after [`fapi::transport::rewrite`]).
+pub fn router(core: Core) -> Router {
     Router::new()
         .route("/healthz", get(public::healthz))
         .route("/.well-known/jwks.json", get(public::well_known_jwks))
         .route("/v1/images/users/{user_id}", get(public::user_image))
-        .nest("/v1", bapi::router::routes())
+        .nest("/v1", bapi::router::routes().merge(fapi::router::routes()))
         .fallback(public::route_not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            core.clone(),
+            fapi::transport::cors,
+        ))
         .layer(middleware::from_fn(log_failures))
         .with_state(core)
 }
+
+/// The service to serve: method tunnelling and trailing-slash removal happen
+/// before routing, so `POST …?_method=PATCH` reaches the PATCH route.
+pub fn app(core: Core) -> App {
+    tower::Layer::layer(
+        &tower::util::MapRequestLayer::new(fapi::transport::rewrite as Rewrite),
+        router(core),
+    )
+}
+
+type Rewrite = fn(axum::extract::Request) -> axum::extract::Request;
+
+/// The application as one service.
+pub type App = tower::util::MapRequest<Router, Rewrite>;

@@ -8,7 +8,8 @@ use crate::rows::ClientRow;
 use crate::sql::SqlBuf;
 use crate::Conn;
 
-const COLUMNS: &str = "id, token_hash, last_active_session_id, expire_at, created_at, updated_at";
+const COLUMNS: &str =
+    "id, token_hash, last_active_session_id, sign_up_id, sign_in_id, expire_at, created_at, updated_at";
 
 /// Loads one client.
 pub async fn get(conn: &mut Conn, id: &ClientId) -> StoreResult<Client> {
@@ -34,7 +35,7 @@ pub async fn find_by_token_hash(conn: &mut Conn, token_hash: &str) -> StoreResul
 /// Inserts a client.
 pub async fn insert(conn: &mut Conn, client: &Client) -> StoreResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+        "INSERT INTO clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     ))
     .bind(client.id.as_str().to_owned())
     .bind(client.token_hash.clone())
@@ -44,6 +45,8 @@ pub async fn insert(conn: &mut Conn, client: &Client) -> StoreResult<()> {
             .as_ref()
             .map(|s| s.as_str().to_owned()),
     )
+    .bind(client.sign_up_id.as_ref().map(|s| s.as_str().to_owned()))
+    .bind(client.sign_in_id.as_ref().map(|s| s.as_str().to_owned()))
     .bind(client.expire_at)
     .bind(client.created_at)
     .bind(client.updated_at)
@@ -55,8 +58,8 @@ pub async fn insert(conn: &mut Conn, client: &Client) -> StoreResult<()> {
 /// Saves the mutable fields of a client.
 pub async fn update(conn: &mut Conn, client: &Client) -> StoreResult<()> {
     let done = sqlx::query(
-        "UPDATE clients SET token_hash = $1, last_active_session_id = $2, expire_at = $3, \
-         updated_at = $4 WHERE id = $5",
+        "UPDATE clients SET token_hash = $1, last_active_session_id = $2, sign_up_id = $3, \
+         sign_in_id = $4, expire_at = $5, updated_at = $6 WHERE id = $7",
     )
     .bind(client.token_hash.clone())
     .bind(
@@ -65,6 +68,8 @@ pub async fn update(conn: &mut Conn, client: &Client) -> StoreResult<()> {
             .as_ref()
             .map(|s| s.as_str().to_owned()),
     )
+    .bind(client.sign_up_id.as_ref().map(|s| s.as_str().to_owned()))
+    .bind(client.sign_in_id.as_ref().map(|s| s.as_str().to_owned()))
     .bind(client.expire_at)
     .bind(client.updated_at)
     .bind(client.id.as_str().to_owned())

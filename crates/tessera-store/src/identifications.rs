@@ -9,7 +9,8 @@ use crate::rows::{flag, IdentificationRow};
 use crate::Conn;
 
 const COLUMNS: &str = "id, user_id, kind, identifier, verification_status, verification_strategy, \
-    verified_at, reserved, reserved_for_second_factor, default_second_factor, created_at, updated_at";
+    verified_at, reserved, reserved_for_second_factor, default_second_factor, verification, \
+    created_at, updated_at";
 
 /// Loads one identification.
 pub async fn get(conn: &mut Conn, id: &IdentificationId) -> StoreResult<Identification> {
@@ -75,7 +76,7 @@ pub async fn list_for_users(
 /// Inserts an identification.
 pub async fn insert(conn: &mut Conn, idn: &Identification) -> StoreResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO identifications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        "INSERT INTO identifications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(idn.id.as_str().to_owned())
     .bind(idn.user_id.as_str().to_owned())
@@ -87,6 +88,7 @@ pub async fn insert(conn: &mut Conn, idn: &Identification) -> StoreResult<()> {
     .bind(flag(idn.reserved))
     .bind(flag(idn.reserved_for_second_factor))
     .bind(flag(idn.default_second_factor))
+    .bind(idn.verification.as_ref().map(ToString::to_string))
     .bind(idn.created_at)
     .bind(idn.updated_at)
     .execute(conn)
@@ -99,7 +101,7 @@ pub async fn update(conn: &mut Conn, idn: &Identification) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE identifications SET verification_status = $1, verification_strategy = $2, \
          verified_at = $3, reserved = $4, reserved_for_second_factor = $5, \
-         default_second_factor = $6, updated_at = $7 WHERE id = $8",
+         default_second_factor = $6, verification = $7, updated_at = $8 WHERE id = $9",
     )
     .bind(idn.verification_status.as_str())
     .bind(idn.verification_strategy.clone())
@@ -107,6 +109,7 @@ pub async fn update(conn: &mut Conn, idn: &Identification) -> StoreResult<()> {
     .bind(flag(idn.reserved))
     .bind(flag(idn.reserved_for_second_factor))
     .bind(flag(idn.default_second_factor))
+    .bind(idn.verification.as_ref().map(ToString::to_string))
     .bind(idn.updated_at)
     .bind(idn.id.as_str().to_owned())
     .execute(conn)

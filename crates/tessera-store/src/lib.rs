@@ -8,6 +8,7 @@
 //! read lock ("one writer"). This crate knows nothing of services or HTTP; it
 //! depends only on the domain.
 
+pub mod attempts;
 pub mod clients;
 mod error;
 pub mod identifications;

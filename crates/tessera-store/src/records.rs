@@ -1,7 +1,9 @@
 //! Records as the services see them: typed ids, real booleans, parsed JSON.
 
 use serde_json::{Map, Value};
-use tessera_domain::ids::{ClientId, IdentificationId, InstanceId, KeyId, SessionId, UserId};
+use tessera_domain::ids::{
+    ClientId, IdentificationId, InstanceId, KeyId, SessionId, SignInId, SignUpId, UserId,
+};
 use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
 use tessera_domain::settings::{EnvironmentType, InstanceSettings};
 
@@ -183,6 +185,8 @@ pub struct Identification {
     pub reserved_for_second_factor: bool,
     /// Default second-factor phone.
     pub default_second_factor: bool,
+    /// Pending code verification (JSON document), if one was prepared.
+    pub verification: Option<Value>,
     /// Creation time (ms).
     pub created_at: i64,
     /// Last change (ms).
@@ -198,6 +202,10 @@ pub struct Client {
     pub token_hash: Option<String>,
     /// The session the client used last.
     pub last_active_session_id: Option<SessionId>,
+    /// The sign-up in progress on this client.
+    pub sign_up_id: Option<SignUpId>,
+    /// The sign-in in progress on this client.
+    pub sign_in_id: Option<SignInId>,
     /// When the client's cookie expires (ms).
     pub expire_at: i64,
     /// Creation time (ms).

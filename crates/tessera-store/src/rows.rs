@@ -2,7 +2,9 @@
 
 use serde_json::{Map, Value};
 use sqlx::FromRow;
-use tessera_domain::ids::{ClientId, IdentificationId, InstanceId, KeyId, SessionId, UserId};
+use tessera_domain::ids::{
+    ClientId, IdentificationId, InstanceId, KeyId, SessionId, SignInId, SignUpId, UserId,
+};
 use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
 use tessera_domain::settings::EnvironmentType;
 
@@ -169,6 +171,7 @@ pub(crate) struct IdentificationRow {
     reserved: i64,
     reserved_for_second_factor: i64,
     default_second_factor: i64,
+    verification: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -190,6 +193,13 @@ impl TryFrom<IdentificationRow> for Identification {
             reserved: r.reserved != 0,
             reserved_for_second_factor: r.reserved_for_second_factor != 0,
             default_second_factor: r.default_second_factor != 0,
+            verification: r
+                .verification
+                .map(|v| {
+                    serde_json::from_str(&v)
+                        .map_err(|e| StoreError::Corrupt(format!("verification: {e}")))
+                })
+                .transpose()?,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -201,6 +211,8 @@ pub(crate) struct ClientRow {
     id: String,
     token_hash: Option<String>,
     last_active_session_id: Option<String>,
+    sign_up_id: Option<String>,
+    sign_in_id: Option<String>,
     expire_at: i64,
     created_at: i64,
     updated_at: i64,
@@ -212,6 +224,8 @@ impl From<ClientRow> for Client {
             id: ClientId::from_trusted(r.id),
             token_hash: r.token_hash,
             last_active_session_id: r.last_active_session_id.map(SessionId::from_trusted),
+            sign_up_id: r.sign_up_id.map(SignUpId::from_trusted),
+            sign_in_id: r.sign_in_id.map(SignInId::from_trusted),
             expire_at: r.expire_at,
             created_at: r.created_at,
             updated_at: r.updated_at,

@@ -283,9 +283,8 @@ fn push_in(buf: &mut SqlBuf, column: &str, values: &[String]) {
 }
 
 fn push_identification_like(buf: &mut SqlBuf, kind: &str, pattern: &str) {
-    buf.push(
-        " AND EXISTS (SELECT 1 FROM identifications i WHERE i.user_id = users.id AND i.kind = ",
-    );
+    // Uncorrelated subqueries are evaluated once, not once per user row.
+    buf.push(" AND users.id IN (SELECT i.user_id FROM identifications i WHERE i.kind = ");
     buf.bind(kind.to_owned());
     buf.push(" AND i.identifier LIKE ");
     buf.bind(pattern.to_owned());
@@ -333,7 +332,9 @@ fn push_filter(buf: &mut SqlBuf, f: &UserFilter) {
         buf.push(" OR LOWER(COALESCE(users.first_name, '') || ' ' || COALESCE(users.last_name, '')) LIKE ");
         buf.bind(pattern.clone());
         buf.push(" ESCAPE '\\'");
-        buf.push(" OR EXISTS (SELECT 1 FROM identifications i WHERE i.user_id = users.id AND i.identifier LIKE ");
+        buf.push(
+            " OR users.id IN (SELECT i.user_id FROM identifications i WHERE i.identifier LIKE ",
+        );
         buf.bind(pattern);
         buf.push(" ESCAPE '\\'))");
     }

@@ -46,6 +46,10 @@ pub struct FileConfig {
     pub frontend_url: Option<String>,
     /// Concurrent password hashes.
     pub hash_concurrency: Option<usize>,
+    /// SMTP server URL for outgoing email.
+    pub smtp_url: Option<String>,
+    /// From address of outgoing email.
+    pub smtp_from: Option<String>,
 }
 
 /// Validated settings.
@@ -65,6 +69,10 @@ pub struct Settings {
     pub frontend_url: Option<String>,
     /// Concurrent password hashes.
     pub hash_concurrency: usize,
+    /// SMTP server URL (`smtp://host:port`, `smtps://user:pass@host`); none = log (development only).
+    pub smtp_url: Option<String>,
+    /// From address of outgoing email.
+    pub smtp_from: String,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -138,6 +146,13 @@ impl Settings {
                 .hash_concurrency
                 .unwrap_or_else(tessera_core::passwords::Hasher::default_concurrency),
         };
+        let smtp_url = env("TESSERA_SMTP_URL").or(file.smtp_url);
+        let smtp_from = env("TESSERA_SMTP_FROM")
+            .or(file.smtp_from)
+            .unwrap_or_else(|| "Tessera <no-reply@tessera.invalid>".to_owned());
+        if environment == EnvironmentType::Production && smtp_url.is_none() {
+            bail!("production instances need TESSERA_SMTP_URL: verification codes must reach users by email");
+        }
         Ok(Self {
             addr,
             data_dir,
@@ -146,6 +161,8 @@ impl Settings {
             environment,
             frontend_url,
             hash_concurrency,
+            smtp_url,
+            smtp_from,
         })
     }
 

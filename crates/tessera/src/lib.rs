@@ -67,6 +67,14 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// The mailer the settings ask for.
+pub fn mailer(settings: &Settings) -> anyhow::Result<tessera_core::mailer::Mailer> {
+    Ok(match &settings.smtp_url {
+        Some(url) => tessera_core::mailer::Mailer::smtp(url, &settings.smtp_from)?,
+        None => tessera_core::mailer::Mailer::Log,
+    })
+}
+
 /// Binds, migrates, boots the instance and starts serving in the background.
 pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(settings.addr)
@@ -87,6 +95,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             environment: settings.environment,
             frontend_url: settings.frontend_url_for(addr),
             secret_key,
+            mailer: mailer(settings)?,
         },
     )
     .await
@@ -111,12 +120,15 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     });
     let app = tessera_http::app(core.clone());
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.changed().await;
-            })
-            .await
-            .context("serving")
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.changed().await;
+        })
+        .await
+        .context("serving")
     });
     Ok(Running {
         addr,

@@ -14,7 +14,8 @@ use tessera_core::passwords::Hasher;
 /// Environment only: TESSERA_SECRET_KEY (or TESSERA_SECRET_KEY_FILE) to use a
 /// given secret key, TESSERA_INSTANCE (development | production),
 /// TESSERA_FRONTEND_URL (public URL encoded in the publishable key),
-/// TESSERA_HASH_CONCURRENCY (parallel password hashes), RUST_LOG (log filter).
+/// TESSERA_HASH_CONCURRENCY (parallel password hashes), TESSERA_SMTP_URL and
+/// TESSERA_SMTP_FROM (outgoing email), RUST_LOG (log filter).
 #[derive(Parser, Debug)]
 #[command(name = "tessera", version, about, long_about)]
 struct Cli {
@@ -155,6 +156,7 @@ async fn keys(settings: &Settings, action: Option<KeysAction>) -> anyhow::Result
                     environment: settings.environment,
                     frontend_url: frontend,
                     secret_key,
+                    mailer: tessera_core::mailer::Mailer::Log,
                 },
             )
             .await

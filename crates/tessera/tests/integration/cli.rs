@@ -178,6 +178,7 @@ fn flags_beat_environment_beat_file() {
         .arg("--data-dir")
         .arg(&data)
         .env("TESSERA_SECRET_KEY", "sk_live_0123456789abcdef0123")
+        .env("TESSERA_SMTP_URL", "smtp://127.0.0.1:2525")
         .output()
         .unwrap();
     assert!(
@@ -202,6 +203,7 @@ fn flags_beat_environment_beat_file() {
         .args(["--addr", &format!("127.0.0.1:{port}")])
         .env("TESSERA_ADDR", "127.0.0.1:2")
         .env("TESSERA_SECRET_KEY", "sk_live_0123456789abcdef0123")
+        .env("TESSERA_SMTP_URL", "smtp://127.0.0.1:2525")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

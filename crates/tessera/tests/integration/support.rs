@@ -112,6 +112,8 @@ impl TestApp {
             environment,
             frontend_url: None,
             hash_concurrency: 2,
+            smtp_url: None,
+            smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
         };
         let running = tessera::start(&settings).await.expect("server starts");
         Some(Self {

@@ -1,0 +1,249 @@
+//! Clients of the Frontend API and their sessions.
+
+use rand::RngCore;
+use tessera_domain::ids::{ClientId, SessionId};
+use tessera_domain::kinds::SessionStatus;
+use tessera_store::records::{Client, Session};
+use tessera_store::{Conn, StoreError};
+
+use super::RequestInfo;
+use crate::clock::now_ms;
+use crate::error::{CoreError, CoreResult};
+use crate::keys::hash_secret;
+use crate::sessions::{effective_status, new_session, ClientView, CLIENT_LIFETIME_MS};
+use crate::Core;
+
+/// A fresh client token (256 random bits, hex).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A client with a new token; returns the record and the token (only its hash is stored).
+pub fn new_client(now: i64) -> (Client, String) {
+    let token = new_token();
+    let client = Client {
+        id: ClientId::generate(now),
+        token_hash: Some(hash_secret(&token)),
+        last_active_session_id: None,
+        sign_up_id: None,
+        sign_in_id: None,
+        expire_at: now + CLIENT_LIFETIME_MS,
+        created_at: now,
+        updated_at: now,
+    };
+    (client, token)
+}
+
+/// Loads a client's sessions with expiry applied.
+pub(crate) async fn load_view(conn: &mut Conn, client: Client, now: i64) -> CoreResult<ClientView> {
+    let mut sessions = tessera_store::sessions::list_for_client(conn, &client.id).await?;
+    for s in &mut sessions {
+        s.status = effective_status(s, now);
+    }
+    Ok(ClientView { client, sessions })
+}
+
+/// Makes sure the client row exists (a client is created lazily on the first write).
+pub(crate) async fn ensure_client(
+    conn: &mut Conn,
+    current: Option<&Client>,
+    now: i64,
+) -> CoreResult<(Client, Option<String>)> {
+    match current {
+        Some(c) => Ok((tessera_store::clients::get(conn, &c.id).await?, None)),
+        None => {
+            let (client, token) = new_client(now);
+            tessera_store::clients::insert(conn, &client).await?;
+            Ok((client, Some(token)))
+        }
+    }
+}
+
+/// Starts a session for `user` on `client` and makes it the active one; the
+/// client's token rotates. Single-session instances refuse a second session.
+pub(crate) async fn start_session(
+    core: &Core,
+    conn: &mut Conn,
+    client: &mut Client,
+    user_id: &tessera_domain::ids::UserId,
+    info: &RequestInfo,
+    now: i64,
+) -> CoreResult<(Session, String)> {
+    let existing = tessera_store::sessions::list_for_client(conn, &client.id).await?;
+    let signed_in: Vec<&Session> = existing
+        .iter()
+        .filter(|s| effective_status(s, now).is_signed_in())
+        .collect();
+    if let Some(same) = signed_in.iter().find(|s| &s.user_id == user_id) {
+        return Err(CoreError::NotAllowed {
+            code: "identifier_already_signed_in",
+            detail: format!("You're already signed in (session {}).", same.id),
+        });
+    }
+    if core.instance().settings.user.single_session_mode && !signed_in.is_empty() {
+        return Err(CoreError::NotAllowed {
+            code: "session_exists",
+            detail: "You're already signed in.".to_owned(),
+        });
+    }
+    let mut session = new_session(client.id.clone(), user_id.clone(), None, now);
+    session.ip_address = info.ip.clone();
+    session.user_agent = info.user_agent.clone();
+    tessera_store::sessions::insert(conn, &session).await?;
+    let mut user = tessera_store::users::get(conn, user_id).await?;
+    user.last_sign_in_at = Some(now);
+    user.last_active_at = Some(now);
+    tessera_store::users::update(conn, &user).await?;
+    client.last_active_session_id = Some(session.id.clone());
+    let token = new_token();
+    client.token_hash = Some(hash_secret(&token));
+    client.updated_at = now;
+    tessera_store::clients::update(conn, client).await?;
+    Ok((session, token))
+}
+
+impl Core {
+    /// The client a token belongs to, if it is known and not expired.
+    pub async fn client_for_token(&self, token: &str) -> CoreResult<Option<ClientView>> {
+        let now = now_ms();
+        let mut conn = self.store.read().await?;
+        let Some(client) =
+            tessera_store::clients::find_by_token_hash(&mut conn, &hash_secret(token)).await?
+        else {
+            return Ok(None);
+        };
+        if client.expire_at <= now {
+            return Ok(None);
+        }
+        Ok(Some(load_view(&mut conn, client, now).await?))
+    }
+
+    /// Creates a new, empty client (`PUT /v1/client`); returns it and its token.
+    pub async fn create_client(&self) -> CoreResult<(ClientView, String)> {
+        let now = now_ms();
+        let (client, token) = new_client(now);
+        let mut tx = self.store.begin().await?;
+        tessera_store::clients::insert(&mut tx, &client).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok((
+            ClientView {
+                client,
+                sessions: Vec::new(),
+            },
+            token,
+        ))
+    }
+
+    /// Ends sessions of a client. `which = None` signs out of every session;
+    /// `status` is `ended` (sign-out) or `removed`.
+    pub async fn end_client_sessions(
+        &self,
+        client: &Client,
+        which: Option<&str>,
+        status: SessionStatus,
+    ) -> CoreResult<(ClientView, Option<Session>)> {
+        let now = now_ms();
+        let mut tx = self.store.begin().await?;
+        let mut client = tessera_store::clients::get(&mut tx, &client.id).await?;
+        let sessions = tessera_store::sessions::list_for_client(&mut tx, &client.id).await?;
+        let mut touched = None;
+        for mut s in sessions {
+            let selected = which.is_none_or(|id| s.id.as_str() == id);
+            if !selected {
+                continue;
+            }
+            let live = effective_status(&s, now).is_signed_in();
+            if live || (status == SessionStatus::Removed && which.is_some()) {
+                s.status = status;
+                s.updated_at = now;
+                tessera_store::sessions::update(&mut tx, &s).await?;
+            }
+            touched = Some(s);
+        }
+        if which.is_some() && touched.is_none() {
+            return Err(CoreError::NotFound);
+        }
+        let remaining = tessera_store::sessions::list_for_client(&mut tx, &client.id).await?;
+        let still_active = remaining
+            .iter()
+            .rev()
+            .find(|s| effective_status(s, now).is_signed_in())
+            .map(|s| s.id.clone());
+        if client
+            .last_active_session_id
+            .as_ref()
+            .is_none_or(|id| Some(id) != still_active.as_ref())
+        {
+            client.last_active_session_id = still_active;
+        }
+        client.updated_at = now;
+        tessera_store::clients::update(&mut tx, &client).await?;
+        let view = load_view(&mut tx, client, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok((view, touched))
+    }
+
+    /// Makes a session of this client the active one (`touch`), recording activity.
+    pub async fn touch_session(
+        &self,
+        client: &Client,
+        session_id: &str,
+        active_organization_id: Option<Option<String>>,
+        info: &RequestInfo,
+    ) -> CoreResult<(ClientView, Session)> {
+        let now = now_ms();
+        let sid = SessionId::parse(session_id).ok_or(CoreError::NotFound)?;
+        let mut tx = self.store.begin().await?;
+        let mut session = tessera_store::sessions::get(&mut tx, &sid).await?;
+        if session.client_id != client.id {
+            return Err(CoreError::NotFound);
+        }
+        if !effective_status(&session, now).is_signed_in() {
+            return Err(CoreError::NotAllowed {
+                code: "session_not_active",
+                detail: "This session has ended; sign in again.".to_owned(),
+            });
+        }
+        session.last_active_at = now;
+        if let Some(org) = active_organization_id {
+            session.last_active_organization_id = org;
+        }
+        if info.ip.is_some() {
+            session.ip_address = info.ip.clone();
+        }
+        if info.user_agent.is_some() {
+            session.user_agent = info.user_agent.clone();
+        }
+        session.updated_at = now;
+        tessera_store::sessions::update(&mut tx, &session).await?;
+        let mut client = tessera_store::clients::get(&mut tx, &client.id).await?;
+        client.last_active_session_id = Some(session.id.clone());
+        client.updated_at = now;
+        tessera_store::clients::update(&mut tx, &client).await?;
+        let view = load_view(&mut tx, client, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok((view, session))
+    }
+
+    /// Mints a token for a session of this client (the Frontend API's `/tokens`).
+    pub async fn client_session_token(
+        &self,
+        client: &Client,
+        session_id: &str,
+        origin: Option<String>,
+    ) -> CoreResult<String> {
+        let session = self.get_session(session_id).await?;
+        if session.client_id != client.id {
+            return Err(CoreError::NotFound);
+        }
+        if !session.status.is_signed_in() {
+            return Err(CoreError::NotAllowed {
+                code: "authentication_invalid",
+                detail: "The session is not active; sign in again.".to_owned(),
+            });
+        }
+        self.create_session_token(session_id, None, origin).await
+    }
+}

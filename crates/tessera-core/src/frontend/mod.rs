@@ -1,0 +1,17 @@
+//! Services behind the Frontend API: clients (one per browser, identified by
+//! a rotating token), sign-up and sign-in attempts, and session switching.
+
+pub mod clients;
+pub mod sign_ins;
+pub mod sign_ups;
+
+/// Request facts recorded on sessions.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    /// Client IP.
+    pub ip: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+    /// The page's Origin (token `azp`).
+    pub origin: Option<String>,
+}

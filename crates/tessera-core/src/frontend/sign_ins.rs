@@ -1,0 +1,450 @@
+//! Sign-in attempts: identify the user, then a first factor (password or an
+//! emailed code), then a session. Wrong passwords count towards lockout.
+
+use serde_json::{json, Value};
+use tessera_domain::identifiers::{self, is_test_email};
+use tessera_domain::ids::{IdentificationId, SignInId};
+use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
+use tessera_domain::settings::EnvironmentType;
+use tessera_store::attempts::SignIn;
+use tessera_store::records::{Client, Identification, User};
+use tessera_store::{Conn, StoreError};
+
+use super::clients::{ensure_client, load_view, start_session};
+use super::sign_ups::attempt_error;
+use super::RequestInfo;
+use crate::clock::now_ms;
+use crate::codes::{self, Attempt, CodeState};
+use crate::error::{CoreError, CoreResult};
+use crate::mailer::{code_email, CodePurpose};
+use crate::passwords::{Password, Verdict};
+use crate::sessions::ClientView;
+use crate::Core;
+
+const SIGN_IN_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A sign-in attempt with what the frontend needs to continue it.
+#[derive(Debug, Clone)]
+pub struct SignInOutcome {
+    /// The attempt.
+    pub sign_in: SignIn,
+    /// The identified user and their identifications.
+    pub user: Option<(User, Vec<Identification>)>,
+    /// The client afterwards.
+    pub client: ClientView,
+    /// A new client token to set as cookie, if it changed.
+    pub new_token: Option<String>,
+}
+
+/// Masks an email address for display (`a***@example.com`).
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
+    }
+}
+
+async fn find_user(
+    conn: &mut Conn,
+    identifier: &str,
+    settings: &tessera_domain::settings::InstanceSettings,
+) -> CoreResult<Option<User>> {
+    let u = &settings.user;
+    if u.email_address.used_for_first_factor {
+        if let Ok(email) = identifiers::normalize_email(identifier) {
+            if let Some(idn) =
+                tessera_store::identifications::find(conn, IdentificationKind::EmailAddress, &email)
+                    .await?
+            {
+                if idn.verification_status == VerificationStatus::Verified || idn.reserved {
+                    return Ok(Some(tessera_store::users::get(conn, &idn.user_id).await?));
+                }
+            }
+        }
+    }
+    if u.phone_number.used_for_first_factor {
+        if let Ok(phone) = identifiers::normalize_phone(identifier) {
+            if let Some(idn) =
+                tessera_store::identifications::find(conn, IdentificationKind::PhoneNumber, &phone)
+                    .await?
+            {
+                if idn.verification_status == VerificationStatus::Verified || idn.reserved {
+                    return Ok(Some(tessera_store::users::get(conn, &idn.user_id).await?));
+                }
+            }
+        }
+    }
+    if u.username.enabled && u.username.used_for_first_factor {
+        if let Some(user) =
+            tessera_store::users::find_by_username(conn, &identifier.trim().to_lowercase()).await?
+        {
+            return Ok(Some(user));
+        }
+    }
+    Ok(None)
+}
+
+fn check_user_may_sign_in(user: &User, now: i64) -> CoreResult<()> {
+    if user.banned {
+        return Err(CoreError::NotAllowed {
+            code: "user_banned",
+            detail: "This account is banned.".to_owned(),
+        });
+    }
+    if user.is_locked(now) {
+        return Err(CoreError::NotAllowed {
+            code: "user_locked",
+            detail: "This account is locked after too many failed attempts. Try again later."
+                .to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn to_value(state: &CodeState) -> CoreResult<Value> {
+    serde_json::to_value(state).map_err(|e| CoreError::Internal(e.to_string()))
+}
+
+impl Core {
+    async fn sign_in_of_client(&self, client: &Client, id: &str) -> CoreResult<SignIn> {
+        let id = SignInId::parse(id).ok_or(CoreError::NotFound)?;
+        let mut conn = self.store.read().await?;
+        let sign_in = tessera_store::attempts::get_sign_in(&mut conn, &id).await?;
+        if sign_in.client_id != client.id {
+            return Err(CoreError::NotFound);
+        }
+        Ok(sign_in)
+    }
+
+    async fn user_with_identifications(
+        &self,
+        conn: &mut Conn,
+        sign_in: &SignIn,
+    ) -> CoreResult<Option<(User, Vec<Identification>)>> {
+        let Some(user_id) = &sign_in.user_id else {
+            return Ok(None);
+        };
+        let user = tessera_store::users::get(conn, user_id).await?;
+        let idns = tessera_store::identifications::list_for_user(conn, user_id).await?;
+        Ok(Some((user, idns)))
+    }
+
+    /// Checks a password for a sign-in, counting failures towards lockout.
+    async fn check_sign_in_password(&self, user: &User, password: Password) -> CoreResult<bool> {
+        let (Some(hash), Some(hasher)) = (user.password_hash.clone(), user.password_hasher.clone())
+        else {
+            return Err(CoreError::NotAllowed {
+                code: "strategy_for_user_invalid",
+                detail: "This account has no password; use another way to sign in.".to_owned(),
+            });
+        };
+        let verdict = self
+            .hasher
+            .verify(password.clone(), hash.clone(), hasher)
+            .await?;
+        let now = now_ms();
+        let lockout = self.instance().settings.user.lockout;
+        let mut tx = self.store.begin().await?;
+        let mut fresh = tessera_store::users::get(&mut tx, &user.id).await?;
+        if verdict.matched() {
+            fresh.failed_attempts = 0;
+        } else {
+            fresh.failed_attempts += 1;
+            if lockout.enabled && fresh.failed_attempts >= lockout.max_attempts {
+                fresh.locked_at = Some(now);
+                fresh.locked_until =
+                    (lockout.duration_mins > 0).then(|| now + lockout.duration_mins * 60_000);
+            }
+        }
+        tessera_store::users::update(&mut tx, &fresh).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        if verdict == Verdict::MatchNeedsRehash {
+            self.upgrade_hash(&user.id, &hash, password).await?;
+        }
+        Ok(verdict.matched())
+    }
+
+    /// `POST /v1/client/sign_ins`: identify, and with a password finish at once.
+    pub async fn create_sign_in(
+        &self,
+        client: Option<&Client>,
+        identifier: Option<String>,
+        password: Option<Password>,
+        strategy: Option<String>,
+        info: &RequestInfo,
+    ) -> CoreResult<SignInOutcome> {
+        let now = now_ms();
+        let settings = self.instance().settings;
+        let identifier = identifier
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        let user = match &identifier {
+            Some(id) => {
+                let mut conn = self.store.read().await?;
+                let found = find_user(&mut conn, id, &settings).await?;
+                if found.is_none() {
+                    if let Some(p) = password {
+                        // Same time as a real check, so timing reveals nothing.
+                        self.hasher.verify_dummy(p).await?;
+                    }
+                    return Err(CoreError::NotAllowed {
+                        code: "form_identifier_not_found",
+                        detail: "Couldn't find your account.".to_owned(),
+                    });
+                }
+                found
+            }
+            None => None,
+        };
+        if let Some(user) = &user {
+            check_user_may_sign_in(user, now)?;
+        }
+        let mut sign_in = SignIn {
+            id: SignInId::generate(now),
+            client_id: tessera_domain::ids::ClientId::generate(now),
+            status: if user.is_some() {
+                "needs_first_factor"
+            } else {
+                "needs_identifier"
+            }
+            .to_owned(),
+            identifier: identifier.clone(),
+            user_id: user.as_ref().map(|u| u.id.clone()),
+            first_factor: None,
+            created_session_id: None,
+            abandon_at: now + SIGN_IN_LIFETIME_MS,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut password_ok = false;
+        if let (Some(user), Some(password)) = (&user, password) {
+            if strategy.as_deref().is_some_and(|s| s != "password") {
+                return Err(CoreError::value(
+                    "strategy",
+                    "a password can only be used with the password strategy",
+                ));
+            }
+            password_ok = self.check_sign_in_password(user, password).await?;
+            if !password_ok {
+                return Err(CoreError::NotAllowed {
+                    code: "form_password_incorrect",
+                    detail: "Password is incorrect. Try again, or use another method.".to_owned(),
+                });
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let (mut client_row, mut new_token) = ensure_client(&mut tx, client, now).await?;
+        sign_in.client_id = client_row.id.clone();
+        if password_ok {
+            sign_in.first_factor =
+                Some(json!({"strategy": "password", "status": "verified", "attempts": 1}));
+            if let Some(user) = &user {
+                let (session, token) =
+                    start_session(self, &mut tx, &mut client_row, &user.id, info, now).await?;
+                sign_in.status = "complete".to_owned();
+                sign_in.created_session_id = Some(session.id);
+                new_token = Some(token);
+            }
+        }
+        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        client_row.sign_in_id = Some(sign_in.id.clone());
+        client_row.updated_at = now;
+        tessera_store::clients::update(&mut tx, &client_row).await?;
+        let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
+        let view = load_view(&mut tx, client_row, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(SignInOutcome {
+            sign_in,
+            user: user_data,
+            client: view,
+            new_token,
+        })
+    }
+
+    /// `GET /v1/client/sign_ins/{id}`.
+    pub async fn get_sign_in(&self, client: &Client, id: &str) -> CoreResult<SignInOutcome> {
+        let now = now_ms();
+        let sign_in = self.sign_in_of_client(client, id).await?;
+        let mut conn = self.store.read().await?;
+        let user = self.user_with_identifications(&mut conn, &sign_in).await?;
+        let client_row = tessera_store::clients::get(&mut conn, &client.id).await?;
+        let view = load_view(&mut conn, client_row, now).await?;
+        Ok(SignInOutcome {
+            sign_in,
+            user,
+            client: view,
+            new_token: None,
+        })
+    }
+
+    /// `POST /v1/client/sign_ins/{id}/prepare_first_factor` (`email_code`).
+    pub async fn prepare_first_factor(
+        &self,
+        client: &Client,
+        id: &str,
+        strategy: &str,
+        email_address_id: Option<&str>,
+    ) -> CoreResult<SignInOutcome> {
+        let now = now_ms();
+        let inst = self.instance();
+        let mut sign_in = self.sign_in_of_client(client, id).await?;
+        let user_id = sign_in
+            .user_id
+            .clone()
+            .ok_or_else(|| CoreError::missing("identifier"))?;
+        let purpose = match strategy {
+            "email_code" => CodePurpose::SignIn,
+            "reset_password_email_code" => CodePurpose::ResetPassword,
+            "password" => {
+                // Nothing to send for a password.
+                return self.get_sign_in(client, id).await;
+            }
+            other => {
+                return Err(CoreError::value(
+                    "strategy",
+                    format!("{other} is not supported"),
+                ))
+            }
+        };
+        let email = {
+            let mut conn = self.store.read().await?;
+            let idns = tessera_store::identifications::list_for_user(&mut conn, &user_id).await?;
+            let wanted = email_address_id.and_then(IdentificationId::parse);
+            let user = tessera_store::users::get(&mut conn, &user_id).await?;
+            let chosen = match &wanted {
+                Some(w) => idns.iter().find(|i| &i.id == w),
+                None => idns
+                    .iter()
+                    .find(|i| Some(&i.id) == user.primary_email_address_id.as_ref()),
+            };
+            chosen
+                .filter(|i| i.kind == IdentificationKind::EmailAddress)
+                .cloned()
+                .ok_or_else(|| {
+                    CoreError::value(
+                        "email_address_id",
+                        "must be an email address of this account",
+                    )
+                })?
+        };
+        let code = codes::generate();
+        let state = CodeState::prepared(
+            strategy,
+            sign_in.id.as_str(),
+            &code,
+            Some(email.id.as_str().to_owned()),
+            now,
+        );
+        sign_in.first_factor = Some(to_value(&state)?);
+        sign_in.updated_at = now;
+        let mut tx = self.store.begin().await?;
+        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        let test_address =
+            inst.environment == EnvironmentType::Development && is_test_email(&email.identifier);
+        if !test_address {
+            self.deliver(code_email(
+                &email.identifier,
+                &self.app_name(),
+                purpose,
+                &code,
+            ))
+            .await;
+        }
+        self.get_sign_in(client, id).await
+    }
+
+    /// `POST /v1/client/sign_ins/{id}/attempt_first_factor` (`password` or `email_code`).
+    pub async fn attempt_first_factor(
+        &self,
+        client: &Client,
+        id: &str,
+        strategy: &str,
+        code: Option<String>,
+        password: Option<Password>,
+        info: &RequestInfo,
+    ) -> CoreResult<SignInOutcome> {
+        let now = now_ms();
+        let inst = self.instance();
+        let mut sign_in = self.sign_in_of_client(client, id).await?;
+        if sign_in.status == "complete" {
+            return Err(CoreError::NotAllowed {
+                code: "sign_in_already_complete",
+                detail: "This sign-in is already complete.".to_owned(),
+            });
+        }
+        let user_id = sign_in
+            .user_id
+            .clone()
+            .ok_or_else(|| CoreError::missing("identifier"))?;
+        let user = {
+            let mut conn = self.store.read().await?;
+            tessera_store::users::get(&mut conn, &user_id).await?
+        };
+        check_user_may_sign_in(&user, now)?;
+        let passed = match strategy {
+            "password" => {
+                let password = password.ok_or_else(|| CoreError::missing("password"))?;
+                if !self.check_sign_in_password(&user, password).await? {
+                    return Err(CoreError::NotAllowed {
+                        code: "form_password_incorrect",
+                        detail: "Password is incorrect. Try again, or use another method."
+                            .to_owned(),
+                    });
+                }
+                sign_in.first_factor =
+                    Some(json!({"strategy": "password", "status": "verified", "attempts": 1}));
+                Attempt::Verified
+            }
+            "email_code" => {
+                let code = code.ok_or_else(|| CoreError::missing("code"))?;
+                let mut state: CodeState = sign_in
+                    .first_factor
+                    .clone()
+                    .and_then(|v| serde_json::from_value(v).ok())
+                    .filter(|s: &CodeState| s.strategy == strategy)
+                    .ok_or_else(|| CoreError::NotAllowed {
+                        code: "verification_missing",
+                        detail: "Prepare the first factor before attempting it.".to_owned(),
+                    })?;
+                let test_ok = inst.environment == EnvironmentType::Development
+                    && inst.settings.instance.test_mode
+                    && sign_in.identifier.as_deref().is_some_and(is_test_email);
+                let outcome = state.attempt(sign_in.id.as_str(), &code, now, test_ok);
+                sign_in.first_factor = Some(to_value(&state)?);
+                outcome
+            }
+            other => {
+                return Err(CoreError::value(
+                    "strategy",
+                    format!("{other} is not supported"),
+                ))
+            }
+        };
+        sign_in.updated_at = now;
+        let mut tx = self.store.begin().await?;
+        let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
+        let mut new_token = None;
+        if passed == Attempt::Verified {
+            let (session, token) =
+                start_session(self, &mut tx, &mut client_row, &user_id, info, now).await?;
+            sign_in.status = "complete".to_owned();
+            sign_in.created_session_id = Some(session.id);
+            new_token = Some(token);
+        }
+        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
+        let view = load_view(&mut tx, client_row, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        attempt_error(passed)?;
+        Ok(SignInOutcome {
+            sign_in,
+            user: user_data,
+            client: view,
+            new_token,
+        })
+    }
+}

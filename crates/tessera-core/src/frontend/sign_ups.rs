@@ -1,0 +1,562 @@
+//! Sign-up attempts: fields collected step by step, verification of the email
+//! address by a one-time code, and completion into a user and a session.
+//!
+//! `required_fields`, `optional_fields`, `missing_fields` and `unverified_fields`
+//! are computed from the instance settings exactly once, here.
+
+use serde_json::{Map, Value};
+use tessera_domain::identifiers::{self, is_test_email};
+use tessera_domain::ids::{SignUpId, UserId};
+use tessera_domain::kinds::IdentificationKind;
+use tessera_domain::settings::{EnvironmentType, InstanceSettings, SignUpMode};
+use tessera_store::attempts::SignUp;
+use tessera_store::records::{Client, User};
+use tessera_store::StoreError;
+
+use super::clients::{ensure_client, load_view, start_session};
+use super::RequestInfo;
+use crate::clock::now_ms;
+use crate::codes::{self, Attempt, CodeState};
+use crate::error::{CoreError, CoreResult};
+use crate::mailer::code_email;
+use crate::passwords::{Password, NATIVE_HASHER};
+use crate::sessions::ClientView;
+use crate::users::{check_new_password, invalid_to_error, new_identification};
+use crate::Core;
+
+/// How long an unfinished sign-up lives (Clerk: 24 hours).
+const SIGN_UP_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Fields a sign-up create or update may carry; `None` = not given.
+#[derive(Debug, Clone, Default)]
+pub struct SignUpInput {
+    /// Email address.
+    pub email_address: Option<String>,
+    /// Phone number.
+    pub phone_number: Option<String>,
+    /// Username.
+    pub username: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Password.
+    pub password: Option<Password>,
+    /// Frontend metadata.
+    pub unsafe_metadata: Option<Map<String, Value>>,
+    /// Legal terms accepted.
+    pub legal_accepted: Option<bool>,
+}
+
+/// The computed field lists of a sign-up.
+#[derive(Debug, Clone, Default)]
+pub struct SignUpFields {
+    /// Fields the instance requires.
+    pub required: Vec<&'static str>,
+    /// Fields the instance allows.
+    pub optional: Vec<&'static str>,
+    /// Required fields not given yet.
+    pub missing: Vec<&'static str>,
+    /// Given identifiers still to verify.
+    pub unverified: Vec<&'static str>,
+}
+
+/// The result of a sign-up operation.
+#[derive(Debug, Clone)]
+pub struct SignUpOutcome {
+    /// The attempt.
+    pub sign_up: SignUp,
+    /// Its field lists.
+    pub fields: SignUpFields,
+    /// The client afterwards.
+    pub client: ClientView,
+    /// A new client token to set as cookie, if it changed.
+    pub new_token: Option<String>,
+}
+
+fn verified(state: Option<&Value>) -> bool {
+    state.and_then(|v| v.get("status")).and_then(Value::as_str) == Some("verified")
+}
+
+/// Computes the field lists from the settings.
+pub fn fields(sign_up: &SignUp, settings: &InstanceSettings) -> SignUpFields {
+    let u = &settings.user;
+    let mut f = SignUpFields::default();
+    let attrs: [(&'static str, bool, bool, bool); 6] = [
+        (
+            "email_address",
+            u.email_address.enabled,
+            u.email_address.required,
+            sign_up.email_address.is_some(),
+        ),
+        (
+            "phone_number",
+            u.phone_number.enabled,
+            u.phone_number.required,
+            sign_up.phone_number.is_some(),
+        ),
+        (
+            "username",
+            u.username.enabled,
+            u.username.required,
+            sign_up.username.is_some(),
+        ),
+        (
+            "first_name",
+            u.first_name.enabled,
+            u.first_name.required,
+            sign_up.first_name.is_some(),
+        ),
+        (
+            "last_name",
+            u.last_name.enabled,
+            u.last_name.required,
+            sign_up.last_name.is_some(),
+        ),
+        (
+            "password",
+            u.password.enabled,
+            u.password.required,
+            sign_up.password_hash.is_some(),
+        ),
+    ];
+    for (name, enabled, required, given) in attrs {
+        if !enabled {
+            continue;
+        }
+        if required {
+            f.required.push(name);
+            if !given {
+                f.missing.push(name);
+            }
+        } else {
+            f.optional.push(name);
+        }
+    }
+    if u.legal_consent_enabled {
+        f.required.push("legal_accepted");
+        if sign_up.legal_accepted_at.is_none() {
+            f.missing.push("legal_accepted");
+        }
+    }
+    if sign_up.email_address.is_some()
+        && u.email_address.verify_at_sign_up
+        && !verified(sign_up.email_verification.as_ref())
+    {
+        f.unverified.push("email_address");
+    }
+    if sign_up.phone_number.is_some()
+        && u.phone_number.verify_at_sign_up
+        && !verified(sign_up.phone_verification.as_ref())
+    {
+        f.unverified.push("phone_number");
+    }
+    f
+}
+
+fn clean(raw: Option<String>) -> Option<String> {
+    raw.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl Core {
+    async fn apply_sign_up_input(
+        &self,
+        sign_up: &mut SignUp,
+        input: SignUpInput,
+        settings: &InstanceSettings,
+        now: i64,
+    ) -> CoreResult<()> {
+        let u = &settings.user;
+        let refuse = |name: &str| CoreError::NotAllowed {
+            code: "form_param_unknown",
+            detail: format!("{name} is not enabled for this instance."),
+        };
+        if let Some(raw) = clean(input.email_address) {
+            if !u.email_address.enabled {
+                return Err(refuse("email_address"));
+            }
+            let email = identifiers::normalize_email(&raw)
+                .map_err(|i| invalid_to_error(i, settings, "email_address"))?;
+            if sign_up.email_address.as_deref() != Some(email.as_str()) {
+                sign_up.email_verification = None;
+            }
+            sign_up.email_address = Some(email);
+        }
+        if let Some(raw) = clean(input.phone_number) {
+            if !u.phone_number.enabled {
+                return Err(refuse("phone_number"));
+            }
+            let phone = identifiers::normalize_phone(&raw)
+                .map_err(|i| invalid_to_error(i, settings, "phone_number"))?;
+            if sign_up.phone_number.as_deref() != Some(phone.as_str()) {
+                sign_up.phone_verification = None;
+            }
+            sign_up.phone_number = Some(phone);
+        }
+        if let Some(raw) = clean(input.username) {
+            if !u.username.enabled {
+                return Err(refuse("username"));
+            }
+            sign_up.username = Some(
+                identifiers::normalize_username(&raw, &u.username_settings)
+                    .map_err(|i| invalid_to_error(i, settings, "username"))?,
+            );
+        }
+        if let Some(v) = clean(input.first_name) {
+            sign_up.first_name = Some(v);
+        }
+        if let Some(v) = clean(input.last_name) {
+            sign_up.last_name = Some(v);
+        }
+        if let Some(meta) = input.unsafe_metadata {
+            sign_up.unsafe_metadata = meta;
+        }
+        if let Some(accepted) = input.legal_accepted {
+            sign_up.legal_accepted_at = accepted.then_some(now);
+        }
+        if let Some(password) = input.password {
+            if !u.password.enabled {
+                return Err(refuse("password"));
+            }
+            check_new_password(&password, settings, false)?;
+            sign_up.password_hash = Some(self.hasher.hash(password).await?);
+        }
+        Ok(())
+    }
+
+    /// Fails with `form_identifier_exists` when a given identifier belongs to a user.
+    async fn check_sign_up_identifiers(
+        &self,
+        conn: &mut tessera_store::Conn,
+        sign_up: &SignUp,
+    ) -> CoreResult<()> {
+        for (kind, value) in [
+            (IdentificationKind::EmailAddress, &sign_up.email_address),
+            (IdentificationKind::PhoneNumber, &sign_up.phone_number),
+        ] {
+            if let Some(v) = value {
+                if tessera_store::identifications::find(conn, kind, v)
+                    .await?
+                    .is_some()
+                {
+                    return Err(CoreError::IdentifierExists {
+                        param: kind.as_str().to_owned(),
+                    });
+                }
+            }
+        }
+        if let Some(username) = &sign_up.username {
+            if tessera_store::users::find_by_username(conn, username)
+                .await?
+                .is_some()
+            {
+                return Err(CoreError::IdentifierExists {
+                    param: "username".to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST /v1/client/sign_ups` (a new attempt) and `PATCH …/{id}` (more fields).
+    pub async fn save_sign_up(
+        &self,
+        client: Option<&Client>,
+        existing: Option<&str>,
+        input: SignUpInput,
+        info: &RequestInfo,
+    ) -> CoreResult<SignUpOutcome> {
+        let now = now_ms();
+        let inst = self.instance();
+        let settings = &inst.settings;
+        if existing.is_none() && settings.user.sign_up_mode != SignUpMode::Public {
+            return Err(CoreError::NotAllowed {
+                code: "sign_up_mode_restricted",
+                detail: "Sign-ups are by invitation only on this application.".to_owned(),
+            });
+        }
+        let mut sign_up = match existing {
+            Some(id) => self.sign_up_of_client(client, id).await?,
+            None => SignUp {
+                id: SignUpId::generate(now),
+                client_id: tessera_domain::ids::ClientId::generate(now),
+                status: "missing_requirements".to_owned(),
+                email_address: None,
+                phone_number: None,
+                username: None,
+                first_name: None,
+                last_name: None,
+                password_hash: None,
+                unsafe_metadata: Map::new(),
+                legal_accepted_at: None,
+                email_verification: None,
+                phone_verification: None,
+                created_user_id: None,
+                created_session_id: None,
+                abandon_at: now + SIGN_UP_LIFETIME_MS,
+                created_at: now,
+                updated_at: now,
+            },
+        };
+        if sign_up.status == "complete" {
+            return Err(CoreError::NotAllowed {
+                code: "sign_up_already_complete",
+                detail: "This sign-up is already complete.".to_owned(),
+            });
+        }
+        self.apply_sign_up_input(&mut sign_up, input, settings, now)
+            .await?;
+        let mut tx = self.store.begin().await?;
+        self.check_sign_up_identifiers(&mut tx, &sign_up).await?;
+        let (mut client, mut new_token) = ensure_client(&mut tx, client, now).await?;
+        sign_up.client_id = client.id.clone();
+        sign_up.updated_at = now;
+        let f = fields(&sign_up, settings);
+        if f.missing.is_empty() && f.unverified.is_empty() {
+            new_token = Some(
+                self.complete_sign_up(&mut tx, &mut sign_up, &mut client, info, now)
+                    .await?,
+            );
+        }
+        tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
+        client.sign_up_id = Some(sign_up.id.clone());
+        client.updated_at = now;
+        tessera_store::clients::update(&mut tx, &client).await?;
+        let view = load_view(&mut tx, client, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(SignUpOutcome {
+            fields: fields(&sign_up, settings),
+            sign_up,
+            client: view,
+            new_token,
+        })
+    }
+
+    async fn sign_up_of_client(&self, client: Option<&Client>, id: &str) -> CoreResult<SignUp> {
+        let client = client.ok_or(CoreError::NotFound)?;
+        let id = SignUpId::parse(id).ok_or(CoreError::NotFound)?;
+        let mut conn = self.store.read().await?;
+        let sign_up = tessera_store::attempts::get_sign_up(&mut conn, &id).await?;
+        if sign_up.client_id != client.id {
+            return Err(CoreError::NotFound);
+        }
+        Ok(sign_up)
+    }
+
+    /// `GET /v1/client/sign_ups/{id}`.
+    pub async fn get_sign_up(
+        &self,
+        client: &Client,
+        id: &str,
+    ) -> CoreResult<(SignUp, SignUpFields)> {
+        let sign_up = self.sign_up_of_client(Some(client), id).await?;
+        let f = fields(&sign_up, &self.instance().settings);
+        Ok((sign_up, f))
+    }
+
+    /// Creates the user and the session of a finished sign-up; returns the rotated client token.
+    async fn complete_sign_up(
+        &self,
+        conn: &mut tessera_store::Conn,
+        sign_up: &mut SignUp,
+        client: &mut Client,
+        info: &RequestInfo,
+        now: i64,
+    ) -> CoreResult<String> {
+        let user_id = UserId::generate(now);
+        let mut user = User::new(user_id.clone(), now);
+        user.username = sign_up.username.clone();
+        user.first_name = sign_up.first_name.clone();
+        user.last_name = sign_up.last_name.clone();
+        if let Some(hash) = &sign_up.password_hash {
+            user.password_hash = Some(hash.clone());
+            user.password_hasher = Some(NATIVE_HASHER.to_owned());
+            user.password_updated_at = Some(now);
+        }
+        user.unsafe_metadata = sign_up.unsafe_metadata.clone();
+        user.legal_accepted_at = sign_up.legal_accepted_at;
+        let mut idns = Vec::new();
+        for (kind, value, state) in [
+            (
+                IdentificationKind::EmailAddress,
+                &sign_up.email_address,
+                &sign_up.email_verification,
+            ),
+            (
+                IdentificationKind::PhoneNumber,
+                &sign_up.phone_number,
+                &sign_up.phone_verification,
+            ),
+        ] {
+            if let Some(value) = value {
+                let is_verified = verified(state.as_ref());
+                let mut idn =
+                    new_identification(&user_id, kind, value.clone(), is_verified, false, now);
+                if is_verified {
+                    idn.verification_strategy = state
+                        .as_ref()
+                        .and_then(|s| s.get("strategy"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                }
+                idns.push(idn);
+            }
+        }
+        user.primary_email_address_id = idns
+            .iter()
+            .find(|i| i.kind == IdentificationKind::EmailAddress)
+            .map(|i| i.id.clone());
+        user.primary_phone_number_id = idns
+            .iter()
+            .find(|i| i.kind == IdentificationKind::PhoneNumber)
+            .map(|i| i.id.clone());
+        self.check_sign_up_identifiers(conn, sign_up).await?;
+        tessera_store::users::insert(conn, &user)
+            .await
+            .map_err(crate::users::conflict_to_exists)?;
+        for idn in &idns {
+            tessera_store::identifications::insert(conn, idn)
+                .await
+                .map_err(crate::users::conflict_to_exists)?;
+        }
+        let (session, token) = start_session(self, conn, client, &user_id, info, now).await?;
+        sign_up.status = "complete".to_owned();
+        sign_up.created_user_id = Some(user_id);
+        sign_up.created_session_id = Some(session.id);
+        Ok(token)
+    }
+
+    /// `POST /v1/client/sign_ups/{id}/prepare_verification` (`email_code`).
+    pub async fn prepare_sign_up_verification(
+        &self,
+        client: &Client,
+        id: &str,
+        strategy: &str,
+    ) -> CoreResult<SignUpOutcome> {
+        let now = now_ms();
+        let inst = self.instance();
+        let mut sign_up = self.sign_up_of_client(Some(client), id).await?;
+        if strategy != "email_code" {
+            return Err(CoreError::value(
+                "strategy",
+                format!("{strategy} is not supported for sign-up verification"),
+            ));
+        }
+        let email = sign_up
+            .email_address
+            .clone()
+            .ok_or_else(|| CoreError::missing("email_address"))?;
+        let code = codes::generate();
+        let state = CodeState::prepared(strategy, sign_up.id.as_str(), &code, None, now);
+        sign_up.email_verification =
+            Some(serde_json::to_value(&state).map_err(|e| CoreError::Internal(e.to_string()))?);
+        sign_up.updated_at = now;
+        let mut tx = self.store.begin().await?;
+        tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
+        let client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
+        let view = load_view(&mut tx, client_row, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        let test_address =
+            inst.environment == EnvironmentType::Development && is_test_email(&email);
+        if !test_address {
+            self.deliver(code_email(
+                &email,
+                &self.app_name(),
+                crate::mailer::CodePurpose::Verify,
+                &code,
+            ))
+            .await;
+        }
+        Ok(SignUpOutcome {
+            fields: fields(&sign_up, &inst.settings),
+            sign_up,
+            client: view,
+            new_token: None,
+        })
+    }
+
+    /// `POST /v1/client/sign_ups/{id}/attempt_verification`.
+    pub async fn attempt_sign_up_verification(
+        &self,
+        client: &Client,
+        id: &str,
+        strategy: &str,
+        code: &str,
+        info: &RequestInfo,
+    ) -> CoreResult<SignUpOutcome> {
+        let now = now_ms();
+        let inst = self.instance();
+        let mut sign_up = self.sign_up_of_client(Some(client), id).await?;
+        if strategy != "email_code" {
+            return Err(CoreError::value(
+                "strategy",
+                format!("{strategy} is not supported for sign-up verification"),
+            ));
+        }
+        let mut state: CodeState = sign_up
+            .email_verification
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| CoreError::NotAllowed {
+                code: "verification_missing",
+                detail: "Prepare the verification before attempting it.".to_owned(),
+            })?;
+        let test_ok = inst.environment == EnvironmentType::Development
+            && inst.settings.instance.test_mode
+            && sign_up.email_address.as_deref().is_some_and(is_test_email);
+        let outcome = state.attempt(sign_up.id.as_str(), code, now, test_ok);
+        sign_up.email_verification =
+            Some(serde_json::to_value(&state).map_err(|e| CoreError::Internal(e.to_string()))?);
+        sign_up.updated_at = now;
+        let mut tx = self.store.begin().await?;
+        let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
+        let mut new_token = None;
+        if outcome == Attempt::Verified {
+            let f = fields(&sign_up, &inst.settings);
+            if f.missing.is_empty() && f.unverified.is_empty() {
+                new_token = Some(
+                    self.complete_sign_up(&mut tx, &mut sign_up, &mut client_row, info, now)
+                        .await?,
+                );
+            }
+        }
+        tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
+        let view = load_view(&mut tx, client_row, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        attempt_error(outcome)?;
+        Ok(SignUpOutcome {
+            fields: fields(&sign_up, &inst.settings),
+            sign_up,
+            client: view,
+            new_token,
+        })
+    }
+}
+
+/// Maps a failed code attempt to Clerk's error codes (after the state was saved).
+pub(crate) fn attempt_error(outcome: Attempt) -> CoreResult<()> {
+    let (code, detail) = match outcome {
+        Attempt::Verified => return Ok(()),
+        Attempt::Incorrect => ("form_code_incorrect", "Incorrect code"),
+        Attempt::Failed => (
+            "verification_failed",
+            "Too many failed attempts. Request a new code.",
+        ),
+        Attempt::Expired => (
+            "verification_expired",
+            "This verification has expired. Request a new code.",
+        ),
+        Attempt::NotPrepared => (
+            "verification_missing",
+            "Prepare the verification before attempting it.",
+        ),
+        Attempt::AlreadyVerified => (
+            "verification_already_verified",
+            "This verification has already been verified.",
+        ),
+    };
+    Err(CoreError::NotAllowed {
+        code,
+        detail: detail.to_owned(),
+    })
+}

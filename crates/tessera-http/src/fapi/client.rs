@@ -1,0 +1,168 @@
+//! `/v1/client` and the client's sessions: get, create, destroy, touch
+//! (setActive), tokens, end, remove, sign out of all.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use tessera_core::Core;
+use tessera_domain::kinds::SessionStatus;
+
+use super::context::Caller;
+use super::transport::Form;
+use super::wire;
+use crate::error::{ApiError, ApiResult};
+
+/// `GET /v1/client`: the caller's client, or `null`.
+pub async fn get_client(State(core): State<Core>, caller: Caller) -> ApiResult<Response> {
+    wire::envelope_current(&core, caller.client.as_ref(), caller.info.origin.clone()).await
+}
+
+/// `PUT|POST /v1/client`: a fresh client with a new cookie.
+pub async fn create_client(State(core): State<Core>, caller: Caller) -> ApiResult<Response> {
+    let (view, token) = core.create_client().await?;
+    let client = wire::client(&core, &view, caller.info.origin.clone()).await?;
+    let mut resp = Json(json!({ "response": client, "client": client })).into_response();
+    wire::set_client_cookie(
+        &core,
+        &mut resp,
+        Some(&token),
+        view.client.updated_at / 1000,
+    );
+    Ok(resp)
+}
+
+/// `DELETE /v1/client`: signs out everywhere on this client and forgets it.
+pub async fn delete_client(State(core): State<Core>, caller: Caller) -> ApiResult<Response> {
+    let Some(view) = &caller.client else {
+        return Ok(Json(json!({ "response": null, "client": null })).into_response());
+    };
+    let (ended, _) = core
+        .end_client_sessions(&view.client, None, SessionStatus::Ended)
+        .await?;
+    let client = wire::client(&core, &ended, caller.info.origin.clone()).await?;
+    let mut resp = Json(json!({ "response": client, "client": null })).into_response();
+    wire::set_client_cookie(&core, &mut resp, None, 0);
+    Ok(resp)
+}
+
+/// `DELETE /v1/client/sessions`: sign out of every session (clerk-js `signOut()`).
+pub async fn end_all_sessions(State(core): State<Core>, caller: Caller) -> ApiResult<Response> {
+    let view = caller.require_client()?;
+    let (ended, _) = core
+        .end_client_sessions(&view.client, None, SessionStatus::Ended)
+        .await?;
+    let client = wire::client(&core, &ended, caller.info.origin.clone()).await?;
+    let mut resp = Json(json!({ "response": client, "client": client })).into_response();
+    // The client and its cookie stay; only "signed in since" goes back to 0.
+    wire::set_client_uat(&core, &mut resp, 0);
+    Ok(resp)
+}
+
+async fn end_one(
+    core: &Core,
+    caller: &Caller,
+    id: &str,
+    status: SessionStatus,
+) -> ApiResult<Response> {
+    let view = caller.require_client()?;
+    let (after, session) = core
+        .end_client_sessions(&view.client, Some(id), status)
+        .await?;
+    let session = session.ok_or_else(ApiError::not_found)?;
+    let body = wire::session(core, &session, caller.info.origin.clone()).await?;
+    wire::envelope(core, body, Some(&after), None, caller.info.origin.clone()).await
+}
+
+/// `POST /v1/client/sessions/{id}/end`: sign out of one session.
+pub async fn end_session(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    end_one(&core, &caller, &id, SessionStatus::Ended).await
+}
+
+/// `POST /v1/client/sessions/{id}/remove`: remove a session from the client.
+pub async fn remove_session(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    end_one(&core, &caller, &id, SessionStatus::Removed).await
+}
+
+/// `POST /v1/client/sessions/{id}/touch`: make it the active session (clerk-js `setActive`).
+pub async fn touch_session(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let view = caller.require_client()?;
+    let org = form
+        .get("active_organization_id")
+        .map(|v| Some(v.to_owned()).filter(|v| !v.is_empty()));
+    let (after, session) = core
+        .touch_session(&view.client, &id, org, &caller.info)
+        .await?;
+    let body = wire::session(&core, &session, caller.info.origin.clone()).await?;
+    wire::envelope(&core, body, Some(&after), None, caller.info.origin.clone()).await
+}
+
+/// `GET /v1/client/sessions/{id}`.
+pub async fn get_session(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let view = caller.require_client()?;
+    let session = view
+        .sessions
+        .iter()
+        .find(|s| s.id.as_str() == id)
+        .ok_or_else(ApiError::not_found)?;
+    let body = wire::session(&core, session, caller.info.origin.clone()).await?;
+    wire::envelope(&core, body, Some(view), None, caller.info.origin.clone()).await
+}
+
+/// `POST /v1/client/sessions/{id}/tokens`: a fresh session token (bare `{object, jwt}`).
+pub async fn create_token(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let view = caller.require_client()?;
+    let jwt = core
+        .client_session_token(&view.client, &id, caller.info.origin.clone())
+        .await
+        .map_err(|e| match e {
+            tessera_core::CoreError::NotAllowed { .. } => ApiError::new(
+                "authentication_invalid",
+                "Unauthorized request",
+                "The session is no longer active; sign in again.",
+            ),
+            other => other.into(),
+        })?;
+    Ok(Json(json!({ "object": "token", "jwt": jwt })))
+}
+
+/// `POST /v1/client/sessions/{id}/tokens/{template}`: JWT templates arrive later.
+pub async fn create_template_token(Path((_id, template)): Path<(String, String)>) -> ApiError {
+    ApiError::new(
+        "resource_not_found",
+        "not found",
+        format!("No JWT template named {template:?} exists."),
+    )
+}
+
+/// `POST /v1/dev_browser`: development browsers get an opaque id (clerk-js only asks
+/// for one on Clerk's own development domains).
+pub async fn create_dev_browser() -> impl IntoResponse {
+    let id = tessera_core::frontend::clients::new_token();
+    (
+        StatusCode::OK,
+        Json(json!({ "object": "dev_browser", "id": id, "token": id })),
+    )
+}

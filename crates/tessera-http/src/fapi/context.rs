@@ -1,0 +1,74 @@
+//! The Frontend API caller: its client (from the `__client` cookie, or the raw
+//! token in `Authorization` for native apps), its Origin and user agent.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use tessera_core::frontend::RequestInfo;
+use tessera_core::sessions::ClientView;
+use tessera_core::Core;
+
+use super::cookies::{self, CLIENT_COOKIE};
+use crate::error::ApiError;
+
+/// The calling browser or device.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Its client, when its token is known.
+    pub client: Option<ClientView>,
+    /// Origin, user agent, IP.
+    pub info: RequestInfo,
+}
+
+impl FromRequestParts<Core> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, core: &Core) -> Result<Self, ApiError> {
+        let token = cookies::read(parts.headers.get(header::COOKIE), CLIENT_COOKIE).or_else(|| {
+            parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim_start_matches("Bearer ").trim().to_owned())
+                .filter(|v| !v.is_empty() && !v.starts_with("sk_"))
+        });
+        let client = match token {
+            Some(t) => core.client_for_token(&t).await?,
+            None => None,
+        };
+        let header_text = |name: header::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let ip = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_owned());
+        Ok(Self {
+            client,
+            info: RequestInfo {
+                ip,
+                user_agent: header_text(header::USER_AGENT),
+                origin: header_text(header::ORIGIN),
+            },
+        })
+    }
+}
+
+impl Caller {
+    /// The client, or Clerk's error for a request that needs one.
+    pub fn require_client(&self) -> Result<&ClientView, ApiError> {
+        self.client.as_ref().ok_or_else(|| {
+            ApiError::new(
+                "client_not_found",
+                "No client",
+                "This request needs a client; none is known for this browser (the __client cookie is missing or expired).",
+            )
+        })
+    }
+}

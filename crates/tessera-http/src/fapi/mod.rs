@@ -1,0 +1,12 @@
+//! The Frontend API: what clerk-js in the browser talks to. Callers are
+//! identified by their client (the `__client` cookie), never by the secret key.
+
+pub mod client;
+pub mod context;
+pub mod cookies;
+pub mod environment;
+pub mod router;
+pub mod sign_ins;
+pub mod sign_ups;
+pub mod transport;
+pub mod wire;

@@ -1,0 +1,57 @@
+//! Every Frontend API route in one place.
+
+use axum::routing::{delete, get, post};
+use axum::Router;
+use tessera_core::Core;
+
+use super::{client, environment, sign_ins, sign_ups};
+
+/// The FAPI routes, to be nested under `/v1`.
+pub fn routes() -> Router<Core> {
+    Router::new()
+        .route(
+            "/environment",
+            get(environment::get_environment).patch(environment::get_environment),
+        )
+        .route(
+            "/client",
+            get(client::get_client)
+                .put(client::create_client)
+                .post(client::create_client)
+                .delete(client::delete_client),
+        )
+        .route("/client/sessions", delete(client::end_all_sessions))
+        .route("/client/sessions/{id}", get(client::get_session))
+        .route("/client/sessions/{id}/touch", post(client::touch_session))
+        .route("/client/sessions/{id}/tokens", post(client::create_token))
+        .route(
+            "/client/sessions/{id}/tokens/{template}",
+            post(client::create_template_token),
+        )
+        .route("/client/sessions/{id}/end", post(client::end_session))
+        .route("/client/sessions/{id}/remove", post(client::remove_session))
+        .route("/client/sign_ups", post(sign_ups::create_sign_up))
+        .route(
+            "/client/sign_ups/{id}",
+            get(sign_ups::get_sign_up).patch(sign_ups::update_sign_up),
+        )
+        .route(
+            "/client/sign_ups/{id}/prepare_verification",
+            post(sign_ups::prepare_verification),
+        )
+        .route(
+            "/client/sign_ups/{id}/attempt_verification",
+            post(sign_ups::attempt_verification),
+        )
+        .route("/client/sign_ins", post(sign_ins::create_sign_in))
+        .route("/client/sign_ins/{id}", get(sign_ins::get_sign_in))
+        .route(
+            "/client/sign_ins/{id}/prepare_first_factor",
+            post(sign_ins::prepare_first_factor),
+        )
+        .route(
+            "/client/sign_ins/{id}/attempt_first_factor",
+            post(sign_ins::attempt_first_factor),
+        )
+        .route("/dev_browser", post(client::create_dev_browser))
+}

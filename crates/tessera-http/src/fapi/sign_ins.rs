@@ -1,0 +1,100 @@
+//! `/v1/client/sign_ins…`: create, get, prepare and attempt the first factor.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use tessera_core::passwords::Password;
+use tessera_core::{Core, CoreError};
+
+use super::context::Caller;
+use super::transport::Form;
+use super::wire;
+use crate::error::{ApiError, ApiResult};
+
+/// Adds the `meta.param_name` clerk-js uses to put the error on the right field.
+fn with_param(err: CoreError) -> ApiError {
+    let param = match err.code() {
+        "form_identifier_not_found" | "user_locked" | "user_banned" => Some("identifier"),
+        "form_password_incorrect" | "strategy_for_user_invalid" => Some("password"),
+        "form_code_incorrect" | "verification_failed" | "verification_expired" => Some("code"),
+        _ => None,
+    };
+    let api = ApiError::from(err);
+    match param {
+        Some(p) => api.param(p),
+        None => api,
+    }
+}
+
+/// `POST /v1/client/sign_ins`
+pub async fn create_sign_in(
+    State(core): State<Core>,
+    caller: Caller,
+    form: Form,
+) -> ApiResult<Response> {
+    let client = caller.client.as_ref().map(|c| &c.client);
+    let out = core
+        .create_sign_in(
+            client,
+            form.text("identifier"),
+            form.get("password").map(|p| Password::new(p.to_owned())),
+            form.text("strategy"),
+            &caller.info,
+        )
+        .await
+        .map_err(with_param)?;
+    wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
+}
+
+/// `GET /v1/client/sign_ins/{id}`
+pub async fn get_sign_in(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let client = caller.require_client()?;
+    let out = core.get_sign_in(&client.client, &id).await?;
+    wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
+}
+
+/// `POST /v1/client/sign_ins/{id}/prepare_first_factor`
+pub async fn prepare_first_factor(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let client = caller.require_client()?;
+    let strategy = form
+        .text("strategy")
+        .ok_or_else(|| ApiError::from(CoreError::missing("strategy")))?;
+    let out = core
+        .prepare_first_factor(&client.client, &id, &strategy, form.get("email_address_id"))
+        .await
+        .map_err(with_param)?;
+    wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
+}
+
+/// `POST /v1/client/sign_ins/{id}/attempt_first_factor`
+pub async fn attempt_first_factor(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let client = caller.require_client()?;
+    let strategy = form
+        .text("strategy")
+        .ok_or_else(|| ApiError::from(CoreError::missing("strategy")))?;
+    let out = core
+        .attempt_first_factor(
+            &client.client,
+            &id,
+            &strategy,
+            form.text("code"),
+            form.get("password").map(|p| Password::new(p.to_owned())),
+            &caller.info,
+        )
+        .await
+        .map_err(with_param)?;
+    wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
+}

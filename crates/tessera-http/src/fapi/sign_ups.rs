@@ -1,0 +1,106 @@
+//! `/v1/client/sign_ups…`: create, update, get, prepare and attempt verification.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use tessera_core::frontend::sign_ups::SignUpInput;
+use tessera_core::passwords::Password;
+use tessera_core::Core;
+
+use super::context::Caller;
+use super::transport::Form;
+use super::wire;
+use crate::error::ApiResult;
+
+fn input(form: &Form) -> ApiResult<SignUpInput> {
+    Ok(SignUpInput {
+        email_address: form.text("email_address"),
+        phone_number: form.text("phone_number"),
+        username: form.text("username"),
+        first_name: form.text("first_name"),
+        last_name: form.text("last_name"),
+        password: form.get("password").map(|p| Password::new(p.to_owned())),
+        unsafe_metadata: form.json_object("unsafe_metadata")?,
+        legal_accepted: form.flag("legal_accepted"),
+    })
+}
+
+/// `POST /v1/client/sign_ups`
+pub async fn create_sign_up(
+    State(core): State<Core>,
+    caller: Caller,
+    form: Form,
+) -> ApiResult<Response> {
+    let client = caller.client.as_ref().map(|c| &c.client);
+    let out = core
+        .save_sign_up(client, None, input(&form)?, &caller.info)
+        .await?;
+    wire::sign_up_response(&core, &out, caller.info.origin.clone()).await
+}
+
+/// `PATCH /v1/client/sign_ups/{id}`
+pub async fn update_sign_up(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let client = caller.require_client()?;
+    let out = core
+        .save_sign_up(Some(&client.client), Some(&id), input(&form)?, &caller.info)
+        .await?;
+    wire::sign_up_response(&core, &out, caller.info.origin.clone()).await
+}
+
+/// `GET /v1/client/sign_ups/{id}`
+pub async fn get_sign_up(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let client = caller.require_client()?;
+    let (sign_up, fields) = core.get_sign_up(&client.client, &id).await?;
+    wire::envelope(
+        &core,
+        wire::sign_up(&sign_up, &fields),
+        Some(client),
+        None,
+        caller.info.origin.clone(),
+    )
+    .await
+}
+
+/// `POST /v1/client/sign_ups/{id}/prepare_verification`
+pub async fn prepare_verification(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let client = caller.require_client()?;
+    let strategy = form
+        .text("strategy")
+        .unwrap_or_else(|| "email_code".to_owned());
+    let out = core
+        .prepare_sign_up_verification(&client.client, &id, &strategy)
+        .await?;
+    wire::sign_up_response(&core, &out, caller.info.origin.clone()).await
+}
+
+/// `POST /v1/client/sign_ups/{id}/attempt_verification`
+pub async fn attempt_verification(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let client = caller.require_client()?;
+    let strategy = form
+        .text("strategy")
+        .unwrap_or_else(|| "email_code".to_owned());
+    let code = form.text("code").unwrap_or_default();
+    let out = core
+        .attempt_sign_up_verification(&client.client, &id, &strategy, &code, &caller.info)
+        .await
+        .map_err(|e| crate::error::ApiError::from(e).param("code"))?;
+    wire::sign_up_response(&core, &out, caller.info.origin.clone()).await
+}

@@ -1,0 +1,257 @@
+//! How clerk-js talks to the Frontend API: method tunnelling (`POST …?_method=PATCH`),
+//! trailing slashes, credentialed CORS from the app's origin, and form bodies.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use tessera_core::Core;
+
+use crate::error::ApiError;
+
+/// Paths served to browsers (the Frontend API), as opposed to the Backend API.
+pub fn is_fapi_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/v1/") else {
+        return path.starts_with("/.well-known/");
+    };
+    ["environment", "client", "me", "dev_browser", "proxy-health"]
+        .iter()
+        .any(|p| {
+            rest == *p || rest.starts_with(&format!("{p}/")) || rest.starts_with(&format!("{p}?"))
+        })
+}
+
+/// Rewrites the request before routing: `POST` with `_method=PATCH|PUT|DELETE`
+/// becomes that method, and a trailing slash is dropped (clerk-js posts to
+/// `/v1/me/email_addresses/`).
+pub fn rewrite(mut req: Request) -> Request {
+    let uri = req.uri().clone();
+    let path = uri.path();
+    let mut new_path = None;
+    if path.len() > 1 && path.ends_with('/') {
+        new_path = Some(path.trim_end_matches('/').to_owned());
+    }
+    if req.method() == Method::POST {
+        let tunnelled = uri.query().and_then(|q| {
+            q.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| *k == "_method")
+                .map(|(_, v)| v.to_ascii_uppercase())
+        });
+        match tunnelled.as_deref() {
+            Some("PATCH") => *req.method_mut() = Method::PATCH,
+            Some("PUT") => *req.method_mut() = Method::PUT,
+            Some("DELETE") => *req.method_mut() = Method::DELETE,
+            _ => {}
+        }
+    }
+    if let Some(p) = new_path {
+        let rebuilt = match uri.query() {
+            Some(q) => format!("{p}?{q}"),
+            None => p,
+        };
+        if let Ok(u) = rebuilt.parse() {
+            *req.uri_mut() = u;
+        }
+    }
+    req
+}
+
+fn origin_allowed(core: &Core, origin: &str) -> bool {
+    let inst = core.instance();
+    if inst.environment == tessera_domain::settings::EnvironmentType::Development {
+        return true;
+    }
+    origin == core.frontend_url
+        || inst
+            .settings
+            .instance
+            .allowed_origins
+            .iter()
+            .any(|o| o == origin)
+}
+
+fn cors_headers(headers: &mut HeaderMap, origin: &HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("x-country, retry-after, clerk-db-jwt, authorization"),
+    );
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+}
+
+/// Credentialed CORS for Frontend API paths: the exact Origin is echoed when
+/// the instance allows it; preflights are answered here.
+pub async fn cors(
+    axum::extract::State(core): axum::extract::State<Core>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let Some(origin) = origin.filter(|_| is_fapi_path(&path)) else {
+        return next.run(req).await;
+    };
+    let allowed = origin.to_str().is_ok_and(|o| origin_allowed(&core, o));
+    if !allowed {
+        return ApiError::new(
+            "origin_invalid",
+            "Invalid origin",
+            "This origin is not allowed to use this instance's Frontend API; add it to allowed_origins.",
+        )
+        .into_response();
+    }
+    if req.method() == Method::OPTIONS {
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        let h = resp.headers_mut();
+        cors_headers(h, &origin);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PATCH, PUT, DELETE"),
+        );
+        if let Some(asked) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
+        }
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        return resp;
+    }
+    let mut resp = next.run(req).await;
+    cors_headers(resp.headers_mut(), &origin);
+    resp
+}
+
+/// A Frontend API body: form-encoded (what clerk-js sends), JSON, or empty.
+/// Arrays arrive as repeated keys; nested objects as JSON strings.
+#[derive(Debug, Default, Clone)]
+pub struct Form(pub Vec<(String, String)>);
+
+impl Form {
+    /// The first value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first non-empty value of `key` (clerk-js sends `null` as an empty string).
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.get(key).filter(|v| !v.is_empty()).map(str::to_owned)
+    }
+
+    /// A boolean (`true`/`false`).
+    pub fn flag(&self, key: &str) -> Option<bool> {
+        match self.get(key) {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => None,
+        }
+    }
+
+    /// A JSON object sent as a string (e.g. `unsafe_metadata`).
+    pub fn json_object(
+        &self,
+        key: &str,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ApiError> {
+        match self.text(key) {
+            None => Ok(None),
+            Some(raw) => match serde_json::from_str::<serde_json::Value>(&raw) {
+                Ok(serde_json::Value::Object(map)) => Ok(Some(map)),
+                _ => Err(ApiError::invalid(key, "must be a JSON object")),
+            },
+        }
+    }
+}
+
+fn json_to_pairs(value: serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let serde_json::Value::Object(map) = value {
+        for (k, v) in map {
+            match v {
+                serde_json::Value::Null => out.push((k, String::new())),
+                serde_json::Value::String(s) => out.push((k, s)),
+                serde_json::Value::Array(items) => {
+                    for item in items {
+                        out.push((
+                            k.clone(),
+                            item.as_str()
+                                .map_or_else(|| item.to_string(), str::to_owned),
+                        ));
+                    }
+                }
+                other => out.push((k, other.to_string())),
+            }
+        }
+    }
+    out
+}
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request<Body>, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"));
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|r| ApiError::bad_body(r.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::default());
+        }
+        if is_json {
+            let value: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| crate::extract::json_error(&e))?;
+            return Ok(Self(json_to_pairs(value)));
+        }
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .map(Self)
+            .map_err(|e| ApiError::bad_body(format!("The request body is not form-encoded: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fapi_paths() {
+        assert!(is_fapi_path("/v1/client"));
+        assert!(is_fapi_path("/v1/client/sign_ups/sua_1"));
+        assert!(is_fapi_path("/v1/me/email_addresses"));
+        assert!(is_fapi_path("/v1/environment"));
+        assert!(!is_fapi_path("/v1/users"));
+        assert!(!is_fapi_path("/v1/clients"));
+        assert!(!is_fapi_path("/v1/sessions"));
+    }
+
+    #[test]
+    fn tunnelled_methods_and_trailing_slashes() {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/v1/environment?_clerk_js_version=6&_method=PATCH")
+            .body(Body::empty())
+            .unwrap();
+        let req = rewrite(req);
+        assert_eq!(req.method(), Method::PATCH);
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/v1/me/email_addresses/?x=1")
+            .body(Body::empty())
+            .unwrap();
+        let req = rewrite(req);
+        assert_eq!(req.method(), Method::POST);
+        assert_eq!(req.uri(), "/v1/me/email_addresses?x=1");
+    }
+}

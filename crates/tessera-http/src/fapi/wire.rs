@@ -1,0 +1,391 @@
+//! Frontend API JSON: the client with its sessions (each with its user and a
+//! fresh token), sign-up and sign-in attempts, and the `{response, client}` envelope.
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use tessera_core::clock::now_ms;
+use tessera_core::codes::CodeState;
+use tessera_core::frontend::sign_ins::{mask_email, SignInOutcome};
+use tessera_core::frontend::sign_ups::{SignUpFields, SignUpOutcome};
+use tessera_core::sessions::ClientView;
+use tessera_core::users::UserView;
+use tessera_core::Core;
+use tessera_domain::kinds::IdentificationKind;
+use tessera_store::attempts::{SignIn, SignUp};
+use tessera_store::records::Session;
+
+use super::cookies::client_cookies;
+use crate::error::ApiResult;
+
+/// A user as the Frontend API shows it to that user (no private metadata).
+pub fn user(core: &Core, view: &UserView) -> Value {
+    let mut u = crate::wire::user::user(
+        view,
+        &core.instance().settings,
+        &core.frontend_url,
+        now_ms(),
+    );
+    if let Some(map) = u.as_object_mut() {
+        map.remove("private_metadata");
+    }
+    u
+}
+
+fn public_user_data(core: &Core, view: &UserView) -> Value {
+    let identifier = view
+        .user
+        .primary_email_address_id
+        .as_ref()
+        .and_then(|id| view.identifications.iter().find(|i| &i.id == id))
+        .map(|i| i.identifier.clone())
+        .or_else(|| view.user.username.clone());
+    json!({
+        "first_name": view.user.first_name,
+        "last_name": view.user.last_name,
+        "image_url": crate::wire::user::image_url(&core.frontend_url, view),
+        "has_image": view.user.has_image,
+        "identifier": identifier,
+        "user_id": view.user.id.as_str(),
+        "username": view.user.username,
+        "banned": view.user.banned,
+        "deprovisioned": false,
+    })
+}
+
+/// A session with its user and, when signed in, a fresh token.
+pub async fn session(core: &Core, s: &Session, origin: Option<String>) -> ApiResult<Value> {
+    let view = core.get_user(s.user_id.as_str()).await?;
+    let token = if s.status.is_signed_in() {
+        let jwt = core
+            .create_session_token(s.id.as_str(), None, origin)
+            .await?;
+        json!({ "object": "token", "jwt": jwt })
+    } else {
+        Value::Null
+    };
+    let now = now_ms();
+    let age = |at: Option<i64>| at.map_or(-1, |t| (now - t).max(0) / 60_000);
+    Ok(json!({
+        "object": "session",
+        "id": s.id.as_str(),
+        "status": s.status.as_str(),
+        "expire_at": s.expire_at,
+        "abandon_at": s.abandon_at,
+        "last_active_at": s.last_active_at,
+        "last_active_token": token,
+        "last_active_organization_id": s.last_active_organization_id,
+        "actor": s.actor,
+        "tasks": null,
+        "factor_verification_age": [age(s.first_factor_at), age(s.second_factor_at)],
+        "user": user(core, &view),
+        "public_user_data": public_user_data(core, &view),
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+    }))
+}
+
+fn code_verification(state: Option<&Value>, now: i64, supported: &[&str]) -> Value {
+    let Some(raw) = state else { return Value::Null };
+    let parsed: Option<CodeState> = serde_json::from_value(raw.clone()).ok();
+    let (strategy, status, attempts, expire_at) = match &parsed {
+        Some(s) => (
+            s.strategy.clone(),
+            s.status_at(now).to_owned(),
+            s.attempts,
+            s.expire_at,
+        ),
+        None => (
+            raw.get("strategy")
+                .and_then(Value::as_str)
+                .unwrap_or("password")
+                .to_owned(),
+            raw.get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("unverified")
+                .to_owned(),
+            raw.get("attempts").and_then(Value::as_i64).unwrap_or(0),
+            None,
+        ),
+    };
+    let next_action = if status == "unverified" {
+        "needs_attempt"
+    } else {
+        ""
+    };
+    json!({
+        "object": "verification",
+        "status": status,
+        "strategy": strategy,
+        "attempts": attempts,
+        "expire_at": expire_at,
+        "next_action": next_action,
+        "supported_strategies": supported,
+        "verified_at_client": null,
+        "error": null,
+    })
+}
+
+/// A sign-up attempt.
+pub fn sign_up(s: &SignUp, f: &SignUpFields) -> Value {
+    let now = now_ms();
+    let email_verification = if s.email_address.is_some() {
+        match &s.email_verification {
+            Some(v) => code_verification(Some(v), now, &["email_code"]),
+            None => json!({
+                "object": "verification", "status": "unverified", "strategy": null, "attempts": null,
+                "expire_at": null, "next_action": "needs_prepare", "supported_strategies": ["email_code"],
+                "verified_at_client": null, "error": null,
+            }),
+        }
+    } else {
+        Value::Null
+    };
+    json!({
+        "object": "sign_up_attempt",
+        "id": s.id.as_str(),
+        "status": s.status,
+        "required_fields": f.required,
+        "optional_fields": f.optional,
+        "missing_fields": f.missing,
+        "unverified_fields": f.unverified,
+        "verifications": {
+            "email_address": email_verification,
+            "phone_number": null,
+            "web3_wallet": null,
+            "external_account": null,
+        },
+        "username": s.username,
+        "email_address": s.email_address,
+        "phone_number": s.phone_number,
+        "web3_wallet": null,
+        "password_enabled": s.password_hash.is_some(),
+        "has_password": s.password_hash.is_some(),
+        "first_name": s.first_name,
+        "last_name": s.last_name,
+        "unsafe_metadata": s.unsafe_metadata,
+        "public_metadata": {},
+        "custom_action": false,
+        "external_id": null,
+        "created_session_id": s.created_session_id.as_ref().map(|i| i.as_str()),
+        "created_user_id": s.created_user_id.as_ref().map(|i| i.as_str()),
+        "abandon_at": s.abandon_at,
+        "legal_accepted_at": s.legal_accepted_at,
+        "locale": null,
+    })
+}
+
+/// A sign-in attempt.
+pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
+    let now = now_ms();
+    let s: &SignIn = &out.sign_in;
+    let mut factors = Vec::new();
+    let mut user_data = Value::Null;
+    if let Some((user, idns)) = &out.user {
+        if user.password_hash.is_some() {
+            factors.push(json!({ "strategy": "password" }));
+        }
+        for idn in idns
+            .iter()
+            .filter(|i| i.kind == IdentificationKind::EmailAddress)
+        {
+            let shown = if s.identifier.as_deref().map(str::to_lowercase).as_deref()
+                == Some(idn.identifier.as_str())
+            {
+                idn.identifier.clone()
+            } else {
+                mask_email(&idn.identifier)
+            };
+            let primary = user.primary_email_address_id.as_ref() == Some(&idn.id);
+            factors.push(json!({
+                "strategy": "email_code",
+                "safe_identifier": shown,
+                "email_address_id": idn.id.as_str(),
+                "primary": primary,
+            }));
+        }
+        if user.password_hash.is_some() {
+            if let Some(primary) = idns
+                .iter()
+                .find(|i| Some(&i.id) == user.primary_email_address_id.as_ref())
+            {
+                factors.push(json!({
+                    "strategy": "reset_password_email_code",
+                    "safe_identifier": mask_email(&primary.identifier),
+                    "email_address_id": primary.id.as_str(),
+                    "primary": true,
+                }));
+            }
+        }
+        let has_image = user.has_image;
+        user_data = json!({
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "image_url": format!("{}/v1/images/users/{}?v={}", core.frontend_url, user.id, user.image_version),
+            "has_image": has_image,
+        });
+    }
+    let settings = core.instance().settings;
+    let mut identifiers = Vec::new();
+    if settings.user.email_address.used_for_first_factor {
+        identifiers.push("email_address");
+    }
+    if settings.user.username.enabled && settings.user.username.used_for_first_factor {
+        identifiers.push("username");
+    }
+    if settings.user.phone_number.used_for_first_factor {
+        identifiers.push("phone_number");
+    }
+    json!({
+        "object": "sign_in_attempt",
+        "id": s.id.as_str(),
+        "status": s.status,
+        "supported_identifiers": identifiers,
+        "identifier": s.identifier,
+        "user_data": user_data,
+        "supported_first_factors": if out.user.is_some() { Value::from(factors) } else { Value::Null },
+        "supported_second_factors": null,
+        "first_factor_verification": code_verification(s.first_factor.as_ref(), now, &[]),
+        "second_factor_verification": null,
+        "created_session_id": s.created_session_id.as_ref().map(|i| i.as_str()),
+        "abandon_at": s.abandon_at,
+        "client_trust_state": "new",
+        "locale": null,
+    })
+}
+
+/// The client with its sessions and current attempts.
+pub async fn client(core: &Core, view: &ClientView, origin: Option<String>) -> ApiResult<Value> {
+    let mut sessions = Vec::new();
+    for s in view.sessions.iter().filter(|s| s.status.is_signed_in()) {
+        sessions.push(session(core, s, origin.clone()).await?);
+    }
+    let sign_in = match &view.client.sign_in_id {
+        Some(id) => match core.get_sign_in(&view.client, id.as_str()).await {
+            Ok(out) if out.sign_in.status != "complete" => sign_in(core, &out),
+            _ => Value::Null,
+        },
+        None => Value::Null,
+    };
+    let sign_up = match &view.client.sign_up_id {
+        Some(id) => match core.get_sign_up(&view.client, id.as_str()).await {
+            Ok((s, f)) if s.status != "complete" => self::sign_up(&s, &f),
+            _ => Value::Null,
+        },
+        None => Value::Null,
+    };
+    let c = &view.client;
+    Ok(json!({
+        "object": "client",
+        "id": c.id.as_str(),
+        "sessions": sessions,
+        "sign_in": sign_in,
+        "sign_up": sign_up,
+        "last_active_session_id": c.last_active_session_id.as_ref().map(|s| s.as_str()),
+        "last_authentication_strategy": null,
+        // clerk-js renews cookies by a top-level navigation when this is set; not needed here.
+        "cookie_expires_at": null,
+        "captcha_bypass": false,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    }))
+}
+
+/// `{response, client}` with the client cookie set when the token changed.
+pub async fn envelope(
+    core: &Core,
+    response: Value,
+    view: Option<&ClientView>,
+    new_token: Option<&str>,
+    origin: Option<String>,
+) -> ApiResult<Response> {
+    let client_json = match view {
+        Some(v) => client(core, v, origin).await?,
+        None => Value::Null,
+    };
+    let mut resp = Json(json!({ "response": response, "client": client_json })).into_response();
+    if let (Some(token), Some(v)) = (new_token, view) {
+        set_client_cookie(core, &mut resp, Some(token), v.client.updated_at / 1000);
+    }
+    Ok(resp)
+}
+
+/// Adds the `Set-Cookie` headers for a client token (or clears them).
+pub fn set_client_cookie(
+    core: &Core,
+    resp: &mut Response,
+    token: Option<&str>,
+    updated_at_secs: i64,
+) {
+    let https = core.frontend_url.starts_with("https://");
+    for cookie in client_cookies(core.instance().environment, https, token, updated_at_secs) {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// Shorthand for rendering a sign-up outcome.
+pub async fn sign_up_response(
+    core: &Core,
+    out: &SignUpOutcome,
+    origin: Option<String>,
+) -> ApiResult<Response> {
+    envelope(
+        core,
+        sign_up(&out.sign_up, &out.fields),
+        Some(&out.client),
+        out.new_token.as_deref(),
+        origin,
+    )
+    .await
+}
+
+/// Shorthand for rendering a sign-in outcome.
+pub async fn sign_in_response(
+    core: &Core,
+    out: &SignInOutcome,
+    origin: Option<String>,
+) -> ApiResult<Response> {
+    envelope(
+        core,
+        sign_in(core, out),
+        Some(&out.client),
+        out.new_token.as_deref(),
+        origin,
+    )
+    .await
+}
+
+/// The envelope for `GET /v1/client`: `response` is the client (or `null`).
+pub async fn envelope_current(
+    core: &Core,
+    view: Option<&ClientView>,
+    origin: Option<String>,
+) -> ApiResult<Response> {
+    let client_json = match view {
+        Some(v) => client(core, v, origin).await?,
+        None => Value::Null,
+    };
+    Ok(Json(json!({ "response": client_json, "client": client_json })).into_response())
+}
+
+/// Sets only `__client_uat` (sign-out keeps the client cookie).
+pub fn set_client_uat(core: &Core, resp: &mut Response, updated_at_secs: i64) {
+    let https = core.frontend_url.starts_with("https://");
+    let cookies = client_cookies(core.instance().environment, https, None, updated_at_secs);
+    if let Some(uat) = cookies
+        .into_iter()
+        .find(|c| c.starts_with(super::cookies::CLIENT_UAT_COOKIE))
+    {
+        let uat = uat.replacen(
+            "__client_uat=0",
+            &format!("__client_uat={updated_at_secs}"),
+            1,
+        );
+        if let Ok(v) = HeaderValue::from_str(&uat) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
