@@ -34,7 +34,8 @@ fn status_for(code: &str) -> StatusCode {
         "malformed_request_body"
         | "request_body_invalid"
         | "password_not_set"
-        | "verification_already_verified" => StatusCode::BAD_REQUEST,
+        | "verification_already_verified"
+        | "session_exists" => StatusCode::BAD_REQUEST,
         "user_banned"
         | "user_locked"
         | "origin_invalid"

@@ -4,7 +4,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use tessera_core::Core;
 
-use super::{client, environment, sign_ins, sign_ups};
+use super::{client, environment, me, sign_ins, sign_ups};
 
 /// The FAPI routes, to be nested under `/v1`.
 pub fn routes() -> Router<Core> {
@@ -54,4 +54,29 @@ pub fn routes() -> Router<Core> {
             post(sign_ins::attempt_first_factor),
         )
         .route("/dev_browser", post(client::create_dev_browser))
+        .route(
+            "/me",
+            get(me::get_me).patch(me::update_me).delete(me::delete_me),
+        )
+        .route("/me/metadata", axum::routing::patch(me::merge_my_metadata))
+        .route("/me/change_password", post(me::change_password))
+        .route("/me/email_addresses", post(me::create_email_address))
+        .route(
+            "/me/email_addresses/{id}",
+            get(me::get_email_address).delete(me::delete_email_address),
+        )
+        .route(
+            "/me/email_addresses/{id}/prepare_verification",
+            post(me::prepare_email_verification),
+        )
+        .route(
+            "/me/email_addresses/{id}/attempt_verification",
+            post(me::attempt_email_verification),
+        )
+        .route("/me/sessions/active", get(me::active_sessions))
+        .route("/me/sessions/{id}/revoke", post(me::revoke_session))
+        .route(
+            "/me/profile_image",
+            post(me::set_profile_image).delete(me::delete_profile_image),
+        )
 }

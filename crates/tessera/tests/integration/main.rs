@@ -5,10 +5,13 @@
 //! Integration tests: each starts the real server on a loopback port and talks
 //! HTTP to it, on SQLite and on PostgreSQL. One test binary, one module per area.
 
+mod browser;
+mod smtp;
 mod support;
 
 mod cli;
 mod errors;
+mod fapi;
 mod identifications;
 mod instance;
 mod sessions;

@@ -15,6 +15,12 @@ both_backends!(
     key_rotation_keeps_old_key_in_jwks
 );
 
+/// Verifies a session token against the server's BAPI JWKS and returns its claims.
+pub async fn verify_with_jwks(app: &TestApp, jwt: &str) -> Value {
+    let (_, jwks) = app.get("/jwks").await;
+    verify(jwt, &jwks).unwrap()
+}
+
 fn verify(jwt: &str, jwks: &Value) -> Result<Value, jsonwebtoken::errors::Error> {
     let kid = decode_header(jwt)?.kid.unwrap_or_default();
     let key = jwks["keys"]

@@ -35,6 +35,7 @@ pub struct TestApp {
     pub secret: String,
     pub http: reqwest::Client,
     pub running: Option<Running>,
+    pub smtp: crate::smtp::SmtpSink,
     dir: PathBuf,
     pg: Option<(String, String)>,
 }
@@ -104,6 +105,7 @@ impl TestApp {
             }
         };
         let secret = format!("sk_test_{:032x}", rand::thread_rng().gen::<u128>());
+        let smtp = crate::smtp::SmtpSink::start().await;
         let settings = Settings {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.clone(),
@@ -112,7 +114,7 @@ impl TestApp {
             environment,
             frontend_url: None,
             hash_concurrency: 2,
-            smtp_url: None,
+            smtp_url: Some(smtp.url()),
             smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
         };
         let running = tessera::start(&settings).await.expect("server starts");
@@ -121,6 +123,7 @@ impl TestApp {
             secret,
             http: reqwest::Client::new(),
             running: Some(running),
+            smtp,
             dir,
             pg,
         })

@@ -1,0 +1,338 @@
+//! `/v1/me…`: the signed-in user's own account. The caller is the session named
+//! by `_clerk_session_id` (else the client's last active one), which must be
+//! signed in on the caller's client.
+
+use axum::extract::{FromRequestParts, Multipart, Path, State};
+use axum::http::request::Parts;
+use axum::response::Response;
+use axum::Json;
+use serde_json::{json, Value};
+use tessera_core::passwords::Password;
+use tessera_core::users::{MetadataPatch, UserPatch};
+use tessera_core::{Core, CoreError};
+use tessera_domain::ids::{SessionId, UserId};
+use tessera_domain::kinds::IdentificationKind;
+
+use super::context::Caller;
+use super::transport::Form;
+use super::wire;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::QueryPairs;
+
+/// The signed-in user behind a `/v1/me` request.
+#[derive(Debug, Clone)]
+pub struct Me {
+    /// The caller and its client.
+    pub caller: Caller,
+    /// The session acting.
+    pub session_id: SessionId,
+    /// Its user.
+    pub user_id: UserId,
+}
+
+fn signed_out() -> ApiError {
+    ApiError::new(
+        "authentication_invalid",
+        "Unauthorized request",
+        "You are not signed in (no active session on this client).",
+    )
+}
+
+impl FromRequestParts<Core> for Me {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, core: &Core) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, core).await?;
+        let query = QueryPairs::from_request_parts(parts, core).await?;
+        let view = caller.client.as_ref().ok_or_else(signed_out)?;
+        let wanted = query
+            .first("_clerk_session_id")
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                view.client
+                    .last_active_session_id
+                    .as_ref()
+                    .map(|s| s.as_str().to_owned())
+            })
+            .ok_or_else(signed_out)?;
+        let session = view
+            .sessions
+            .iter()
+            .find(|s| s.id.as_str() == wanted && s.status.is_signed_in())
+            .ok_or_else(signed_out)?;
+        Ok(Self {
+            session_id: session.id.clone(),
+            user_id: session.user_id.clone(),
+            caller,
+        })
+    }
+}
+
+impl Me {
+    async fn respond(&self, core: &Core, response: Value) -> ApiResult<Response> {
+        // Re-read the client so the user embedded in its sessions is current.
+        let token_view = match &self.caller.client {
+            Some(v) => Some(core.get_client(v.client.id.as_str()).await?),
+            None => None,
+        };
+        wire::envelope(
+            core,
+            response,
+            token_view.as_ref(),
+            None,
+            self.caller.info.origin.clone(),
+        )
+        .await
+    }
+
+    async fn user_json(&self, core: &Core) -> ApiResult<Value> {
+        Ok(wire::user(
+            core,
+            &core.get_user(self.user_id.as_str()).await?,
+        ))
+    }
+}
+
+/// `GET /v1/me`
+pub async fn get_me(State(core): State<Core>, me: Me) -> ApiResult<Response> {
+    let user = me.user_json(&core).await?;
+    me.respond(&core, user).await
+}
+
+/// `PATCH /v1/me`: names, username, primary identifiers.
+pub async fn update_me(State(core): State<Core>, me: Me, form: Form) -> ApiResult<Response> {
+    let patch = UserPatch {
+        first_name: form.get("first_name").map(|v| Some(v.to_owned())),
+        last_name: form.get("last_name").map(|v| Some(v.to_owned())),
+        username: form.get("username").map(|v| Some(v.to_owned())),
+        primary_email_address_id: form.text("primary_email_address_id"),
+        primary_phone_number_id: form.text("primary_phone_number_id"),
+        ..UserPatch::default()
+    };
+    core.update_user(me.user_id.as_str(), patch).await?;
+    if let Some(meta) = form.json_object("unsafe_metadata")? {
+        let patch = MetadataPatch {
+            unsafe_metadata: Some(meta),
+            ..MetadataPatch::default()
+        };
+        core.update_metadata(me.user_id.as_str(), patch, true)
+            .await?;
+    }
+    let user = me.user_json(&core).await?;
+    me.respond(&core, user).await
+}
+
+/// `PATCH /v1/me/metadata`: deep-merges `unsafe_metadata`.
+pub async fn merge_my_metadata(
+    State(core): State<Core>,
+    me: Me,
+    form: Form,
+) -> ApiResult<Response> {
+    let patch = MetadataPatch {
+        unsafe_metadata: form.json_object("unsafe_metadata")?,
+        ..MetadataPatch::default()
+    };
+    core.update_metadata(me.user_id.as_str(), patch, false)
+        .await?;
+    let user = me.user_json(&core).await?;
+    me.respond(&core, user).await
+}
+
+/// `POST /v1/me/change_password`
+pub async fn change_password(State(core): State<Core>, me: Me, form: Form) -> ApiResult<Response> {
+    let new = form
+        .get("new_password")
+        .map(|p| Password::new(p.to_owned()))
+        .ok_or_else(|| ApiError::from(CoreError::missing("new_password")))?;
+    core.change_own_password(
+        &me.user_id,
+        form.get("current_password")
+            .map(|p| Password::new(p.to_owned())),
+        new,
+        form.flag("sign_out_of_other_sessions").unwrap_or(false),
+        Some(&me.session_id),
+    )
+    .await
+    .map_err(|e| {
+        let api = ApiError::from(e);
+        if api.code == "form_password_incorrect" {
+            api.param("current_password")
+        } else if api.meta.get("param_name").and_then(Value::as_str) == Some("password") {
+            let mut api = api;
+            api.meta
+                .insert("param_name".to_owned(), json!("new_password"));
+            api
+        } else {
+            api
+        }
+    })?;
+    let user = me.user_json(&core).await?;
+    me.respond(&core, user).await
+}
+
+/// `POST /v1/me/email_addresses`: adds an unverified address.
+pub async fn create_email_address(
+    State(core): State<Core>,
+    me: Me,
+    form: Form,
+) -> ApiResult<Response> {
+    let email = form
+        .text("email_address")
+        .ok_or_else(|| ApiError::from(CoreError::missing("email_address")))?;
+    let idn = core
+        .create_identification(
+            IdentificationKind::EmailAddress,
+            me.user_id.as_str(),
+            &email,
+            Default::default(),
+        )
+        .await?;
+    me.respond(&core, crate::wire::identification::identification(&idn))
+        .await
+}
+
+/// `GET /v1/me/email_addresses/{id}`
+pub async fn get_email_address(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let idn = core
+        .get_identification(IdentificationKind::EmailAddress, &id)
+        .await?;
+    if idn.user_id != me.user_id {
+        return Err(ApiError::not_found());
+    }
+    me.respond(&core, crate::wire::identification::identification(&idn))
+        .await
+}
+
+/// `DELETE /v1/me/email_addresses/{id}`
+pub async fn delete_email_address(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let idn = core
+        .get_identification(IdentificationKind::EmailAddress, &id)
+        .await?;
+    if idn.user_id != me.user_id {
+        return Err(ApiError::not_found());
+    }
+    core.delete_identification(IdentificationKind::EmailAddress, &id)
+        .await?;
+    me.respond(&core, crate::wire::deleted("email_address", &id))
+        .await
+}
+
+/// `POST /v1/me/email_addresses/{id}/prepare_verification`
+pub async fn prepare_email_verification(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let idn = core
+        .prepare_own_email_verification(&me.user_id, &id)
+        .await?;
+    me.respond(&core, crate::wire::identification::identification(&idn))
+        .await
+}
+
+/// `POST /v1/me/email_addresses/{id}/attempt_verification`
+pub async fn attempt_email_verification(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let code = form.text("code").unwrap_or_default();
+    let idn = core
+        .attempt_own_email_verification(&me.user_id, &id, &code)
+        .await
+        .map_err(|e| ApiError::from(e).param("code"))?;
+    me.respond(&core, crate::wire::identification::identification(&idn))
+        .await
+}
+
+/// `GET /v1/me/sessions/active`: a bare array, as clerk-js expects.
+pub async fn active_sessions(State(core): State<Core>, me: Me) -> ApiResult<Json<Value>> {
+    let sessions = core.own_active_sessions(&me.user_id).await?;
+    let items: Vec<Value> = sessions
+        .iter()
+        .map(|s| {
+            let mut v = crate::wire::session::session(s);
+            if v["latest_activity"].is_null() {
+                v["latest_activity"] = json!({
+                    "object": "session_activity",
+                    "id": format!("sess_activity_{}", s.id.as_str().trim_start_matches("sess_")),
+                    "is_mobile": false,
+                    "browser_name": null, "browser_version": null, "device_type": null,
+                    "ip_address": s.ip_address, "city": s.city, "country": s.country,
+                });
+            }
+            v
+        })
+        .collect();
+    Ok(Json(Value::Array(items)))
+}
+
+/// `POST /v1/me/sessions/{id}/revoke`
+pub async fn revoke_session(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let session = core.revoke_own_session(&me.user_id, &id).await?;
+    me.respond(&core, crate::wire::session::session(&session))
+        .await
+}
+
+/// `POST /v1/me/profile_image` (multipart `file`) → `{id, name, public_url}`.
+pub async fn set_profile_image(
+    State(core): State<Core>,
+    me: Me,
+    mut multipart: Multipart,
+) -> ApiResult<Response> {
+    let mut file = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_body(format!("invalid multipart body: {e}")))?
+    {
+        if field.name() == Some("file") {
+            file = Some(
+                field
+                    .bytes()
+                    .await
+                    .map_err(|e| ApiError::bad_body(e.to_string()))?,
+            );
+        }
+    }
+    let bytes = file.ok_or_else(|| ApiError::from(CoreError::missing("file")))?;
+    let content_type = crate::bapi::user_actions::sniff_image(&bytes)
+        .ok_or_else(|| ApiError::invalid("file", "must be a PNG, JPEG, GIF or WebP image"))?;
+    let view = core
+        .set_profile_image(me.user_id.as_str(), content_type.to_owned(), bytes.to_vec())
+        .await?;
+    let image = json!({
+        "object": "image",
+        "id": format!("img_{}", view.user.id.as_str().trim_start_matches("user_")),
+        "name": "profile_image",
+        "public_url": crate::wire::user::image_url(&core.frontend_url, &view),
+    });
+    me.respond(&core, image).await
+}
+
+/// `DELETE /v1/me/profile_image`
+pub async fn delete_profile_image(State(core): State<Core>, me: Me) -> ApiResult<Response> {
+    core.delete_profile_image(me.user_id.as_str()).await?;
+    me.respond(&core, crate::wire::deleted("image", me.user_id.as_str()))
+        .await
+}
+
+/// `DELETE /v1/me`: deletes the account when allowed; clerk-js then signs out.
+pub async fn delete_me(State(core): State<Core>, me: Me) -> ApiResult<Response> {
+    let view = core.delete_own_account(&me.user_id).await?;
+    me.respond(&core, crate::wire::deleted("user", view.user.id.as_str()))
+        .await
+}

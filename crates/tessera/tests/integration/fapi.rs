@@ -1,0 +1,583 @@
+//! Frontend API flows as clerk-js drives them, on SQLite and PostgreSQL, with
+//! codes read from real emails delivered to the test's SMTP sink.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::browser::Browser;
+use crate::support::{assert_error, assert_id, TestApp};
+
+both_backends!(
+    environment_and_empty_client,
+    sign_up_with_emailed_code,
+    sign_in_by_password_and_by_code,
+    sign_out_and_multi_session,
+    lockout_after_wrong_passwords,
+    single_session_mode_refuses_a_second_session,
+    my_account,
+    test_identifiers_only_in_development,
+);
+
+async fn test_identifiers_only_in_development(app: &TestApp) {
+    let email = format!("dev{:08x}+clerk_test@example.com", rand::random::<u32>());
+    let sent_before = app.smtp.count();
+    let mut b = Browser::new(app);
+    let (_, out) = b
+        .post(
+            "/client/sign_ups",
+            &[
+                ("email_address", &email),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
+    b.post(
+        &format!("/client/sign_ups/{id}/prepare_verification"),
+        &[("strategy", "email_code")],
+    )
+    .await;
+    let (status, out) = b
+        .post(
+            &format!("/client/sign_ups/{id}/attempt_verification"),
+            &[("strategy", "email_code"), ("code", "424242")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["status"], "complete");
+    assert_eq!(app.smtp.count(), sent_before, "test addresses get no email");
+
+    // A production instance treats the same address as any other.
+    let prod = TestApp::start_with(
+        crate::support::Backend::Sqlite,
+        tessera_domain::settings::EnvironmentType::Production,
+    )
+    .await
+    .unwrap();
+    let mut b = Browser::new(&prod);
+    b.origin = prod.base.clone();
+    let (_, out) = b
+        .post(
+            "/client/sign_ups",
+            &[
+                ("email_address", &email),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
+    b.post(
+        &format!("/client/sign_ups/{id}/prepare_verification"),
+        &[("strategy", "email_code")],
+    )
+    .await;
+    let real = prod.smtp.code_for(&email).await;
+    let (status, body) = b
+        .post(
+            &format!("/client/sign_ups/{id}/attempt_verification"),
+            &[("strategy", "email_code"), ("code", "424242")],
+        )
+        .await;
+    if real != "424242" {
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    // And refuses origins it does not know.
+    let mut stranger = Browser::new(&prod);
+    let (status, body) = stranger.get("/client").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_error(&body, "origin_invalid");
+    prod.stop().await;
+}
+
+fn unique_email(tag: &str) -> String {
+    format!("{tag}{:08x}@example.com", rand::random::<u32>())
+}
+
+async fn environment_and_empty_client(app: &TestApp) {
+    let mut b = Browser::new(app);
+    let (status, env) = b.patch("/environment", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(env["auth_config"]["object"], "auth_config");
+    assert_eq!(env["auth_config"]["single_session_mode"], false);
+    assert_eq!(
+        env["display_config"]["instance_environment_type"],
+        "development"
+    );
+    assert_eq!(
+        env["user_settings"]["attributes"]["email_address"]["enabled"],
+        true
+    );
+    assert_eq!(
+        env["user_settings"]["attributes"]["password"]["required"],
+        true
+    );
+    assert_eq!(env["user_settings"]["sign_up"]["mode"], "public");
+    assert!(env["commerce_settings"]["billing"].is_object());
+
+    let (status, client) = b.get("/client").await;
+    assert_eq!(
+        (status, client),
+        (StatusCode::OK, json!({"response": null, "client": null}))
+    );
+
+    // Credentialed CORS echoes the exact origin, also on errors.
+    let resp = app
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/client/sign_ins", app.base),
+        )
+        .header("origin", "http://127.0.0.1:3000")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "http://127.0.0.1:3000"
+    );
+    assert_eq!(resp.headers()["access-control-allow-credentials"], "true");
+    let (status, body) = b
+        .post("/client/sign_ins", &[("identifier", "nobody@example.com")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "form_identifier_not_found");
+    assert_eq!(body["errors"][0]["meta"]["param_name"], "identifier");
+}
+
+async fn sign_up_with_emailed_code(app: &TestApp) {
+    let mut b = Browser::new(app);
+    let email = unique_email("signup");
+    let (status, out) = b
+        .post(
+            "/client/sign_ups",
+            &[
+                ("email_address", &email),
+                ("password", "correct horse battery"),
+                ("first_name", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let su = &out["response"];
+    assert_id(&su["id"], "sua");
+    assert_eq!(su["object"], "sign_up_attempt");
+    assert_eq!(su["status"], "missing_requirements");
+    assert_eq!(su["missing_fields"], json!([]));
+    assert_eq!(su["unverified_fields"], json!(["email_address"]));
+    assert!(
+        su["verifications"]["email_address"]["strategy"].is_null(),
+        "no code before prepare"
+    );
+    assert!(
+        b.client_cookie.is_some(),
+        "a client is created with its cookie"
+    );
+    assert!(b
+        .last_set_cookies
+        .iter()
+        .any(|c| c.starts_with("__client=") && c.contains("HttpOnly")));
+    assert_eq!(
+        out["client"]["sign_up"]["id"], su["id"],
+        "the client carries the attempt"
+    );
+    let id = su["id"].as_str().unwrap().to_owned();
+
+    let (status, out) = b
+        .post(
+            &format!("/client/sign_ups/{id}/prepare_verification"),
+            &[("strategy", "email_code")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        out["response"]["verifications"]["email_address"]["strategy"],
+        "email_code"
+    );
+    let code = app.smtp.code_for(&email).await;
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, body) = b
+        .post(
+            &format!("/client/sign_ups/{id}/attempt_verification"),
+            &[("strategy", "email_code"), ("code", wrong)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "form_code_incorrect");
+    assert_eq!(body["errors"][0]["meta"]["param_name"], "code");
+
+    let cookie_before = b.client_cookie.clone();
+    let (status, out) = b
+        .post(
+            &format!("/client/sign_ups/{id}/attempt_verification"),
+            &[("strategy", "email_code"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let su = &out["response"];
+    assert_eq!(su["status"], "complete");
+    assert_ne!(
+        b.client_cookie, cookie_before,
+        "the client token rotates on sign-in"
+    );
+    let sid = su["created_session_id"].as_str().unwrap().to_owned();
+    let session = &out["client"]["sessions"][0];
+    assert_eq!(session["id"], sid.as_str());
+    assert_eq!(
+        session["user"]["email_addresses"][0]["email_address"],
+        email.as_str()
+    );
+    assert_eq!(
+        session["user"]["email_addresses"][0]["verification"]["strategy"],
+        "email_code"
+    );
+    assert!(session["last_active_token"]["jwt"].is_string());
+
+    // The code was single-use.
+    let (status, _) = b
+        .post(
+            &format!("/client/sign_ups/{id}/attempt_verification"),
+            &[("strategy", "email_code"), ("code", &code)],
+        )
+        .await;
+    assert!(status.is_client_error());
+
+    let (status, touched) = b
+        .post(
+            &format!("/client/sessions/{sid}/touch"),
+            &[("active_organization_id", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(touched["client"]["last_active_session_id"], sid.as_str());
+    let (status, token) = b.post(&format!("/client/sessions/{sid}/tokens"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(token["object"], "token");
+    let claims = crate::sessions::verify_with_jwks(app, token["jwt"].as_str().unwrap()).await;
+    assert_eq!(claims["sid"], sid.as_str());
+    assert_eq!(claims["azp"], "http://127.0.0.1:3000");
+
+    // A reload: the cookie alone finds the signed-in client.
+    let (_, client) = b.get("/client").await;
+    assert_eq!(client["response"]["sessions"][0]["id"], sid.as_str());
+    // The user exists in the Backend API too, with the verified address.
+    let (_, users) = app.get(&format!("/users?email_address={email}")).await;
+    assert_eq!(users.as_array().unwrap().len(), 1);
+}
+
+async fn sign_in_by_password_and_by_code(app: &TestApp) {
+    let email = unique_email("signin");
+    app.user(json!({"email_address": [email]})).await;
+    let mut b = Browser::new(app);
+
+    let (status, body) = b
+        .post(
+            "/client/sign_ins",
+            &[("identifier", &email), ("password", "wrong password!!")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "form_password_incorrect");
+    assert_eq!(body["errors"][0]["meta"]["param_name"], "password");
+
+    let (status, out) = b
+        .post(
+            "/client/sign_ins",
+            &[
+                ("identifier", &email),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_id(&out["response"]["id"], "sia");
+    assert_eq!(out["response"]["status"], "complete");
+    assert_eq!(out["client"]["sessions"].as_array().unwrap().len(), 1);
+
+    // Second browser: identifier first, then an emailed code.
+    let mut b2 = Browser::new(app);
+    let (status, out) = b2.post("/client/sign_ins", &[("identifier", &email)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let si = &out["response"];
+    assert_eq!(si["status"], "needs_first_factor");
+    assert!(si["first_factor_verification"].is_null());
+    let factor = si["supported_first_factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["strategy"] == "email_code")
+        .unwrap()
+        .clone();
+    assert_eq!(factor["safe_identifier"], email.as_str());
+    let id = si["id"].as_str().unwrap().to_owned();
+    let (status, _) = b2
+        .post(
+            &format!("/client/sign_ins/{id}/prepare_first_factor"),
+            &[
+                ("strategy", "email_code"),
+                (
+                    "email_address_id",
+                    factor["email_address_id"].as_str().unwrap(),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let code = app.smtp.code_for(&email).await;
+    let (status, out) = b2
+        .post(
+            &format!("/client/sign_ins/{id}/attempt_first_factor"),
+            &[("strategy", "email_code"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["status"], "complete");
+    assert!(out["response"]["created_session_id"].is_string());
+}
+
+async fn sign_out_and_multi_session(app: &TestApp) {
+    let (a, c) = (unique_email("multia"), unique_email("multic"));
+    app.user(json!({"email_address": [a]})).await;
+    app.user(json!({"email_address": [c]})).await;
+    let mut b = Browser::new(app);
+    let (_, first) = b
+        .post(
+            "/client/sign_ins",
+            &[("identifier", &a), ("password", "correct horse battery")],
+        )
+        .await;
+    let (_, second) = b
+        .post(
+            "/client/sign_ins",
+            &[("identifier", &c), ("password", "correct horse battery")],
+        )
+        .await;
+    let s1 = first["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let s2 = second["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        second["client"]["sessions"].as_array().unwrap().len(),
+        2,
+        "{second}"
+    );
+    assert_eq!(second["client"]["last_active_session_id"], s2.as_str());
+
+    // The same user twice on one client is refused.
+    let (status, body) = b
+        .post(
+            "/client/sign_ins",
+            &[("identifier", &a), ("password", "correct horse battery")],
+        )
+        .await;
+    assert!(status.is_client_error());
+    assert_error(&body, "identifier_already_signed_in");
+
+    let (_, touched) = b.post(&format!("/client/sessions/{s1}/touch"), &[]).await;
+    assert_eq!(touched["client"]["last_active_session_id"], s1.as_str());
+
+    let (status, ended) = b.post(&format!("/client/sessions/{s1}/end"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ended["response"]["status"], "ended");
+    assert_eq!(ended["client"]["sessions"].as_array().unwrap().len(), 1);
+    let (status, body) = b.post(&format!("/client/sessions/{s1}/tokens"), &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an ended session mints no token: {body}"
+    );
+
+    let (status, out) = b.delete("/client/sessions").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(out["client"]["sessions"], json!([]));
+    assert!(b
+        .last_set_cookies
+        .iter()
+        .any(|c| c.starts_with("__client_uat=0")));
+    let (_, session) = app.get(&format!("/sessions/{s2}")).await;
+    assert_eq!(session["status"], "ended");
+}
+
+async fn lockout_after_wrong_passwords(app: &TestApp) {
+    app.core()
+        .update_settings(|s| {
+            s.user.lockout.max_attempts = 3;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let email = unique_email("lock");
+    let user = app.user(json!({"email_address": [email]})).await;
+    let mut b = Browser::new(app);
+    for _ in 0..3 {
+        let (status, _) = b
+            .post(
+                "/client/sign_ins",
+                &[("identifier", &email), ("password", "wrong password!!")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (status, body) = b
+        .post(
+            "/client/sign_ins",
+            &[
+                ("identifier", &email),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_error(&body, "user_locked");
+    let (_, locked) = app
+        .get(&format!("/users/{}", user["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(locked["locked"], true);
+    assert_eq!(locked["verification_attempts_remaining"], 0);
+    app.post(
+        &format!("/users/{}/unlock", user["id"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
+    let (status, _) = b
+        .post(
+            "/client/sign_ins",
+            &[
+                ("identifier", &email),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn single_session_mode_refuses_a_second_session(app: &TestApp) {
+    app.core()
+        .update_settings(|s| {
+            s.user.single_session_mode = true;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let (a, c) = (unique_email("singlea"), unique_email("singlec"));
+    app.user(json!({"email_address": [a]})).await;
+    app.user(json!({"email_address": [c]})).await;
+    let mut b = Browser::new(app);
+    let (status, _) = b
+        .post(
+            "/client/sign_ins",
+            &[("identifier", &a), ("password", "correct horse battery")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = b
+        .post(
+            "/client/sign_ins",
+            &[("identifier", &c), ("password", "correct horse battery")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_error(&body, "session_exists");
+    let (_, env) = b.get("/environment").await;
+    assert_eq!(env["auth_config"]["single_session_mode"], true);
+}
+
+async fn my_account(app: &TestApp) {
+    let email = unique_email("me");
+    app.user(json!({"email_address": [email]})).await;
+    let mut b = Browser::new(app);
+    let (_, out) = b
+        .post(
+            "/client/sign_ins",
+            &[
+                ("identifier", &email),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    let sid = out["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = |p: &str| format!("/me{p}?_clerk_session_id={sid}");
+
+    let (status, out) = b
+        .patch(&me(""), &[("first_name", "Ann"), ("last_name", "Lee")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["first_name"], "Ann");
+    assert!(
+        out["response"].get("private_metadata").is_none(),
+        "never shown to the frontend"
+    );
+    assert_eq!(out["client"]["sessions"][0]["user"]["first_name"], "Ann");
+
+    let (status, body) = b
+        .post(
+            &me("/change_password"),
+            &[
+                ("current_password", "not my password"),
+                ("new_password", "a brand new secret"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "form_password_incorrect");
+    assert_eq!(body["errors"][0]["meta"]["param_name"], "current_password");
+    let (status, _) = b
+        .post(
+            &me("/change_password"),
+            &[
+                ("current_password", "correct horse battery"),
+                ("new_password", "a brand new secret"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let second = unique_email("second");
+    let (status, out) = b
+        .post(&me("/email_addresses/"), &[("email_address", &second)])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let eid = out["response"]["id"].as_str().unwrap().to_owned();
+    b.post(
+        &me(&format!("/email_addresses/{eid}/prepare_verification")),
+        &[("strategy", "email_code")],
+    )
+    .await;
+    let code = app.smtp.code_for(&second).await;
+    let (status, out) = b
+        .post(
+            &me(&format!("/email_addresses/{eid}/attempt_verification")),
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["verification"]["status"], "verified");
+
+    let (status, sessions) = b.get(&me("/sessions/active")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(sessions.is_array(), "a bare array: {sessions}");
+    assert_eq!(sessions[0]["id"], sid.as_str());
+
+    // Without a session there is no /me.
+    let mut stranger = Browser::new(app);
+    let (status, body) = stranger.get("/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_error(&body, "authentication_invalid");
+
+    let (status, out) = b.delete(&me("")).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["deleted"], true);
+    let (_, users) = app.get(&format!("/users?email_address={email}")).await;
+    assert_eq!(users, json!([]));
+    let _: Value = out;
+}
