@@ -201,16 +201,24 @@ impl UserOrderField {
         !matches!(self, Self::CreatedAt | Self::UpdatedAt)
     }
 
+    /// The join that brings the sort column in, for primary email and phone.
+    fn join(self) -> &'static str {
+        match self {
+            Self::EmailAddress => {
+                " LEFT JOIN identifications ord ON ord.id = users.primary_email_address_id"
+            }
+            Self::PhoneNumber => {
+                " LEFT JOIN identifications ord ON ord.id = users.primary_phone_number_id"
+            }
+            _ => "",
+        }
+    }
+
     fn expr(self) -> &'static str {
         match self {
             Self::CreatedAt => "users.created_at",
             Self::UpdatedAt => "users.updated_at",
-            Self::EmailAddress => {
-                "(SELECT identifier FROM identifications WHERE id = users.primary_email_address_id)"
-            }
-            Self::PhoneNumber => {
-                "(SELECT identifier FROM identifications WHERE id = users.primary_phone_number_id)"
-            }
+            Self::EmailAddress | Self::PhoneNumber => "ord.identifier",
             Self::Username => "users.username",
             Self::FirstName => "users.first_name",
             Self::LastName => "users.last_name",
@@ -430,7 +438,15 @@ pub async fn list(
     let Some(filter) = resolve_identifiers(conn, filter).await? else {
         return Ok(Vec::new());
     };
-    let mut buf = SqlBuf::new(&format!("SELECT {COLUMNS} FROM users"));
+    let qualified: Vec<String> = COLUMNS
+        .split(", ")
+        .map(|c| format!("users.{}", c.trim()))
+        .collect();
+    let mut buf = SqlBuf::new(&format!(
+        "SELECT {} FROM users{}",
+        qualified.join(", "),
+        order.join()
+    ));
     push_filter(&mut buf, &filter);
     let dir = if descending { "DESC" } else { "ASC" };
     if let Some((created_at, id)) = &filter.after {
@@ -442,15 +458,12 @@ pub async fn list(
         });
         buf.bind(*created_at).push(", ").bind(id.clone()).push(")");
     }
-    // NULLs last in both directions on both backends; the id breaks ties stably.
-    // Non-null columns sort plainly, so their (column, id) index serves the order.
-    let nulls_last = if order.nullable() {
-        format!("CASE WHEN {} IS NULL THEN 1 ELSE 0 END, ", order.expr())
-    } else {
-        String::new()
-    };
+    // NULLs last in both directions (SQLite >= 3.30 and PostgreSQL both take
+    // NULLS LAST); the id breaks ties stably. Non-null columns sort plainly, so
+    // their (column, id) index serves the order.
+    let nulls = if order.nullable() { " NULLS LAST" } else { "" };
     buf.push(&format!(
-        " ORDER BY {nulls_last}{expr} {dir}, users.id {dir} LIMIT ",
+        " ORDER BY {expr} {dir}{nulls}, users.id {dir} LIMIT ",
         expr = order.expr()
     ));
     buf.bind(limit);
