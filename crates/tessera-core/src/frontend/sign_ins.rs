@@ -399,7 +399,7 @@ impl Core {
                     Some(json!({"strategy": "password", "status": "verified", "attempts": 1}));
                 Attempt::Verified
             }
-            "email_code" => {
+            "email_code" | "reset_password_email_code" => {
                 let code = code.ok_or_else(|| CoreError::missing("code"))?;
                 let mut state: CodeState = sign_in
                     .first_factor
@@ -428,7 +428,10 @@ impl Core {
         let mut tx = self.store.begin().await?;
         let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
         let mut new_token = None;
-        if passed == Attempt::Verified {
+        if passed == Attempt::Verified && strategy == "reset_password_email_code" {
+            // The code proved control of the address; the new password comes next.
+            sign_in.status = "needs_new_password".to_owned();
+        } else if passed == Attempt::Verified {
             let (session, token) =
                 start_session(self, &mut tx, &mut client_row, &user_id, info, now).await?;
             sign_in.status = "complete".to_owned();
@@ -445,6 +448,68 @@ impl Core {
             user: user_data,
             client: view,
             new_token,
+        })
+    }
+
+    /// `POST /v1/client/sign_ins/{id}/reset_password`: sets the new password after a
+    /// reset code, optionally signs out other sessions, and completes the sign-in.
+    pub async fn reset_password(
+        &self,
+        client: &Client,
+        id: &str,
+        password: Password,
+        sign_out_of_other_sessions: bool,
+        info: &RequestInfo,
+    ) -> CoreResult<SignInOutcome> {
+        let now = now_ms();
+        let mut sign_in = self.sign_in_of_client(client, id).await?;
+        if sign_in.status != "needs_new_password" {
+            return Err(CoreError::NotAllowed {
+                code: "sign_in_no_password_reset",
+                detail: "Verify a password reset code before choosing a new password.".to_owned(),
+            });
+        }
+        let user_id = sign_in
+            .user_id
+            .clone()
+            .ok_or_else(|| CoreError::missing("identifier"))?;
+        let settings = self.instance().settings;
+        crate::users::check_new_password(&password, &settings, false)?;
+        let hash = self.hasher.hash(password).await?;
+        let mut tx = self.store.begin().await?;
+        let mut user = tessera_store::users::get(&mut tx, &user_id).await?;
+        user.password_hash = Some(hash);
+        user.password_hasher = Some(crate::passwords::NATIVE_HASHER.to_owned());
+        user.password_updated_at = Some(now);
+        user.failed_attempts = 0;
+        user.locked_at = None;
+        user.locked_until = None;
+        user.updated_at = now;
+        tessera_store::users::update(&mut tx, &user).await?;
+        if sign_out_of_other_sessions {
+            tessera_store::sessions::end_all_for_user(
+                &mut tx,
+                &user_id,
+                tessera_domain::kinds::SessionStatus::Revoked,
+                now,
+            )
+            .await?;
+        }
+        let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
+        let (session, token) =
+            start_session(self, &mut tx, &mut client_row, &user_id, info, now).await?;
+        sign_in.status = "complete".to_owned();
+        sign_in.created_session_id = Some(session.id);
+        sign_in.updated_at = now;
+        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
+        let view = load_view(&mut tx, client_row, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(SignInOutcome {
+            sign_in,
+            user: user_data,
+            client: view,
+            new_token: Some(token),
         })
     }
 }

@@ -53,6 +53,10 @@ pub fn routes() -> Router<Core> {
             "/client/sign_ins/{id}/attempt_first_factor",
             post(sign_ins::attempt_first_factor),
         )
+        .route(
+            "/client/sign_ins/{id}/reset_password",
+            post(sign_ins::reset_password),
+        )
         .route("/dev_browser", post(client::create_dev_browser))
         .route(
             "/me",

@@ -98,3 +98,28 @@ pub async fn attempt_first_factor(
         .map_err(with_param)?;
     wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
 }
+
+/// `POST /v1/client/sign_ins/{id}/reset_password`
+pub async fn reset_password(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let client = caller.require_client()?;
+    let password = form
+        .get("password")
+        .map(|p| Password::new(p.to_owned()))
+        .ok_or_else(|| ApiError::from(CoreError::missing("password")))?;
+    let out = core
+        .reset_password(
+            &client.client,
+            &id,
+            password,
+            form.flag("sign_out_of_other_sessions").unwrap_or(false),
+            &caller.info,
+        )
+        .await
+        .map_err(with_param)?;
+    wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
+}

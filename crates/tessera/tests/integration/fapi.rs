@@ -17,7 +17,84 @@ both_backends!(
     single_session_mode_refuses_a_second_session,
     my_account,
     test_identifiers_only_in_development,
+    password_reset_by_emailed_code,
 );
+
+async fn password_reset_by_emailed_code(app: &TestApp) {
+    let email = unique_email("reset");
+    let user = app.user(json!({"email_address": [email]})).await;
+    let (_, old_session) = app.post("/sessions", json!({"user_id": user["id"]})).await;
+    let mut b = Browser::new(app);
+    let (_, out) = b.post("/client/sign_ins", &[("identifier", &email)]).await;
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
+    let factor = out["response"]["supported_first_factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["strategy"] == "reset_password_email_code")
+        .unwrap()
+        .clone();
+    let (status, body) = b
+        .post(
+            &format!("/client/sign_ins/{id}/reset_password"),
+            &[("password", "brand new password 1")],
+        )
+        .await;
+    assert!(status.is_client_error(), "no reset before the code: {body}");
+    b.post(
+        &format!("/client/sign_ins/{id}/prepare_first_factor"),
+        &[
+            ("strategy", "reset_password_email_code"),
+            (
+                "email_address_id",
+                factor["email_address_id"].as_str().unwrap(),
+            ),
+        ],
+    )
+    .await;
+    let code = app.smtp.code_for(&email).await;
+    let (status, out) = b
+        .post(
+            &format!("/client/sign_ins/{id}/attempt_first_factor"),
+            &[("strategy", "reset_password_email_code"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["status"], "needs_new_password");
+    let (status, body) = b
+        .post(
+            &format!("/client/sign_ins/{id}/reset_password"),
+            &[("password", "short")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "form_password_length_too_short");
+    let (status, out) = b
+        .post(
+            &format!("/client/sign_ins/{id}/reset_password"),
+            &[
+                ("password", "brand new password 1"),
+                ("sign_out_of_other_sessions", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["status"], "complete");
+    let (_, old) = app
+        .get(&format!(
+            "/sessions/{}",
+            old_session["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(old["status"], "revoked", "other sessions signed out");
+    let (_, ok) = app
+        .post(
+            &format!("/users/{}/verify_password", user["id"].as_str().unwrap()),
+            json!({"password": "brand new password 1"}),
+        )
+        .await;
+    assert_eq!(ok["verified"], true);
+}
 
 async fn test_identifiers_only_in_development(app: &TestApp) {
     let email = format!("dev{:08x}+clerk_test@example.com", rand::random::<u32>());
