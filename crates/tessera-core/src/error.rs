@@ -84,6 +84,12 @@ pub enum CoreError {
         /// The feature.
         feature: &'static str,
     },
+    /// Too many requests for this subject in the current window.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until the window ends.
+        retry_after_secs: i64,
+    },
     /// Configuration problem at start-up.
     #[error("configuration: {0}")]
     Config(String),
@@ -148,6 +154,7 @@ impl CoreError {
             Self::UsernameNeedsNonNumber => "form_username_needs_non_number_char",
             Self::NotAllowed { code, .. } => code,
             Self::FeatureUnavailable { .. } => "feature_not_enabled",
+            Self::RateLimited { .. } => "too_many_requests",
             Self::Config(_) | Self::Internal(_) | Self::Store(_) => "internal_clerk_error",
         }
     }
@@ -190,6 +197,7 @@ impl CoreError {
             | Self::UsernameNeedsNonNumber => "Username is invalid.".to_owned(),
             Self::NotAllowed { detail, .. } => detail.clone(),
             Self::FeatureUnavailable { .. } => "feature not enabled".to_owned(),
+            Self::RateLimited { .. } => "Too many requests".to_owned(),
             Self::Config(_) | Self::Internal(_) | Self::Store(_) => {
                 "Oops, an unexpected error occurred".to_owned()
             }
@@ -234,6 +242,9 @@ impl CoreError {
                 "Username must contain at least one non-number character.".to_owned()
             }
             Self::NotAllowed { detail, .. } => detail.clone(),
+            Self::RateLimited { retry_after_secs } => {
+                format!("Too many requests. Please try again in {retry_after_secs} seconds.")
+            }
             Self::FeatureUnavailable { feature } => {
                 format!("{feature} is not available on this Tessera server yet.")
             }

@@ -15,6 +15,7 @@ pub mod keyring;
 pub mod keys;
 pub mod mailer;
 pub mod passwords;
+pub mod rate_limits;
 pub mod sessions;
 pub mod users;
 

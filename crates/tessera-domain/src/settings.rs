@@ -331,6 +331,8 @@ pub struct UserSettings {
     pub lockout: LockoutSettings,
     /// Hide whether an identifier exists at sign-in.
     pub enumeration_protection: bool,
+    /// Per-IP and per-identifier limits on sign-in, sign-up and code sending.
+    pub rate_limits_enabled: bool,
 }
 
 impl Default for UserSettings {
@@ -352,6 +354,7 @@ impl Default for UserSettings {
             create_organization_enabled: true,
             lockout: LockoutSettings::default(),
             enumeration_protection: false,
+            rate_limits_enabled: true,
         }
     }
 }

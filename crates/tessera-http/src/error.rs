@@ -21,6 +21,8 @@ pub struct ApiError {
     pub meta: Map<String, Value>,
     /// Internal detail, logged but never sent.
     pub internal: Option<String>,
+    /// `Retry-After` seconds for 429 answers.
+    pub retry_after: Option<i64>,
 }
 
 /// Result alias for handlers.
@@ -59,6 +61,7 @@ impl ApiError {
             long_message: long_message.into(),
             meta: Map::new(),
             internal: None,
+            retry_after: None,
         }
     }
 
@@ -97,6 +100,9 @@ impl From<CoreError> for ApiError {
         if let Some(param) = err.param() {
             api = api.param(param);
         }
+        if let CoreError::RateLimited { retry_after_secs } = err {
+            api.retry_after = Some(retry_after_secs);
+        }
         if matches!(
             err,
             CoreError::Internal(_) | CoreError::Store(_) | CoreError::Config(_)
@@ -124,6 +130,13 @@ impl IntoResponse for ApiError {
             "clerk_trace_id": trace_id,
         });
         let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
         if let Some(detail) = self.internal {
             response
                 .extensions_mut()

@@ -14,6 +14,7 @@ mod error;
 pub mod identifications;
 pub mod instance;
 pub mod keys;
+pub mod rate_limits;
 pub mod records;
 mod rows;
 pub mod sessions;

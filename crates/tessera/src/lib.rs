@@ -122,7 +122,9 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     let task = tokio::spawn(async move {
         axum::serve(
             listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                std::net::SocketAddr,
+            >(app),
         )
         .with_graceful_shutdown(async move {
             let _ = stopped.changed().await;

@@ -51,6 +51,8 @@ impl Core {
                 detail: "This email address is already verified.".to_owned(),
             });
         }
+        self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(&idn.identifier))
+            .await?;
         let code = codes::generate();
         let state = CodeState::prepared(
             "email_code",

@@ -181,6 +181,13 @@ impl Core {
         let identifier = identifier
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty());
+        self.rate_limit(crate::rate_limits::SIGN_IN_PER_IP, info.ip.as_deref())
+            .await?;
+        self.rate_limit(
+            crate::rate_limits::SIGN_IN_PER_IDENTIFIER,
+            identifier.as_deref(),
+        )
+        .await?;
         let user = match &identifier {
             Some(id) => {
                 let mut conn = self.store.read().await?;
@@ -287,6 +294,7 @@ impl Core {
         id: &str,
         strategy: &str,
         email_address_id: Option<&str>,
+        info: &RequestInfo,
     ) -> CoreResult<SignInOutcome> {
         let now = now_ms();
         let inst = self.instance();
@@ -330,6 +338,13 @@ impl Core {
                     )
                 })?
         };
+        self.rate_limit(crate::rate_limits::CODES_PER_IP, info.ip.as_deref())
+            .await?;
+        self.rate_limit(
+            crate::rate_limits::CODES_PER_ADDRESS,
+            Some(&email.identifier),
+        )
+        .await?;
         let code = codes::generate();
         let state = CodeState::prepared(
             strategy,
@@ -380,6 +395,13 @@ impl Core {
             .user_id
             .clone()
             .ok_or_else(|| CoreError::missing("identifier"))?;
+        self.rate_limit(crate::rate_limits::SIGN_IN_PER_IP, info.ip.as_deref())
+            .await?;
+        self.rate_limit(
+            crate::rate_limits::SIGN_IN_PER_IDENTIFIER,
+            sign_in.identifier.as_deref(),
+        )
+        .await?;
         let user = {
             let mut conn = self.store.read().await?;
             tessera_store::users::get(&mut conn, &user_id).await?

@@ -269,6 +269,10 @@ impl Core {
         let now = now_ms();
         let inst = self.instance();
         let settings = &inst.settings;
+        if existing.is_none() {
+            self.rate_limit(crate::rate_limits::SIGN_UP_PER_IP, info.ip.as_deref())
+                .await?;
+        }
         if existing.is_none() && settings.user.sign_up_mode != SignUpMode::Public {
             return Err(CoreError::NotAllowed {
                 code: "sign_up_mode_restricted",
@@ -432,6 +436,7 @@ impl Core {
         client: &Client,
         id: &str,
         strategy: &str,
+        info: &RequestInfo,
     ) -> CoreResult<SignUpOutcome> {
         let now = now_ms();
         let inst = self.instance();
@@ -446,6 +451,10 @@ impl Core {
             .email_address
             .clone()
             .ok_or_else(|| CoreError::missing("email_address"))?;
+        self.rate_limit(crate::rate_limits::CODES_PER_IP, info.ip.as_deref())
+            .await?;
+        self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(&email))
+            .await?;
         let code = codes::generate();
         let state = CodeState::prepared(strategy, sign_up.id.as_str(), &code, None, now);
         sign_up.email_verification =

@@ -43,12 +43,11 @@ impl FromRequestParts<Core> for Caller {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
+        // The peer address; X-Forwarded-For is not trusted (anyone can send it).
         let ip = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_owned());
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string());
         Ok(Self {
             client,
             info: RequestInfo {

@@ -68,7 +68,13 @@ pub async fn prepare_first_factor(
         .text("strategy")
         .ok_or_else(|| ApiError::from(CoreError::missing("strategy")))?;
     let out = core
-        .prepare_first_factor(&client.client, &id, &strategy, form.get("email_address_id"))
+        .prepare_first_factor(
+            &client.client,
+            &id,
+            &strategy,
+            form.get("email_address_id"),
+            &caller.info,
+        )
         .await
         .map_err(with_param)?;
     wire::sign_in_response(&core, &out, caller.info.origin.clone()).await

@@ -81,7 +81,7 @@ pub async fn prepare_verification(
         .text("strategy")
         .unwrap_or_else(|| "email_code".to_owned());
     let out = core
-        .prepare_sign_up_verification(&client.client, &id, &strategy)
+        .prepare_sign_up_verification(&client.client, &id, &strategy, &caller.info)
         .await?;
     wire::sign_up_response(&core, &out, caller.info.origin.clone()).await
 }

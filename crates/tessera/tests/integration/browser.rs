@@ -12,6 +12,7 @@ pub struct Browser<'a> {
     pub origin: String,
     pub client_cookie: Option<String>,
     pub last_set_cookies: Vec<String>,
+    pub last_retry_after: Option<String>,
 }
 
 impl<'a> Browser<'a> {
@@ -21,6 +22,7 @@ impl<'a> Browser<'a> {
             origin: "http://127.0.0.1:3000".to_owned(),
             client_cookie: None,
             last_set_cookies: Vec::new(),
+            last_retry_after: None,
         }
     }
 
@@ -52,6 +54,11 @@ impl<'a> Browser<'a> {
             req = req.header("cookie", format!("__client={c}"));
         }
         let resp = req.send().await.unwrap();
+        self.last_retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         self.last_set_cookies = resp
             .headers()
             .get_all("set-cookie")

@@ -18,7 +18,54 @@ both_backends!(
     my_account,
     test_identifiers_only_in_development,
     password_reset_by_emailed_code,
+    rate_limits_answer_429_with_retry_after,
 );
+
+async fn rate_limits_answer_429_with_retry_after(app: &TestApp) {
+    // Codes per address: 5 per 10 minutes.
+    let email = unique_email("limit");
+    let mut b = Browser::new(app);
+    let (_, out) = b
+        .post("/client/sign_ups", &[("email_address", &email)])
+        .await;
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
+    for _ in 0..5 {
+        let (status, _) = b
+            .post(
+                &format!("/client/sign_ups/{id}/prepare_verification"),
+                &[("strategy", "email_code")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, body) = b
+        .post(
+            &format!("/client/sign_ups/{id}/prepare_verification"),
+            &[("strategy", "email_code")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_error(&body, "too_many_requests");
+    let retry: i64 = b.last_retry_after.clone().unwrap().parse().unwrap();
+    assert!((1..=600).contains(&retry), "{retry}");
+
+    // New sign-ups per IP: 30 per minute (the 31st is refused; one was made above).
+    let mut refused = false;
+    for i in 0..31 {
+        let mut other = Browser::new(app);
+        let (status, _) = other
+            .post(
+                "/client/sign_ups",
+                &[("email_address", &format!("ip{i}{email}"))],
+            )
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the per-IP sign-up budget ran out");
+}
 
 async fn password_reset_by_emailed_code(app: &TestApp) {
     let email = unique_email("reset");
