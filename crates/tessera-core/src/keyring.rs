@@ -110,6 +110,36 @@ impl KeyRing {
             .ok_or_else(|| CoreError::Internal("no signing key".to_owned()))
     }
 
+    /// Verifies a session token signed by one of the ring's keys and returns its claims.
+    pub fn verify(&self, jwt: &str) -> CoreResult<serde_json::Value> {
+        let invalid = || CoreError::NotAllowed {
+            code: "token_invalid",
+            detail: "The token is not a valid, unexpired session token of this instance."
+                .to_owned(),
+        };
+        let kid = jsonwebtoken::decode_header(jwt)
+            .map_err(|_| invalid())?
+            .kid
+            .ok_or_else(invalid)?;
+        let guard = self
+            .keys
+            .read()
+            .map_err(|_| CoreError::Internal("key ring poisoned".to_owned()))?;
+        let key = guard
+            .iter()
+            .find(|k| k.record.kid.as_str() == kid)
+            .ok_or_else(invalid)?;
+        let decoding =
+            jsonwebtoken::DecodingKey::from_rsa_pem(key.record.public_key_pem.as_bytes())
+                .map_err(|e| CoreError::Internal(format!("stored public key unreadable: {e}")))?;
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+        validation.leeway = 5;
+        validation.validate_aud = false;
+        jsonwebtoken::decode::<serde_json::Value>(jwt, &decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| invalid())
+    }
+
     /// Signs `claims` with the current key.
     pub fn sign(&self, claims: &SessionClaims) -> CoreResult<String> {
         let guard = self

@@ -172,6 +172,26 @@ impl Core {
         self.keyring.sign(&claims)
     }
 
+    /// Checks that `token` is a valid session token of session `id`, which is
+    /// still signed in (BAPI `POST /v1/sessions/{id}/verify`).
+    pub async fn verify_session_token(&self, id: &str, token: &str) -> CoreResult<Session> {
+        let claims = self.keyring.verify(token)?;
+        if claims.get("sid").and_then(serde_json::Value::as_str) != Some(id) {
+            return Err(CoreError::NotAllowed {
+                code: "token_invalid",
+                detail: "The token belongs to another session.".to_owned(),
+            });
+        }
+        let session = self.get_session(id).await?;
+        if !session.status.is_signed_in() {
+            return Err(CoreError::NotAllowed {
+                code: "session_not_active",
+                detail: "The session is no longer active.".to_owned(),
+            });
+        }
+        Ok(session)
+    }
+
     /// Loads a client with its sessions.
     pub async fn get_client(&self, id: &str) -> CoreResult<ClientView> {
         let id = ClientId::parse(id).ok_or(CoreError::NotFound)?;

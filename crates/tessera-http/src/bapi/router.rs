@@ -128,6 +128,10 @@ pub fn routes() -> Router<Core> {
             post(sessions::revoke_session),
         )
         .route(
+            "/sessions/{session_id}/verify",
+            post(sessions::verify_session),
+        )
+        .route(
             "/sessions/{session_id}/tokens",
             post(sessions::create_session_token),
         )

@@ -184,3 +184,22 @@ pub async fn verify_client(
         &core.verify_client_token(&b.token).await?,
     )))
 }
+
+/// Body of `POST /v1/sessions/{session_id}/verify`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySessionBody {
+    token: String,
+}
+
+/// `POST /v1/sessions/{session_id}/verify` (legacy; `@clerk/backend` `verifySession`).
+pub async fn verify_session(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<VerifySessionBody>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(wire::session::session(
+        &core.verify_session_token(&id, &b.token).await?,
+    )))
+}

@@ -112,6 +112,17 @@ async fn session_lifecycle_and_tokens(app: &TestApp) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_error(&body, "form_param_value_invalid");
 
+    let (status, verified) = app
+        .post(&format!("/sessions/{sid}/verify"), json!({"token": jwt}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+    assert_eq!(verified["id"], sid);
+    let (status, body) = app
+        .post(&format!("/sessions/{sid}/verify"), json!({"token": forged}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "token_invalid");
+
     let (status, revoked) = app
         .post(&format!("/sessions/{sid}/revoke"), json!({}))
         .await;
@@ -126,6 +137,15 @@ async fn session_lifecycle_and_tokens(app: &TestApp) {
         "revoked sessions mint no tokens"
     );
     assert_error(&body, "resource_not_found");
+    let (status, body) = app
+        .post(&format!("/sessions/{sid}/verify"), json!({"token": jwt}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a revoked session's token no longer verifies"
+    );
+    assert_error(&body, "session_not_active");
 
     let (status, _) = app
         .post(
