@@ -257,22 +257,7 @@ pub async fn attempt_email_verification(
 /// `GET /v1/me/sessions/active`: a bare array, as clerk-js expects.
 pub async fn active_sessions(State(core): State<Core>, me: Me) -> ApiResult<Json<Value>> {
     let sessions = core.own_active_sessions(&me.user_id).await?;
-    let items: Vec<Value> = sessions
-        .iter()
-        .map(|s| {
-            let mut v = crate::wire::session::session(s);
-            if v["latest_activity"].is_null() {
-                v["latest_activity"] = json!({
-                    "object": "session_activity",
-                    "id": format!("sess_activity_{}", s.id.as_str().trim_start_matches("sess_")),
-                    "is_mobile": false,
-                    "browser_name": null, "browser_version": null, "device_type": null,
-                    "ip_address": s.ip_address, "city": s.city, "country": s.country,
-                });
-            }
-            v
-        })
-        .collect();
+    let items: Vec<Value> = sessions.iter().map(crate::wire::session::session).collect();
     Ok(Json(Value::Array(items)))
 }
 

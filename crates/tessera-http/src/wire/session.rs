@@ -4,18 +4,38 @@ use serde_json::{json, Value};
 use tessera_core::sessions::ClientView;
 use tessera_store::records::Session;
 
+/// The latest activity of a session: IP, place where known, and the browser and
+/// device read from the user agent.
+pub fn activity(s: &Session) -> Option<Value> {
+    if s.ip_address.is_none() && s.user_agent.is_none() {
+        return None;
+    }
+    let parsed = s
+        .user_agent
+        .as_deref()
+        .and_then(|ua| woothee::parser::Parser::new().parse(ua));
+    let known = |v: &str| (v != woothee::woothee::VALUE_UNKNOWN).then(|| v.to_owned());
+    let browser_name = parsed.as_ref().and_then(|p| known(p.name));
+    let browser_version = parsed.as_ref().and_then(|p| known(&p.version));
+    let category = parsed.as_ref().map_or("", |p| p.category);
+    let is_mobile = matches!(category, "smartphone" | "mobilephone");
+    let device_type = parsed.as_ref().and_then(|p| known(p.os));
+    Some(json!({
+        "object": "session_activity",
+        "id": format!("sess_activity_{}", s.id.as_str().trim_start_matches("sess_")),
+        "device_type": device_type,
+        "is_mobile": is_mobile,
+        "browser_name": browser_name,
+        "browser_version": browser_version,
+        "ip_address": s.ip_address,
+        "city": s.city,
+        "country": s.country,
+    }))
+}
+
 /// A session as the Backend API renders it.
 pub fn session(s: &Session) -> Value {
-    let activity = s.ip_address.as_ref().map(|ip| {
-        json!({
-            "object": "session_activity",
-            "id": format!("sess_activity_{}", s.id.as_str().trim_start_matches("sess_")),
-            "is_mobile": false,
-            "ip_address": ip,
-            "city": s.city,
-            "country": s.country,
-        })
-    });
+    let activity = activity(s);
     json!({
         "object": "session",
         "id": s.id.as_str(),

@@ -49,7 +49,10 @@ impl<'a> Browser<'a> {
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(serde_urlencoded_pairs(form))
         };
-        let mut req = req.header("origin", &self.origin);
+        let mut req = req.header("origin", &self.origin).header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+        );
         if let Some(c) = &self.client_cookie {
             req = req.header("cookie", format!("__client={c}"));
         }

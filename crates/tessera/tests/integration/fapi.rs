@@ -691,6 +691,10 @@ async fn my_account(app: &TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert!(sessions.is_array(), "a bare array: {sessions}");
     assert_eq!(sessions[0]["id"], sid.as_str());
+    let activity = &sessions[0]["latest_activity"];
+    assert_eq!(activity["browser_name"], "Chrome", "{activity}");
+    assert_eq!(activity["ip_address"], "127.0.0.1");
+    assert_eq!(activity["is_mobile"], false);
 
     // Without a session there is no /me.
     let mut stranger = Browser::new(app);
