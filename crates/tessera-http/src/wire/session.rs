@@ -16,7 +16,7 @@ pub fn activity(s: &Session) -> Option<Value> {
         .and_then(|ua| woothee::parser::Parser::new().parse(ua));
     let known = |v: &str| (v != woothee::woothee::VALUE_UNKNOWN).then(|| v.to_owned());
     let browser_name = parsed.as_ref().and_then(|p| known(p.name));
-    let browser_version = parsed.as_ref().and_then(|p| known(&p.version));
+    let browser_version = parsed.as_ref().and_then(|p| known(p.version));
     let category = parsed.as_ref().map_or("", |p| p.category);
     let is_mobile = matches!(category, "smartphone" | "mobilephone");
     let device_type = parsed.as_ref().and_then(|p| known(p.os));
