@@ -78,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
         hash_concurrency: 1,
         smtp_url: None,
         smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
+        sms_webhook_url: None,
     };
     let running = tessera::start(&settings).await?;
     let base = format!("http://{}/v1", running.addr);

@@ -26,6 +26,8 @@ pub struct BootOptions {
     pub secret_key: Option<SecretKey>,
     /// Where email goes.
     pub mailer: crate::mailer::Mailer,
+    /// Where SMS goes.
+    pub sms: crate::sms::SmsSender,
 }
 
 /// The result of booting: the services, and a secret key if one was just generated.
@@ -137,6 +139,7 @@ pub async fn boot(store: Store, hasher: Hasher, opts: BootOptions) -> CoreResult
         keyring: KeyRing::default(),
         frontend_url: opts.frontend_url.trim_end_matches('/').to_owned(),
         mailer: opts.mailer,
+        sms: opts.sms,
         instance: RwLock::new(instance),
     }));
     core.refresh().await?;
@@ -161,6 +164,7 @@ pub async fn open(store: Store, hasher: Hasher, frontend_url: String) -> CoreRes
         keyring: KeyRing::default(),
         frontend_url: frontend_url.trim_end_matches('/').to_owned(),
         mailer: crate::mailer::Mailer::Log,
+        sms: crate::sms::SmsSender::Log,
         instance: RwLock::new(instance),
     }));
     core.refresh().await?;

@@ -17,6 +17,7 @@ pub mod mailer;
 pub mod passwords;
 pub mod rate_limits;
 pub mod sessions;
+pub mod sms;
 pub mod users;
 
 use std::ops::Deref;
@@ -46,6 +47,8 @@ pub struct Inner {
     pub frontend_url: String,
     /// Where email goes.
     pub mailer: mailer::Mailer,
+    /// Where SMS goes.
+    pub sms: sms::SmsSender,
     instance: RwLock<Instance>,
 }
 
@@ -92,6 +95,14 @@ impl Core {
         let to = email.to.clone();
         if let Err(e) = self.mailer.send(email).await {
             tracing::error!(%to, "email delivery failed: {e}");
+        }
+    }
+
+    /// Sends a code by SMS after the change that asked for it committed; failures are logged.
+    pub async fn deliver_sms(&self, to: &str, code: &str, purpose: &str) {
+        let body = sms::code_text(&self.app_name(), code);
+        if let Err(e) = self.sms.send(to, &body, purpose).await {
+            tracing::error!(%to, "SMS delivery failed: {e}");
         }
     }
 

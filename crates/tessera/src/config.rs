@@ -50,6 +50,8 @@ pub struct FileConfig {
     pub smtp_url: Option<String>,
     /// From address of outgoing email.
     pub smtp_from: Option<String>,
+    /// Webhook that delivers SMS.
+    pub sms_webhook_url: Option<String>,
 }
 
 /// Validated settings.
@@ -73,6 +75,8 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// From address of outgoing email.
     pub smtp_from: String,
+    /// Webhook that delivers SMS (`POST {to, body, purpose}`); none = log (development).
+    pub sms_webhook_url: Option<String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -153,7 +157,9 @@ impl Settings {
         if environment == EnvironmentType::Production && smtp_url.is_none() {
             bail!("production instances need TESSERA_SMTP_URL: verification codes must reach users by email");
         }
+        let sms_webhook_url = env("TESSERA_SMS_WEBHOOK_URL").or(file.sms_webhook_url);
         Ok(Self {
+            sms_webhook_url,
             addr,
             data_dir,
             database_url,

@@ -96,6 +96,10 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             frontend_url: settings.frontend_url_for(addr),
             secret_key,
             mailer: mailer(settings)?,
+            sms: match &settings.sms_webhook_url {
+                Some(url) => tessera_core::sms::SmsSender::webhook(url)?,
+                None => tessera_core::sms::SmsSender::Log,
+            },
         },
     )
     .await

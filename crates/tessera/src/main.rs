@@ -15,7 +15,8 @@ use tessera_core::passwords::Hasher;
 /// given secret key, TESSERA_INSTANCE (development | production),
 /// TESSERA_FRONTEND_URL (public URL encoded in the publishable key),
 /// TESSERA_HASH_CONCURRENCY (parallel password hashes), TESSERA_SMTP_URL and
-/// TESSERA_SMTP_FROM (outgoing email), RUST_LOG (log filter).
+/// TESSERA_SMTP_FROM (outgoing email), TESSERA_SMS_WEBHOOK_URL (outgoing SMS),
+/// RUST_LOG (log filter).
 #[derive(Parser, Debug)]
 #[command(name = "tessera", version, about, long_about)]
 struct Cli {
@@ -157,6 +158,7 @@ async fn keys(settings: &Settings, action: Option<KeysAction>) -> anyhow::Result
                     frontend_url: frontend,
                     secret_key,
                     mailer: tessera_core::mailer::Mailer::Log,
+                    sms: tessera_core::sms::SmsSender::Log,
                 },
             )
             .await

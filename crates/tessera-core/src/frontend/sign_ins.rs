@@ -303,9 +303,15 @@ impl Core {
             .user_id
             .clone()
             .ok_or_else(|| CoreError::missing("identifier"))?;
-        let purpose = match strategy {
-            "email_code" => CodePurpose::SignIn,
-            "reset_password_email_code" => CodePurpose::ResetPassword,
+        let (purpose, kind) = match strategy {
+            "email_code" => (CodePurpose::SignIn, IdentificationKind::EmailAddress),
+            "reset_password_email_code" => {
+                (CodePurpose::ResetPassword, IdentificationKind::EmailAddress)
+            }
+            "phone_code" => (CodePurpose::SignIn, IdentificationKind::PhoneNumber),
+            "reset_password_phone_code" => {
+                (CodePurpose::ResetPassword, IdentificationKind::PhoneNumber)
+            }
             "password" => {
                 // Nothing to send for a password.
                 return self.get_sign_in(client, id).await;
@@ -317,32 +323,35 @@ impl Core {
                 ))
             }
         };
-        let email = {
+        let param = match kind {
+            IdentificationKind::EmailAddress => "email_address_id",
+            IdentificationKind::PhoneNumber => "phone_number_id",
+        };
+        let target = {
             let mut conn = self.store.read().await?;
             let idns = tessera_store::identifications::list_for_user(&mut conn, &user_id).await?;
             let wanted = email_address_id.and_then(IdentificationId::parse);
             let user = tessera_store::users::get(&mut conn, &user_id).await?;
+            let primary = match kind {
+                IdentificationKind::EmailAddress => user.primary_email_address_id,
+                IdentificationKind::PhoneNumber => user.primary_phone_number_id,
+            };
             let chosen = match &wanted {
                 Some(w) => idns.iter().find(|i| &i.id == w),
-                None => idns
-                    .iter()
-                    .find(|i| Some(&i.id) == user.primary_email_address_id.as_ref()),
+                None => idns.iter().find(|i| Some(&i.id) == primary.as_ref()),
             };
-            chosen
-                .filter(|i| i.kind == IdentificationKind::EmailAddress)
-                .cloned()
-                .ok_or_else(|| {
-                    CoreError::value(
-                        "email_address_id",
-                        "must be an email address of this account",
-                    )
-                })?
+            chosen.filter(|i| i.kind == kind).cloned().ok_or_else(|| {
+                CoreError::value(
+                    param,
+                    format!("must be an identification of this account of kind {kind}"),
+                )
+            })?
         };
         self.rate_limit(crate::rate_limits::CODES_PER_IP, info.ip.as_deref())
             .await?;
         self.rate_limit(
             crate::rate_limits::CODES_PER_ADDRESS,
-            Some(&email.identifier),
+            Some(&target.identifier),
         )
         .await?;
         let code = codes::generate();
@@ -350,7 +359,7 @@ impl Core {
             strategy,
             sign_in.id.as_str(),
             &code,
-            Some(email.id.as_str().to_owned()),
+            Some(target.id.as_str().to_owned()),
             now,
         );
         sign_in.first_factor = Some(to_value(&state)?);
@@ -358,16 +367,26 @@ impl Core {
         let mut tx = self.store.begin().await?;
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        let test_address =
-            inst.environment == EnvironmentType::Development && is_test_email(&email.identifier);
-        if !test_address {
-            self.deliver(code_email(
-                &email.identifier,
-                &self.app_name(),
-                purpose,
-                &code,
-            ))
-            .await;
+        let is_test = match kind {
+            IdentificationKind::EmailAddress => is_test_email(&target.identifier),
+            IdentificationKind::PhoneNumber => identifiers::is_test_phone(&target.identifier),
+        };
+        if !(inst.environment == EnvironmentType::Development && is_test) {
+            match kind {
+                IdentificationKind::EmailAddress => {
+                    self.deliver(code_email(
+                        &target.identifier,
+                        &self.app_name(),
+                        purpose,
+                        &code,
+                    ))
+                    .await;
+                }
+                IdentificationKind::PhoneNumber => {
+                    self.deliver_sms(&target.identifier, &code, "verification_code")
+                        .await;
+                }
+            }
         }
         self.get_sign_in(client, id).await
     }
@@ -421,7 +440,10 @@ impl Core {
                     Some(json!({"strategy": "password", "status": "verified", "attempts": 1}));
                 Attempt::Verified
             }
-            "email_code" | "reset_password_email_code" => {
+            "email_code"
+            | "reset_password_email_code"
+            | "phone_code"
+            | "reset_password_phone_code" => {
                 let code = code.ok_or_else(|| CoreError::missing("code"))?;
                 let mut state: CodeState = sign_in
                     .first_factor
@@ -434,7 +456,10 @@ impl Core {
                     })?;
                 let test_ok = inst.environment == EnvironmentType::Development
                     && inst.settings.instance.test_mode
-                    && sign_in.identifier.as_deref().is_some_and(is_test_email);
+                    && sign_in
+                        .identifier
+                        .as_deref()
+                        .is_some_and(|i| is_test_email(i) || identifiers::is_test_phone(i));
                 let outcome = state.attempt(sign_in.id.as_str(), &code, now, test_ok);
                 sign_in.first_factor = Some(to_value(&state)?);
                 outcome
@@ -450,7 +475,7 @@ impl Core {
         let mut tx = self.store.begin().await?;
         let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
         let mut new_token = None;
-        if passed == Attempt::Verified && strategy == "reset_password_email_code" {
+        if passed == Attempt::Verified && strategy.starts_with("reset_password_") {
             // The code proved control of the address; the new password comes next.
             sign_in.status = "needs_new_password".to_owned();
         } else if passed == Attempt::Verified {

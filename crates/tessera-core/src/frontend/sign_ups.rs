@@ -430,7 +430,7 @@ impl Core {
         Ok(token)
     }
 
-    /// `POST /v1/client/sign_ups/{id}/prepare_verification` (`email_code`).
+    /// `POST /v1/client/sign_ups/{id}/prepare_verification` (`email_code` or `phone_code`).
     pub async fn prepare_sign_up_verification(
         &self,
         client: &Client,
@@ -441,40 +441,62 @@ impl Core {
         let now = now_ms();
         let inst = self.instance();
         let mut sign_up = self.sign_up_of_client(Some(client), id).await?;
-        if strategy != "email_code" {
-            return Err(CoreError::value(
-                "strategy",
-                format!("{strategy} is not supported for sign-up verification"),
-            ));
-        }
-        let email = sign_up
-            .email_address
-            .clone()
-            .ok_or_else(|| CoreError::missing("email_address"))?;
+        let (target, is_test) = match strategy {
+            "email_code" => {
+                let email = sign_up
+                    .email_address
+                    .clone()
+                    .ok_or_else(|| CoreError::missing("email_address"))?;
+                let test = is_test_email(&email);
+                (email, test)
+            }
+            "phone_code" => {
+                let phone = sign_up
+                    .phone_number
+                    .clone()
+                    .ok_or_else(|| CoreError::missing("phone_number"))?;
+                let test = identifiers::is_test_phone(&phone);
+                (phone, test)
+            }
+            other => {
+                return Err(CoreError::value(
+                    "strategy",
+                    format!("{other} is not supported for sign-up verification"),
+                ))
+            }
+        };
         self.rate_limit(crate::rate_limits::CODES_PER_IP, info.ip.as_deref())
             .await?;
-        self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(&email))
+        self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(&target))
             .await?;
         let code = codes::generate();
         let state = CodeState::prepared(strategy, sign_up.id.as_str(), &code, None, now);
-        sign_up.email_verification =
+        let value =
             Some(serde_json::to_value(&state).map_err(|e| CoreError::Internal(e.to_string()))?);
+        if strategy == "phone_code" {
+            sign_up.phone_verification = value;
+        } else {
+            sign_up.email_verification = value;
+        }
         sign_up.updated_at = now;
         let mut tx = self.store.begin().await?;
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
         let client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
         let view = load_view(&mut tx, client_row, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        let test_address =
-            inst.environment == EnvironmentType::Development && is_test_email(&email);
-        if !test_address {
-            self.deliver(code_email(
-                &email,
-                &self.app_name(),
-                crate::mailer::CodePurpose::Verify,
-                &code,
-            ))
-            .await;
+        // Clerk's test identifiers get no message on development instances.
+        if !(inst.environment == EnvironmentType::Development && is_test) {
+            if strategy == "phone_code" {
+                self.deliver_sms(&target, &code, "verification_code").await;
+            } else {
+                self.deliver(code_email(
+                    &target,
+                    &self.app_name(),
+                    crate::mailer::CodePurpose::Verify,
+                    &code,
+                ))
+                .await;
+            }
         }
         Ok(SignUpOutcome {
             fields: fields(&sign_up, &inst.settings),
@@ -496,15 +518,26 @@ impl Core {
         let now = now_ms();
         let inst = self.instance();
         let mut sign_up = self.sign_up_of_client(Some(client), id).await?;
-        if strategy != "email_code" {
-            return Err(CoreError::value(
-                "strategy",
-                format!("{strategy} is not supported for sign-up verification"),
-            ));
-        }
-        let mut state: CodeState = sign_up
-            .email_verification
-            .clone()
+        let (stored, is_test) = match strategy {
+            "email_code" => (
+                sign_up.email_verification.clone(),
+                sign_up.email_address.as_deref().is_some_and(is_test_email),
+            ),
+            "phone_code" => (
+                sign_up.phone_verification.clone(),
+                sign_up
+                    .phone_number
+                    .as_deref()
+                    .is_some_and(identifiers::is_test_phone),
+            ),
+            other => {
+                return Err(CoreError::value(
+                    "strategy",
+                    format!("{other} is not supported for sign-up verification"),
+                ))
+            }
+        };
+        let mut state: CodeState = stored
             .and_then(|v| serde_json::from_value(v).ok())
             .ok_or_else(|| CoreError::NotAllowed {
                 code: "verification_missing",
@@ -512,10 +545,15 @@ impl Core {
             })?;
         let test_ok = inst.environment == EnvironmentType::Development
             && inst.settings.instance.test_mode
-            && sign_up.email_address.as_deref().is_some_and(is_test_email);
+            && is_test;
         let outcome = state.attempt(sign_up.id.as_str(), code, now, test_ok);
-        sign_up.email_verification =
+        let value =
             Some(serde_json::to_value(&state).map_err(|e| CoreError::Internal(e.to_string()))?);
+        if strategy == "phone_code" {
+            sign_up.phone_verification = value;
+        } else {
+            sign_up.email_verification = value;
+        }
         sign_up.updated_at = now;
         let mut tx = self.store.begin().await?;
         let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;

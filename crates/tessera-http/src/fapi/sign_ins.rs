@@ -72,7 +72,7 @@ pub async fn prepare_first_factor(
             &client.client,
             &id,
             &strategy,
-            form.get("email_address_id"),
+            form.get("email_address_id").or(form.get("phone_number_id")),
             &caller.info,
         )
         .await

@@ -142,6 +142,18 @@ pub fn sign_up(s: &SignUp, f: &SignUpFields) -> Value {
     } else {
         Value::Null
     };
+    let phone_verification = if s.phone_number.is_some() {
+        match &s.phone_verification {
+            Some(v) => code_verification(Some(v), now, &["phone_code"]),
+            None => json!({
+                "object": "verification", "status": "unverified", "strategy": null, "attempts": null,
+                "expire_at": null, "next_action": "needs_prepare", "supported_strategies": ["phone_code"],
+                "verified_at_client": null, "error": null,
+            }),
+        }
+    } else {
+        Value::Null
+    };
     json!({
         "object": "sign_up_attempt",
         "id": s.id.as_str(),
@@ -152,7 +164,7 @@ pub fn sign_up(s: &SignUp, f: &SignUpFields) -> Value {
         "unverified_fields": f.unverified,
         "verifications": {
             "email_address": email_verification,
-            "phone_number": null,
+            "phone_number": phone_verification,
             "web3_wallet": null,
             "external_account": null,
         },
@@ -203,6 +215,29 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
                 "safe_identifier": shown,
                 "email_address_id": idn.id.as_str(),
                 "primary": primary,
+            }));
+        }
+        for idn in idns
+            .iter()
+            .filter(|i| i.kind == IdentificationKind::PhoneNumber)
+        {
+            let digits = idn.identifier.len();
+            let masked = format!(
+                "{}{}",
+                "*".repeat(digits.saturating_sub(4)),
+                &idn.identifier[digits.saturating_sub(4)..]
+            );
+            let shown = if s.identifier.as_deref() == Some(idn.identifier.as_str()) {
+                idn.identifier.clone()
+            } else {
+                masked
+            };
+            factors.push(json!({
+                "strategy": "phone_code",
+                "safe_identifier": shown,
+                "phone_number_id": idn.id.as_str(),
+                "primary": user.primary_phone_number_id.as_ref() == Some(&idn.id),
+                "default": false,
             }));
         }
         if user.password_hash.is_some() {

@@ -19,7 +19,115 @@ both_backends!(
     test_identifiers_only_in_development,
     password_reset_by_emailed_code,
     rate_limits_answer_429_with_retry_after,
+    phone_numbers_by_sms_code,
 );
+
+async fn phone_numbers_by_sms_code(app: &TestApp) {
+    app.core()
+        .update_settings(|s| {
+            s.user.phone_number.enabled = true;
+            s.user.phone_number.used_for_first_factor = true;
+            s.user.phone_number.verify_at_sign_up = true;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let email = unique_email("phone");
+    let phone = format!("+1415{:07}", rand::random::<u32>() % 10_000_000);
+    let mut b = Browser::new(app);
+    let (_, out) = b
+        .post(
+            "/client/sign_ups",
+            &[
+                ("email_address", &email),
+                ("phone_number", &phone),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    let su = &out["response"];
+    assert_eq!(
+        su["unverified_fields"],
+        json!(["email_address", "phone_number"]),
+        "{su}"
+    );
+    let id = su["id"].as_str().unwrap().to_owned();
+    b.post(
+        &format!("/client/sign_ups/{id}/prepare_verification"),
+        &[("strategy", "email_code")],
+    )
+    .await;
+    let code = app.smtp.code_for(&email).await;
+    let (_, out) = b
+        .post(
+            &format!("/client/sign_ups/{id}/attempt_verification"),
+            &[("strategy", "email_code"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(
+        out["response"]["unverified_fields"],
+        json!(["phone_number"])
+    );
+    let (status, out) = b
+        .post(
+            &format!("/client/sign_ups/{id}/prepare_verification"),
+            &[("strategy", "phone_code")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(
+        out["response"]["verifications"]["phone_number"]["strategy"],
+        "phone_code"
+    );
+    let code = app.sms.code_for(&phone).await;
+    let (status, out) = b
+        .post(
+            &format!("/client/sign_ups/{id}/attempt_verification"),
+            &[("strategy", "phone_code"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["status"], "complete");
+    let user = &out["client"]["sessions"][0]["user"];
+    assert_eq!(user["phone_numbers"][0]["phone_number"], phone.as_str());
+    assert_eq!(
+        user["phone_numbers"][0]["verification"]["strategy"],
+        "phone_code"
+    );
+
+    // Sign in elsewhere with the phone number and an SMS code.
+    let mut b2 = Browser::new(app);
+    let (status, out) = b2.post("/client/sign_ins", &[("identifier", &phone)]).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let factor = out["response"]["supported_first_factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["strategy"] == "phone_code")
+        .unwrap()
+        .clone();
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
+    b2.post(
+        &format!("/client/sign_ins/{id}/prepare_first_factor"),
+        &[
+            ("strategy", "phone_code"),
+            (
+                "phone_number_id",
+                factor["phone_number_id"].as_str().unwrap(),
+            ),
+        ],
+    )
+    .await;
+    let code = app.sms.code_for(&phone).await;
+    let (status, out) = b2
+        .post(
+            &format!("/client/sign_ins/{id}/attempt_first_factor"),
+            &[("strategy", "phone_code"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["status"], "complete");
+}
 
 async fn rate_limits_answer_429_with_retry_after(app: &TestApp) {
     // Codes per address: 5 per 10 minutes.

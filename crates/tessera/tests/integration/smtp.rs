@@ -109,3 +109,64 @@ impl SmtpSink {
         self.messages.lock().unwrap().len()
     }
 }
+
+/// A webhook that receives SMS as JSON, standing in for an SMS provider.
+#[derive(Clone)]
+pub struct SmsSink {
+    pub url: String,
+    messages: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl SmsSink {
+    /// Starts the webhook on 127.0.0.1 and a free port.
+    pub async fn start() -> Self {
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let store = messages.clone();
+        let app = axum::Router::new().route(
+            "/sms",
+            axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+                let store = store.clone();
+                async move {
+                    store.lock().unwrap().push(body);
+                    "ok"
+                }
+            }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url: format!("http://127.0.0.1:{port}/sms"),
+            messages,
+        }
+    }
+
+    /// Waits (up to 10 s) for an SMS to `to` and returns the 6-digit code in it.
+    pub async fn code_for(&self, to: &str) -> String {
+        for _ in 0..200 {
+            let found = self
+                .messages
+                .lock()
+                .unwrap()
+                .iter()
+                .rev()
+                .find(|m| m["to"] == to)
+                .cloned();
+            if let Some(m) = found {
+                let code: String = m["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .take(6)
+                    .collect();
+                assert_eq!(code.len(), 6, "no code in {m}");
+                return code;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no SMS to {to} arrived");
+    }
+}

@@ -36,6 +36,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub running: Option<Running>,
     pub smtp: crate::smtp::SmtpSink,
+    pub sms: crate::smtp::SmsSink,
     dir: PathBuf,
     pg: Option<(String, String)>,
 }
@@ -106,6 +107,7 @@ impl TestApp {
         };
         let secret = format!("sk_test_{:032x}", rand::thread_rng().gen::<u128>());
         let smtp = crate::smtp::SmtpSink::start().await;
+        let sms = crate::smtp::SmsSink::start().await;
         let settings = Settings {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.clone(),
@@ -116,6 +118,7 @@ impl TestApp {
             hash_concurrency: 2,
             smtp_url: Some(smtp.url()),
             smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
+            sms_webhook_url: Some(sms.url.clone()),
         };
         let running = tessera::start(&settings).await.expect("server starts");
         Some(Self {
@@ -124,6 +127,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             running: Some(running),
             smtp,
+            sms,
             dir,
             pg,
         })
