@@ -197,7 +197,7 @@ impl Core {
         let id = ClientId::parse(id).ok_or(CoreError::NotFound)?;
         let mut conn = self.store.read().await?;
         let client = tessera_store::clients::get(&mut conn, &id).await?;
-        client_view(&mut conn, client).await
+        crate::frontend::clients::load_view(&mut conn, client, now_ms()).await
     }
 
     /// Finds the client a client token belongs to.
@@ -206,7 +206,7 @@ impl Core {
         let client = tessera_store::clients::find_by_token_hash(&mut conn, &hash_secret(token))
             .await?
             .ok_or(CoreError::NotFound)?;
-        client_view(&mut conn, client).await
+        crate::frontend::clients::load_view(&mut conn, client, now_ms()).await
     }
 
     /// Lists clients, newest first, with the total count.
@@ -220,19 +220,10 @@ impl Core {
         let total = tessera_store::clients::count(&mut conn).await?;
         let mut views = Vec::with_capacity(clients.len());
         for client in clients {
-            views.push(client_view(&mut conn, client).await?);
+            views.push(crate::frontend::clients::load_view(&mut conn, client, now_ms()).await?);
         }
         Ok((views, total))
     }
-}
-
-async fn client_view(conn: &mut tessera_store::Conn, client: Client) -> CoreResult<ClientView> {
-    let now = now_ms();
-    let mut sessions = tessera_store::sessions::list_for_client(conn, &client.id).await?;
-    for s in &mut sessions {
-        s.status = effective_status(s, now);
-    }
-    Ok(ClientView { client, sessions })
 }
 
 pub(crate) fn new_session(
