@@ -77,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let running = tessera::start(settings).await?;
+    let stop = shutdown_signal();
     let inst = running.core.instance();
     let base = running.core.frontend_url.clone();
     let secret = match &running.generated_secret {
@@ -105,29 +106,35 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         "  database         {}",
         tessera_store::redact_url(&settings.database_url)
     );
-    running.serve_until(shutdown_signal()).await?;
+    running.serve_until(stop).await?;
     say!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the SIGTERM handler now (before the banner announces readiness),
+/// and resolves on SIGTERM or ctrl-c.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }
 
