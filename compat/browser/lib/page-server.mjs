@@ -58,7 +58,15 @@ ${ui ? `<script src="${CLERK_UI_PATH}"></script>` : ''}
  * Returns { origin, close() }.
  */
 export function startPageServer({ publishableKey, proxyUrl }) {
-  const server = createServer((req, res) => {
+  return listen(createServer(pageHandler({ publishableKey, proxyUrl })));
+}
+
+/**
+ * The request handler behind the page server, for apps that serve the test
+ * page themselves (an Express app with clerkMiddleware, say).
+ */
+export function pageHandler({ publishableKey, proxyUrl }) {
+  return (req, res) => {
     const url = new URL(req.url, 'http://page.invalid');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405).end();
@@ -97,7 +105,11 @@ export function startPageServer({ publishableKey, proxyUrl }) {
     const html = pageHtml({ publishableKey, proxyUrl, ui: url.searchParams.get('ui') === '1' });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : html);
-  });
+  };
+}
+
+/** Listens on 127.0.0.1:<free port>; resolves to { origin, close() }. */
+export function listen(server) {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {

@@ -117,9 +117,9 @@ function pageInit() {
  * Methods: goto, load, reload, run, state, step, screenshot, close.
  */
 export class ClerkPage extends BrowserSession {
-  static async open(name) {
+  static async open(name, { origin: pageAt } = {}) {
     requireEnv('TESSERA_URL', 'TESSERA_PK');
-    const origin = await pageOrigin();
+    const origin = pageAt ?? (await pageOrigin());
     const s = await ClerkPage.launch(name, { watchOrigin: env.url });
     s.origin = origin;
     await s.context.addInitScript(pageInit);

@@ -11,6 +11,7 @@
 pub mod attempts;
 pub mod clients;
 mod error;
+pub mod handshakes;
 pub mod identifications;
 pub mod instance;
 pub mod keys;

@@ -2,6 +2,7 @@
 //! a rotating token), sign-up and sign-in attempts, and session switching.
 
 pub mod clients;
+pub mod handshake;
 pub mod me;
 pub mod sign_ins;
 pub mod sign_ups;

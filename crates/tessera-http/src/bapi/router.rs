@@ -141,6 +141,10 @@ pub fn routes() -> Router<Core> {
         )
         .route("/clients", get(sessions::list_clients))
         .route("/clients/verify", post(sessions::verify_client))
+        .route(
+            "/clients/handshake_payload",
+            get(sessions::handshake_payload),
+        )
         .route("/clients/{client_id}", get(sessions::get_client))
         .route("/jwks", get(instance::get_jwks))
         .route(

@@ -167,6 +167,20 @@ pub async fn get_client(
     Ok(Json(wire::session::client(&core.get_client(&id).await?)))
 }
 
+/// `GET /v1/clients/handshake_payload?nonce=`: the cookie directives of a
+/// handshake, once (see `GET /v1/client/handshake` on the Frontend API).
+pub async fn handshake_payload(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
+    let nonce = q.first("nonce").filter(|n| !n.is_empty()).ok_or_else(|| {
+        ApiError::new("form_param_missing", "is missing", "nonce is missing").param("nonce")
+    })?;
+    let directives = core.redeem_handshake(&nonce).await?;
+    Ok(Json(json!({ "directives": directives })))
+}
+
 /// Body of `POST /v1/clients/verify`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,6 +5,7 @@ pub mod client;
 pub mod context;
 pub mod cookies;
 pub mod environment;
+pub mod handshake;
 pub mod me;
 pub mod router;
 pub mod sign_ins;

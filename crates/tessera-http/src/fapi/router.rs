@@ -20,6 +20,7 @@ pub fn routes() -> Router<Core> {
                 .post(client::create_client)
                 .delete(client::delete_client),
         )
+        .route("/client/handshake", get(super::handshake::handshake))
         .route("/client/sessions", delete(client::end_all_sessions))
         .route("/client/sessions/{id}", get(client::get_session))
         .route("/client/sessions/{id}/touch", post(client::touch_session))

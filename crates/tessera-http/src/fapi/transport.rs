@@ -59,7 +59,7 @@ pub fn rewrite(mut req: Request) -> Request {
     req
 }
 
-fn origin_allowed(core: &Core, origin: &str) -> bool {
+pub(crate) fn origin_allowed(core: &Core, origin: &str) -> bool {
     let inst = core.instance();
     if inst.environment == tessera_domain::settings::EnvironmentType::Development {
         return true;

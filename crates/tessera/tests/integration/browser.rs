@@ -92,6 +92,18 @@ impl<'a> Browser<'a> {
     pub async fn delete(&mut self, path: &str) -> (StatusCode, Value) {
         self.send("DELETE", path, &[]).await
     }
+
+    /// Signs in with identifier and password (finished in one call); the answer.
+    pub async fn sign_in_with_password(&mut self, identifier: &str, password: &str) -> Value {
+        let (status, out) = self
+            .post(
+                "/client/sign_ins",
+                &[("identifier", identifier), ("password", password)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        out
+    }
 }
 
 fn serde_urlencoded_pairs(form: &[(&str, &str)]) -> String {

@@ -12,6 +12,7 @@ mod support;
 mod cli;
 mod errors;
 mod fapi;
+mod handshake;
 mod identifications;
 mod instance;
 mod sessions;
