@@ -38,6 +38,12 @@ pub enum CoreError {
         /// The parameter.
         param: String,
     },
+    /// A parameter for an attribute the instance settings turn off.
+    #[error("{param} is not enabled")]
+    AttributeDisabled {
+        /// The parameter (the attribute's name).
+        param: String,
+    },
     /// Password shorter than allowed.
     #[error("password too short")]
     PasswordTooShort {
@@ -145,6 +151,7 @@ impl CoreError {
             Self::ParamFormatInvalid { .. } => "form_param_format_invalid",
             Self::ParamValueInvalid { .. } => "form_param_value_invalid",
             Self::IdentifierExists { .. } => "form_identifier_exists",
+            Self::AttributeDisabled { .. } => "form_param_unknown",
             Self::PasswordTooShort { .. } => "form_password_length_too_short",
             Self::PasswordTooLong { .. } => "form_password_size_in_bytes_exceeded",
             Self::PasswordNotStrongEnough => "form_password_not_strong_enough",
@@ -165,7 +172,8 @@ impl CoreError {
             Self::ParamMissing { param }
             | Self::ParamFormatInvalid { param, .. }
             | Self::ParamValueInvalid { param, .. }
-            | Self::IdentifierExists { param } => Some(param),
+            | Self::IdentifierExists { param }
+            | Self::AttributeDisabled { param } => Some(param),
             Self::PasswordTooShort { .. }
             | Self::PasswordTooLong { .. }
             | Self::PasswordNotStrongEnough
@@ -187,6 +195,7 @@ impl CoreError {
             Self::IdentifierExists { .. } => {
                 "That identifier is taken. Please try another.".to_owned()
             }
+            Self::AttributeDisabled { .. } => "is unknown".to_owned(),
             Self::PasswordTooShort { .. } | Self::PasswordTooLong { .. } => {
                 "Password has the wrong length.".to_owned()
             }
@@ -218,6 +227,9 @@ impl CoreError {
                     "That {} is taken. Please try another.",
                     param.replace('_', " ")
                 )
+            }
+            Self::AttributeDisabled { param } => {
+                format!("{param} is not enabled for this instance.")
             }
             Self::PasswordTooShort { min } => {
                 format!("Passwords must be {min} characters or more.")

@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod handshake;
+pub mod identifications;
 pub mod me;
 pub mod sign_ins;
 pub mod sign_ups;

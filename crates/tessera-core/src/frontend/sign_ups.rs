@@ -537,12 +537,7 @@ impl Core {
                 ))
             }
         };
-        let mut state: CodeState = stored
-            .and_then(|v| serde_json::from_value(v).ok())
-            .ok_or_else(|| CoreError::NotAllowed {
-                code: "verification_missing",
-                detail: "Prepare the verification before attempting it.".to_owned(),
-            })?;
+        let mut state = prepared_code(stored)?;
         let test_ok = inst.environment == EnvironmentType::Development
             && inst.settings.instance.test_mode
             && is_test;
@@ -578,6 +573,16 @@ impl Core {
             new_token,
         })
     }
+}
+
+/// The code state a prepare step stored, or `verification_missing`.
+pub(crate) fn prepared_code(stored: Option<Value>) -> CoreResult<CodeState> {
+    stored
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| CoreError::NotAllowed {
+            code: "verification_missing",
+            detail: "Prepare the verification before attempting it.".to_owned(),
+        })
 }
 
 /// Maps a failed code attempt to Clerk's error codes (after the state was saved).

@@ -11,7 +11,6 @@ use tessera_core::passwords::Password;
 use tessera_core::users::{MetadataPatch, UserPatch};
 use tessera_core::{Core, CoreError};
 use tessera_domain::ids::{SessionId, UserId};
-use tessera_domain::kinds::IdentificationKind;
 
 use super::context::Caller;
 use super::transport::Form;
@@ -69,7 +68,8 @@ impl FromRequestParts<Core> for Me {
 }
 
 impl Me {
-    async fn respond(&self, core: &Core, response: Value) -> ApiResult<Response> {
+    /// Renders `response` in the `{response, client}` envelope with the caller's current client.
+    pub async fn respond(&self, core: &Core, response: Value) -> ApiResult<Response> {
         // Re-read the client so the user embedded in its sessions is current.
         let token_view = match &self.caller.client {
             Some(v) => Some(core.get_client(v.client.id.as_str()).await?),
@@ -168,90 +168,6 @@ pub async fn change_password(State(core): State<Core>, me: Me, form: Form) -> Ap
     })?;
     let user = me.user_json(&core).await?;
     me.respond(&core, user).await
-}
-
-/// `POST /v1/me/email_addresses`: adds an unverified address.
-pub async fn create_email_address(
-    State(core): State<Core>,
-    me: Me,
-    form: Form,
-) -> ApiResult<Response> {
-    let email = form
-        .text("email_address")
-        .ok_or_else(|| ApiError::from(CoreError::missing("email_address")))?;
-    let idn = core
-        .create_identification(
-            IdentificationKind::EmailAddress,
-            me.user_id.as_str(),
-            &email,
-            Default::default(),
-        )
-        .await?;
-    me.respond(&core, crate::wire::identification::identification(&idn))
-        .await
-}
-
-/// `GET /v1/me/email_addresses/{id}`
-pub async fn get_email_address(
-    State(core): State<Core>,
-    me: Me,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let idn = core
-        .get_identification(IdentificationKind::EmailAddress, &id)
-        .await?;
-    if idn.user_id != me.user_id {
-        return Err(ApiError::not_found());
-    }
-    me.respond(&core, crate::wire::identification::identification(&idn))
-        .await
-}
-
-/// `DELETE /v1/me/email_addresses/{id}`
-pub async fn delete_email_address(
-    State(core): State<Core>,
-    me: Me,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let idn = core
-        .get_identification(IdentificationKind::EmailAddress, &id)
-        .await?;
-    if idn.user_id != me.user_id {
-        return Err(ApiError::not_found());
-    }
-    core.delete_identification(IdentificationKind::EmailAddress, &id)
-        .await?;
-    me.respond(&core, crate::wire::deleted("email_address", &id))
-        .await
-}
-
-/// `POST /v1/me/email_addresses/{id}/prepare_verification`
-pub async fn prepare_email_verification(
-    State(core): State<Core>,
-    me: Me,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let idn = core
-        .prepare_own_email_verification(&me.user_id, &id)
-        .await?;
-    me.respond(&core, crate::wire::identification::identification(&idn))
-        .await
-}
-
-/// `POST /v1/me/email_addresses/{id}/attempt_verification`
-pub async fn attempt_email_verification(
-    State(core): State<Core>,
-    me: Me,
-    Path(id): Path<String>,
-    form: Form,
-) -> ApiResult<Response> {
-    let code = form.text("code").unwrap_or_default();
-    let idn = core
-        .attempt_own_email_verification(&me.user_id, &id, &code)
-        .await
-        .map_err(|e| ApiError::from(e).param("code"))?;
-    me.respond(&core, crate::wire::identification::identification(&idn))
-        .await
 }
 
 /// `GET /v1/me/sessions/active`: a bare array, as clerk-js expects.

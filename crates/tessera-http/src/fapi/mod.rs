@@ -6,6 +6,7 @@ pub mod context;
 pub mod cookies;
 pub mod environment;
 pub mod handshake;
+pub mod identifications;
 pub mod me;
 pub mod router;
 pub mod sign_ins;

@@ -4,7 +4,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use tessera_core::Core;
 
-use super::{client, environment, me, sign_ins, sign_ups};
+use super::{client, environment, identifications, me, sign_ins, sign_ups};
 
 /// The FAPI routes, to be nested under `/v1`.
 pub fn routes() -> Router<Core> {
@@ -65,18 +65,39 @@ pub fn routes() -> Router<Core> {
         )
         .route("/me/metadata", axum::routing::patch(me::merge_my_metadata))
         .route("/me/change_password", post(me::change_password))
-        .route("/me/email_addresses", post(me::create_email_address))
+        .route(
+            "/me/email_addresses",
+            post(identifications::create_email_address),
+        )
         .route(
             "/me/email_addresses/{id}",
-            get(me::get_email_address).delete(me::delete_email_address),
+            get(identifications::get_email_address).delete(identifications::delete_email_address),
         )
         .route(
             "/me/email_addresses/{id}/prepare_verification",
-            post(me::prepare_email_verification),
+            post(identifications::prepare_email_verification),
         )
         .route(
             "/me/email_addresses/{id}/attempt_verification",
-            post(me::attempt_email_verification),
+            post(identifications::attempt_email_verification),
+        )
+        .route(
+            "/me/phone_numbers",
+            get(identifications::list_phone_numbers).post(identifications::create_phone_number),
+        )
+        .route(
+            "/me/phone_numbers/{id}",
+            get(identifications::get_phone_number)
+                .patch(identifications::update_phone_number)
+                .delete(identifications::delete_phone_number),
+        )
+        .route(
+            "/me/phone_numbers/{id}/prepare_verification",
+            post(identifications::prepare_phone_verification),
+        )
+        .route(
+            "/me/phone_numbers/{id}/attempt_verification",
+            post(identifications::attempt_phone_verification),
         )
         .route("/me/sessions/active", get(me::active_sessions))
         .route("/me/sessions/{id}/revoke", post(me::revoke_session))

@@ -1,6 +1,8 @@
 //! `email_address` and `phone_number` objects with their verification.
 
 use serde_json::{json, Value};
+use tessera_core::clock::now_ms;
+use tessera_core::codes::CodeState;
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
 use tessera_store::records::Identification;
 
@@ -19,14 +21,25 @@ pub fn verification(idn: &Identification) -> Value {
             "expire_at": null,
             "verified_at_client": null,
         }),
-        (status, Some(strategy)) => json!({
-            "object": "verification_otp",
-            "status": status.as_str(),
-            "strategy": strategy,
-            "attempts": null,
-            "expire_at": null,
-            "verified_at_client": null,
-        }),
+        (status, Some(strategy)) => {
+            // A code in flight: its attempts, expiry, and `expired`/`failed` states.
+            let code: Option<CodeState> = idn
+                .verification
+                .clone()
+                .and_then(|v| serde_json::from_value(v).ok());
+            let shown = match (&code, status) {
+                (Some(c), VerificationStatus::Unverified) => c.status_at(now_ms()).to_owned(),
+                _ => status.as_str().to_owned(),
+            };
+            json!({
+                "object": "verification_otp",
+                "status": shown,
+                "strategy": strategy,
+                "attempts": code.as_ref().map(|c| c.attempts),
+                "expire_at": code.as_ref().and_then(|c| c.expire_at),
+                "verified_at_client": null,
+            })
+        }
         (_, None) => Value::Null,
     }
 }

@@ -9,6 +9,7 @@ mod browser;
 mod smtp;
 mod support;
 
+mod account;
 mod cli;
 mod errors;
 mod fapi;

@@ -169,4 +169,9 @@ impl SmsSink {
         }
         panic!("no SMS to {to} arrived");
     }
+
+    /// How many SMS arrived in total.
+    pub fn count(&self) -> usize {
+        self.messages.lock().unwrap().len()
+    }
 }

@@ -1,0 +1,369 @@
+//! The signed-in user's own email addresses and phone numbers (`/v1/me/email_addresses…`,
+//! `/v1/me/phone_numbers…`): adding one, verifying it by a code sent by email or
+//! SMS, second-factor flags of phone numbers, and removal.
+
+use tessera_domain::identifiers::{is_test_email, is_test_phone};
+use tessera_domain::ids::{IdentificationId, UserId};
+use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
+use tessera_domain::settings::{AttributeSetting, EnvironmentType};
+use tessera_store::records::Identification;
+use tessera_store::StoreError;
+
+use super::sign_ups::{attempt_error, prepared_code};
+use super::RequestInfo;
+use crate::clock::now_ms;
+use crate::codes::{self, CodeState};
+use crate::error::{CoreError, CoreResult};
+use crate::mailer::{code_email, CodePurpose};
+use crate::Core;
+
+/// The code strategy that verifies an identification of `kind`.
+pub fn code_strategy(kind: IdentificationKind) -> &'static str {
+    match kind {
+        IdentificationKind::EmailAddress => "email_code",
+        IdentificationKind::PhoneNumber => "phone_code",
+    }
+}
+
+/// Clerk's test identifiers (`…+clerk_test@…`, `+1 XXX 555-01XX`).
+fn is_test_identifier(kind: IdentificationKind, value: &str) -> bool {
+    match kind {
+        IdentificationKind::EmailAddress => is_test_email(value),
+        IdentificationKind::PhoneNumber => is_test_phone(value),
+    }
+}
+
+fn encode_state(state: &CodeState) -> CoreResult<serde_json::Value> {
+    serde_json::to_value(state).map_err(|e| CoreError::Internal(e.to_string()))
+}
+
+/// Applies `reserved_for_second_factor` / `default_second_factor` to `target`
+/// among a user's phone numbers. At most one of them is the default; reserving
+/// the first one makes it the default, and un-reserving the default hands that
+/// role to another reserved number.
+pub fn set_second_factor_flags(
+    phones: &mut [Identification],
+    target: &IdentificationId,
+    reserved: Option<bool>,
+    default: Option<bool>,
+) -> CoreResult<()> {
+    let idx = phones
+        .iter()
+        .position(|p| &p.id == target)
+        .ok_or(CoreError::NotFound)?;
+    if let Some(reserve) = reserved {
+        if reserve {
+            if phones[idx].verification_status != VerificationStatus::Verified {
+                return Err(CoreError::value(
+                    "reserved_for_second_factor",
+                    "the phone number must be verified first",
+                ));
+            }
+            phones[idx].reserved_for_second_factor = true;
+            if !phones.iter().any(|p| p.default_second_factor) {
+                phones[idx].default_second_factor = true;
+            }
+        } else {
+            let was_default = phones[idx].default_second_factor;
+            phones[idx].reserved_for_second_factor = false;
+            phones[idx].default_second_factor = false;
+            if was_default {
+                if let Some(next) = phones
+                    .iter_mut()
+                    .find(|p| p.reserved_for_second_factor && &p.id != target)
+                {
+                    next.default_second_factor = true;
+                }
+            }
+        }
+    }
+    match default {
+        Some(true) => {
+            if !phones[idx].reserved_for_second_factor {
+                return Err(CoreError::value(
+                    "default_second_factor",
+                    "the phone number must be reserved for second factor first",
+                ));
+            }
+            for p in phones.iter_mut() {
+                p.default_second_factor = &p.id == target;
+            }
+        }
+        Some(false) => phones[idx].default_second_factor = false,
+        None => {}
+    }
+    Ok(())
+}
+
+impl Core {
+    /// Refuses identifications of a kind the instance settings turn off.
+    fn ensure_attribute_enabled(&self, kind: IdentificationKind) -> CoreResult<()> {
+        let user = self.instance().settings.user;
+        let setting: AttributeSetting = match kind {
+            IdentificationKind::EmailAddress => user.email_address,
+            IdentificationKind::PhoneNumber => user.phone_number,
+        };
+        if setting.enabled {
+            Ok(())
+        } else {
+            Err(CoreError::AttributeDisabled {
+                param: kind.as_str().to_owned(),
+            })
+        }
+    }
+
+    /// One of the user's own identifications of `kind` (404 for anyone else's).
+    pub async fn own_identification(
+        &self,
+        user_id: &UserId,
+        kind: IdentificationKind,
+        id: &str,
+    ) -> CoreResult<Identification> {
+        let idn = self.get_identification(kind, id).await?;
+        if &idn.user_id != user_id {
+            return Err(CoreError::NotFound);
+        }
+        Ok(idn)
+    }
+
+    /// The user's identifications of `kind`, oldest first.
+    pub async fn own_identifications(
+        &self,
+        user_id: &UserId,
+        kind: IdentificationKind,
+    ) -> CoreResult<Vec<Identification>> {
+        let mut conn = self.store.read().await?;
+        let all = tessera_store::identifications::list_for_user(&mut conn, user_id).await?;
+        Ok(all.into_iter().filter(|i| i.kind == kind).collect())
+    }
+
+    /// Adds an unverified email address or phone number to the user.
+    pub async fn create_own_identification(
+        &self,
+        user_id: &UserId,
+        kind: IdentificationKind,
+        value: &str,
+    ) -> CoreResult<Identification> {
+        self.ensure_attribute_enabled(kind)?;
+        self.create_identification(kind, user_id.as_str(), value, Default::default())
+            .await
+    }
+
+    /// Removes one of the user's identifications (another verified one becomes primary).
+    pub async fn delete_own_identification(
+        &self,
+        user_id: &UserId,
+        kind: IdentificationKind,
+        id: &str,
+    ) -> CoreResult<Identification> {
+        self.own_identification(user_id, kind, id).await?;
+        self.delete_identification(kind, id).await
+    }
+
+    /// Sends a code to one of the user's own identifications: by email for an
+    /// address, by SMS for a phone number. Rate-limited per address and per IP.
+    pub async fn prepare_own_verification(
+        &self,
+        user_id: &UserId,
+        kind: IdentificationKind,
+        id: &str,
+        strategy: Option<&str>,
+        info: &RequestInfo,
+    ) -> CoreResult<Identification> {
+        let now = now_ms();
+        let mut idn = self.own_identification(user_id, kind, id).await?;
+        let expected = code_strategy(kind);
+        if let Some(other) = strategy.filter(|s| *s != expected) {
+            return Err(CoreError::value(
+                "strategy",
+                format!("{other} is not supported here; use {expected}"),
+            ));
+        }
+        self.ensure_attribute_enabled(kind)?;
+        if idn.verification_status == VerificationStatus::Verified {
+            return Err(CoreError::NotAllowed {
+                code: "verification_already_verified",
+                detail: format!(
+                    "This {} is already verified.",
+                    kind.as_str().replace('_', " ")
+                ),
+            });
+        }
+        self.rate_limit(crate::rate_limits::CODES_PER_IP, info.ip.as_deref())
+            .await?;
+        self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(&idn.identifier))
+            .await?;
+        let code = codes::generate();
+        let state = CodeState::prepared(
+            expected,
+            idn.id.as_str(),
+            &code,
+            Some(idn.id.as_str().to_owned()),
+            now,
+        );
+        idn.verification = Some(encode_state(&state)?);
+        idn.verification_strategy = Some(expected.to_owned());
+        idn.updated_at = now;
+        let mut tx = self.store.begin().await?;
+        tessera_store::identifications::update(&mut tx, &idn).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        // Clerk's test identifiers get no message on development instances.
+        let inst = self.instance();
+        if !(inst.environment == EnvironmentType::Development
+            && is_test_identifier(kind, &idn.identifier))
+        {
+            match kind {
+                IdentificationKind::EmailAddress => {
+                    self.deliver(code_email(
+                        &idn.identifier,
+                        &self.app_name(),
+                        CodePurpose::Verify,
+                        &code,
+                    ))
+                    .await;
+                }
+                IdentificationKind::PhoneNumber => {
+                    self.deliver_sms(&idn.identifier, &code, "verification_code")
+                        .await;
+                }
+            }
+        }
+        Ok(idn)
+    }
+
+    /// Checks a code for one of the user's own identifications; the first
+    /// verified one of its kind becomes the user's primary one.
+    pub async fn attempt_own_verification(
+        &self,
+        user_id: &UserId,
+        kind: IdentificationKind,
+        id: &str,
+        code: &str,
+    ) -> CoreResult<Identification> {
+        let now = now_ms();
+        let inst = self.instance();
+        let mut idn = self.own_identification(user_id, kind, id).await?;
+        let mut state = prepared_code(idn.verification.clone())?;
+        let test_ok = inst.environment == EnvironmentType::Development
+            && inst.settings.instance.test_mode
+            && is_test_identifier(kind, &idn.identifier);
+        let outcome = state.attempt(idn.id.as_str(), code, now, test_ok);
+        if outcome == codes::Attempt::Verified {
+            idn.verification_status = VerificationStatus::Verified;
+            idn.verified_at = Some(now);
+        }
+        idn.verification = Some(encode_state(&state)?);
+        idn.updated_at = now;
+        let mut tx = self.store.begin().await?;
+        tessera_store::identifications::update(&mut tx, &idn).await?;
+        let mut user = tessera_store::users::get(&mut tx, user_id).await?;
+        let primary = match kind {
+            IdentificationKind::EmailAddress => &mut user.primary_email_address_id,
+            IdentificationKind::PhoneNumber => &mut user.primary_phone_number_id,
+        };
+        if outcome == codes::Attempt::Verified && primary.is_none() {
+            *primary = Some(idn.id.clone());
+            user.updated_at = now;
+            tessera_store::users::update(&mut tx, &user).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        attempt_error(outcome)?;
+        Ok(idn)
+    }
+
+    /// Sets `reserved_for_second_factor` / `default_second_factor` on one of the
+    /// user's phone numbers (see [`set_second_factor_flags`]).
+    pub async fn update_own_phone_number(
+        &self,
+        user_id: &UserId,
+        id: &str,
+        reserved: Option<bool>,
+        default: Option<bool>,
+    ) -> CoreResult<Identification> {
+        let target = self
+            .own_identification(user_id, IdentificationKind::PhoneNumber, id)
+            .await?
+            .id;
+        let now = now_ms();
+        let mut tx = self.store.begin().await?;
+        let before: Vec<Identification> =
+            tessera_store::identifications::list_for_user(&mut tx, user_id)
+                .await?
+                .into_iter()
+                .filter(|i| i.kind == IdentificationKind::PhoneNumber)
+                .collect();
+        let mut phones = before.clone();
+        set_second_factor_flags(&mut phones, &target, reserved, default)?;
+        for (old, new) in before.iter().zip(phones.iter_mut()) {
+            if old.reserved_for_second_factor != new.reserved_for_second_factor
+                || old.default_second_factor != new.default_second_factor
+                || new.id == target
+            {
+                new.updated_at = now;
+                tessera_store::identifications::update(&mut tx, new).await?;
+            }
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        phones
+            .into_iter()
+            .find(|p| p.id == target)
+            .ok_or(CoreError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phone(n: u8, verified: bool) -> Identification {
+        let mut idn = crate::users::new_identification(
+            &UserId::generate(0),
+            IdentificationKind::PhoneNumber,
+            format!("+1415555000{n}"),
+            verified,
+            false,
+            i64::from(n),
+        );
+        idn.id = IdentificationId::generate(i64::from(n) * 1000);
+        idn
+    }
+
+    fn flags(phones: &[Identification]) -> Vec<(bool, bool)> {
+        phones
+            .iter()
+            .map(|p| (p.reserved_for_second_factor, p.default_second_factor))
+            .collect()
+    }
+
+    #[test]
+    fn one_default_among_reserved_numbers() {
+        let mut phones = vec![phone(1, true), phone(2, true), phone(3, false)];
+        let (a, b, c) = (
+            phones[0].id.clone(),
+            phones[1].id.clone(),
+            phones[2].id.clone(),
+        );
+        set_second_factor_flags(&mut phones, &a, Some(true), None).unwrap();
+        set_second_factor_flags(&mut phones, &b, Some(true), None).unwrap();
+        assert_eq!(
+            flags(&phones),
+            [(true, true), (true, false), (false, false)],
+            "the first reserved number is the default"
+        );
+        set_second_factor_flags(&mut phones, &b, None, Some(true)).unwrap();
+        assert_eq!(
+            flags(&phones),
+            [(true, false), (true, true), (false, false)]
+        );
+        set_second_factor_flags(&mut phones, &b, Some(false), None).unwrap();
+        assert_eq!(
+            flags(&phones),
+            [(true, true), (false, false), (false, false)],
+            "the default passes on"
+        );
+        let err = set_second_factor_flags(&mut phones, &c, Some(true), None).unwrap_err();
+        assert_eq!(err.param(), Some("reserved_for_second_factor"));
+        let err = set_second_factor_flags(&mut phones, &b, None, Some(true)).unwrap_err();
+        assert_eq!(err.param(), Some("default_second_factor"));
+    }
+}
