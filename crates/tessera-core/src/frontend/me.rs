@@ -16,7 +16,8 @@ use crate::users::{UserPatch, UserView};
 use crate::Core;
 
 impl Core {
-    /// Changes the password; the current one is required when the user has one.
+    /// Changes the password; the current one is required when the user has one,
+    /// and the new one must differ from it.
     pub async fn change_own_password(
         &self,
         user_id: &UserId,
@@ -28,10 +29,17 @@ impl Core {
         let view = self.get_user(user_id.as_str()).await?;
         if view.user.password_hash.is_some() {
             let current = current.ok_or_else(|| CoreError::missing("current_password"))?;
+            let unchanged = current.expose() == new.expose();
             if !self.verify_password(user_id.as_str(), current).await? {
                 return Err(CoreError::NotAllowed {
                     code: "form_password_incorrect",
                     detail: "The current password is incorrect.".to_owned(),
+                });
+            }
+            if unchanged {
+                return Err(CoreError::NotAllowed {
+                    code: "form_new_password_matches_current",
+                    detail: "New password cannot be the same as the current password.".to_owned(),
                 });
             }
         }

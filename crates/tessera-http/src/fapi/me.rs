@@ -157,6 +157,8 @@ pub async fn change_password(State(core): State<Core>, me: Me, form: Form) -> Ap
         let api = ApiError::from(e);
         if api.code == "form_password_incorrect" {
             api.param("current_password")
+        } else if api.code == "form_new_password_matches_current" {
+            api.param("new_password")
         } else if api.meta.get("param_name").and_then(Value::as_str) == Some("password") {
             let mut api = api;
             api.meta

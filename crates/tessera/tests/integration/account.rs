@@ -14,6 +14,7 @@ both_backends!(
     phone_numbers_follow_the_settings,
     phone_codes_are_limited,
     test_phone_numbers_only_in_development,
+    new_password_must_differ_from_the_current_one,
 );
 
 /// A random US number outside Clerk's test range (`555-01XX`).
@@ -357,6 +358,39 @@ async fn test_phone_numbers_only_in_development(app: &TestApp) {
     }
     drop(me);
     prod.stop().await;
+}
+
+async fn new_password_must_differ_from_the_current_one(app: &TestApp) {
+    let mut me = signed_in(app).await;
+    let path = me.path("/change_password");
+    let change = |new: &'static str| {
+        [
+            ("current_password", "correct horse battery"),
+            ("new_password", new),
+        ]
+    };
+    let (status, body) = me.b.post(&path, &change("correct horse battery")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_error(&body, "form_new_password_matches_current");
+    assert_eq!(body["errors"][0]["meta"]["param_name"], "new_password");
+    assert_eq!(
+        body["errors"][0]["long_message"],
+        "New password cannot be the same as the current password."
+    );
+    // A wrong current password is reported first, whatever the new one is.
+    let (status, body) =
+        me.b.post(
+            &path,
+            &[
+                ("current_password", "not my password"),
+                ("new_password", "not my password"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "form_password_incorrect");
+    let (status, body) = me.b.post(&path, &change("a different secret")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 /// [`signed_in`] from a page at `origin` (production instances accept only their own).
