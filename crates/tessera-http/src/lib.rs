@@ -62,6 +62,10 @@ pub fn router(core: Core) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(
             core.clone(),
+            fapi::error_client::attach_client,
+        ))
+        .layer(middleware::from_fn_with_state(
+            core.clone(),
             fapi::transport::cors,
         ))
         .layer(middleware::from_fn(log_failures))

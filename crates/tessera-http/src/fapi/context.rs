@@ -2,8 +2,8 @@
 //! token in `Authorization` for native apps), its Origin and user agent.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
 use tessera_core::frontend::RequestInfo;
 use tessera_core::sessions::ClientView;
 use tessera_core::Core;
@@ -20,19 +20,23 @@ pub struct Caller {
     pub info: RequestInfo,
 }
 
+/// The caller's client token: the `__client` cookie, or (native apps) the raw
+/// token in `Authorization` — never a secret key.
+pub fn client_token(headers: &HeaderMap) -> Option<String> {
+    cookies::read(headers.get(header::COOKIE), CLIENT_COOKIE).or_else(|| {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim_start_matches("Bearer ").trim().to_owned())
+            .filter(|v| !v.is_empty() && !v.starts_with("sk_"))
+    })
+}
+
 impl FromRequestParts<Core> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, core: &Core) -> Result<Self, ApiError> {
-        let token = cookies::read(parts.headers.get(header::COOKIE), CLIENT_COOKIE).or_else(|| {
-            parts
-                .headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.trim_start_matches("Bearer ").trim().to_owned())
-                .filter(|v| !v.is_empty() && !v.starts_with("sk_"))
-        });
-        let client = match token {
+        let client = match client_token(&parts.headers) {
             Some(t) => core.client_for_token(&t).await?,
             None => None,
         };

@@ -5,6 +5,7 @@ pub mod client;
 pub mod context;
 pub mod cookies;
 pub mod environment;
+pub mod error_client;
 pub mod handshake;
 pub mod identifications;
 pub mod me;

@@ -13,6 +13,7 @@ mod account;
 mod cli;
 mod errors;
 mod fapi;
+mod fapi_errors;
 mod handshake;
 mod identifications;
 mod instance;

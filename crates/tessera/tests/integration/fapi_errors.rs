@@ -1,0 +1,90 @@
+//! Frontend API error bodies carry the caller's current client as `meta.client`,
+//! which clerk-js reads to update its state after a failed request.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::account::signed_in;
+use crate::both_backends;
+use crate::browser::Browser;
+use crate::support::{assert_error, TestApp};
+
+both_backends!(errors_carry_the_current_client);
+
+async fn errors_carry_the_current_client(app: &TestApp) {
+    let user = app.user(json!({})).await;
+    let email = user["email_addresses"][0]["email_address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // No client yet: nothing to add.
+    let mut b = Browser::new(app);
+    let (status, body) = b
+        .post("/client/sign_ins", &[("identifier", "nobody@example.com")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "form_identifier_not_found");
+    assert!(body["meta"]["client"].is_null(), "{body}");
+
+    // A wrong code: the error shows the sign-in's new attempt count.
+    let (status, out) = b.post("/client/sign_ins", &[("identifier", &email)]).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let client_id = out["client"]["id"].as_str().unwrap().to_owned();
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
+    let email_id = user["email_addresses"][0]["id"].as_str().unwrap();
+    b.post(
+        &format!("/client/sign_ins/{id}/prepare_first_factor"),
+        &[("strategy", "email_code"), ("email_address_id", email_id)],
+    )
+    .await;
+    let code = app.smtp.code_for(&email).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, body) = b
+        .post(
+            &format!("/client/sign_ins/{id}/attempt_first_factor"),
+            &[("strategy", "email_code"), ("code", wrong)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "form_code_incorrect");
+    let client = &body["meta"]["client"];
+    assert_eq!(client["object"], "client", "{body}");
+    assert_eq!(client["id"], client_id.as_str());
+    assert_eq!(client["sign_in"]["id"], id.as_str());
+    assert_eq!(
+        client["sign_in"]["first_factor_verification"]["attempts"],
+        1
+    );
+    assert!(body["client"].is_null(), "only under meta: {body}");
+
+    // /v1/me errors carry the signed-in client with its sessions.
+    let mut me = signed_in(app).await;
+    let path = me.path("/change_password");
+    let (status, body) =
+        me.b.post(
+            &path,
+            &[
+                ("current_password", "not my password"),
+                ("new_password", "a brand new secret"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "form_password_incorrect");
+    assert_eq!(
+        body["meta"]["client"]["sessions"][0]["id"],
+        me.sid.as_str(),
+        "{body}"
+    );
+    assert!(body["meta"]["client"]["sessions"][0]["last_active_token"]["jwt"].is_string());
+    // Unknown routes under the Frontend API too.
+    let (status, body) = me.b.post("/me/no_such_thing", &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["meta"]["client"]["id"].is_string(), "{body}");
+
+    // The Backend API never adds one.
+    let (status, body) = app.get("/users/user_2noSuchUserAtAllxxxxxxxxxxxx").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.get("meta").is_none(), "{body}");
+}
