@@ -79,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
         smtp_url: None,
         smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
         sms_webhook_url: None,
+        trusted_proxies: Default::default(),
     };
     let running = tessera::start(&settings).await?;
     let base = format!("http://{}/v1", running.addr);

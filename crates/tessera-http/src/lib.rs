@@ -9,6 +9,7 @@
 //! Every error leaves through [`error::ApiError`] in Clerk's envelope.
 
 pub mod bapi;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod fapi;
@@ -50,8 +51,15 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     err.into_response()
 }
 
+/// Deployment options of the HTTP layer.
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: client_ip::TrustedProxies,
+}
+
 /// The whole application router (routing happens after [`fapi::transport::rewrite`]).
-pub fn router(core: Core) -> Router {
+pub fn router(core: Core, options: HttpOptions) -> Router {
     Router::new()
         .route("/healthz", get(public::healthz))
         .route("/.well-known/jwks.json", get(public::well_known_jwks))
@@ -69,15 +77,16 @@ pub fn router(core: Core) -> Router {
             fapi::transport::cors,
         ))
         .layer(middleware::from_fn(log_failures))
+        .layer(axum::Extension(options.trusted_proxies))
         .with_state(core)
 }
 
 /// The service to serve: method tunnelling and trailing-slash removal happen
 /// before routing, so `POST …?_method=PATCH` reaches the PATCH route.
-pub fn app(core: Core) -> App {
+pub fn app(core: Core, options: HttpOptions) -> App {
     tower::Layer::layer(
         &tower::util::MapRequestLayer::new(fapi::transport::rewrite as Rewrite),
-        router(core),
+        router(core, options),
     )
 }
 

@@ -24,6 +24,10 @@ pub struct ConfigArgs {
     /// Configuration file [default: ./tessera.toml if it exists].
     #[arg(long, env = "TESSERA_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// Reverse proxies whose X-Forwarded-For names the client: comma-separated IPs and
+    /// CIDR networks [default: none, the TCP peer is the client].
+    #[arg(long, env = "TESSERA_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
 }
 
 /// `tessera.toml`; every key optional, unknown keys rejected.
@@ -52,6 +56,8 @@ pub struct FileConfig {
     pub smtp_from: Option<String>,
     /// Webhook that delivers SMS.
     pub sms_webhook_url: Option<String>,
+    /// Trusted reverse proxies (comma-separated IPs and CIDR networks).
+    pub trusted_proxies: Option<String>,
 }
 
 /// Validated settings.
@@ -77,6 +83,8 @@ pub struct Settings {
     pub smtp_from: String,
     /// Webhook that delivers SMS (`POST {to, body, purpose}`); none = log (development).
     pub sms_webhook_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none = the TCP peer).
+    pub trusted_proxies: tessera_http::client_ip::TrustedProxies,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -158,7 +166,13 @@ impl Settings {
             bail!("production instances need TESSERA_SMTP_URL: verification codes must reach users by email");
         }
         let sms_webhook_url = env("TESSERA_SMS_WEBHOOK_URL").or(file.sms_webhook_url);
+        let trusted_proxies = match args.trusted_proxies.clone().or(file.trusted_proxies) {
+            Some(raw) => tessera_http::client_ip::TrustedProxies::parse(&raw)
+                .map_err(|e| anyhow::anyhow!("trusted proxies: {e}"))?,
+            None => Default::default(),
+        };
         Ok(Self {
+            trusted_proxies,
             sms_webhook_url,
             addr,
             data_dir,

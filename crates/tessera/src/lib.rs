@@ -122,7 +122,12 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             }
         }
     });
-    let app = tessera_http::app(core.clone());
+    let app = tessera_http::app(
+        core.clone(),
+        tessera_http::HttpOptions {
+            trusted_proxies: settings.trusted_proxies.clone(),
+        },
+    );
     let task = tokio::spawn(async move {
         axum::serve(
             listener,

@@ -9,6 +9,7 @@ use tessera_core::sessions::ClientView;
 use tessera_core::Core;
 
 use super::cookies::{self, CLIENT_COOKIE};
+use crate::client_ip::TrustedProxies;
 use crate::error::ApiError;
 
 /// The calling browser or device.
@@ -47,11 +48,15 @@ impl FromRequestParts<Core> for Caller {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        // The peer address; X-Forwarded-For is not trusted (anyone can send it).
+        // The peer address, or the client named in X-Forwarded-For by a trusted proxy.
+        let trusted = parts.extensions.get::<TrustedProxies>();
         let ip = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip().to_string());
+            .map(|info| match trusted {
+                Some(t) => t.client_ip(info.0.ip(), &parts.headers).to_string(),
+                None => info.0.ip().to_canonical().to_string(),
+            });
         Ok(Self {
             client,
             info: RequestInfo {

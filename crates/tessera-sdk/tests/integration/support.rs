@@ -53,6 +53,7 @@ impl Server {
             smtp_url: None,
             smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
             sms_webhook_url: None,
+            trusted_proxies: Default::default(),
         };
         let running = tessera::start(&settings).await.expect("server starts");
         Self {

@@ -17,6 +17,7 @@ fn bin() -> Command {
         "TESSERA_CONFIG",
         "TESSERA_FRONTEND_URL",
         "TESSERA_INSTANCE",
+        "TESSERA_TRUSTED_PROXIES",
     ] {
         cmd.env_remove(var);
     }
@@ -237,6 +238,8 @@ fn help_explains_flags_and_bad_config_fails_clearly() {
         "--data-dir",
         "--database-url",
         "TESSERA_SECRET_KEY",
+        "--trusted-proxies",
+        "TESSERA_TRUSTED_PROXIES",
     ] {
         assert!(help.contains(word), "help lacks {word}: {help}");
     }
@@ -252,6 +255,151 @@ fn help_explains_flags_and_bad_config_fails_clearly() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("addr"));
+}
+
+/// A `serve` process on a fresh SQLite folder: the child, its base URL, its
+/// secret key and the folder.
+struct Served(Child, String, String, std::path::PathBuf);
+
+impl Served {
+    /// Stops it on SIGTERM and removes its folder.
+    fn stop(mut self) {
+        sigterm(&self.0);
+        assert!(wait_exit(&mut self.0).success());
+        let _ = std::fs::remove_dir_all(&self.3);
+    }
+}
+
+/// Starts `serve` with `extra` environment.
+fn serve_with(name: &str, extra: &[(&str, &str)]) -> Served {
+    let dir = temp_dir(name);
+    let port = free_port();
+    let mut cmd = bin();
+    cmd.args([
+        "serve",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ])
+    .arg(&dir)
+    .stdout(Stdio::piped());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let lines = banner(&mut child).join("\n");
+    let secret = lines
+        .split_whitespace()
+        .find(|w| w.starts_with("sk_test_"))
+        .unwrap()
+        .to_owned();
+    Served(child, format!("http://127.0.0.1:{port}"), secret, dir)
+}
+
+/// Signs a new user in through the Frontend API with `X-Forwarded-For: xff`;
+/// returns the IP the server recorded on the session (`latest_activity.ip_address`).
+async fn session_ip(base: &str, secret: &str, xff: &str) -> Value {
+    let http = ::reqwest::Client::new();
+    let email = format!("ip{:08x}@example.com", rand::random::<u32>());
+    let created = http
+        .post(format!("{base}/v1/users"))
+        .bearer_auth(secret)
+        .json(&serde_json::json!({"email_address": [email], "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success());
+    let out: Value = http
+        .post(format!("{base}/v1/client/sign_ins"))
+        .header("origin", "http://127.0.0.1:3000")
+        .header("x-forwarded-for", xff)
+        .form(&[
+            ("identifier", email.as_str()),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = out["response"]["created_session_id"].as_str().unwrap();
+    let session: Value = http
+        .get(format!("{base}/v1/sessions/{sid}"))
+        .bearer_auth(secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    session["latest_activity"]["ip_address"].clone()
+}
+
+/// Status of a new sign-up through the Frontend API with `X-Forwarded-For: xff`.
+async fn sign_up_status(base: &str, xff: &str) -> u16 {
+    let email = format!("up{:08x}@example.com", rand::random::<u32>());
+    ::reqwest::Client::new()
+        .post(format!("{base}/v1/client/sign_ups"))
+        .header("origin", "http://127.0.0.1:3000")
+        .header("x-forwarded-for", xff)
+        .form(&[("email_address", email.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // By default X-Forwarded-For is ignored: anyone can send it.
+    let served = serve_with("untrusted", &[]);
+    let ip = runtime.block_on(session_ip(&served.1, &served.2, "198.51.100.9"));
+    assert_eq!(ip, "127.0.0.1");
+    served.stop();
+
+    // Behind a trusted proxy (here: the loopback peer), the client is the
+    // right-most address that is not a trusted proxy; what the client itself
+    // put on the left is never reached.
+    let served = serve_with(
+        "trusted",
+        &[("TESSERA_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")],
+    );
+    let (base, secret) = (&served.1, &served.2);
+    runtime.block_on(async {
+        let ip = session_ip(base, secret, "6.6.6.6, 198.51.100.9, 10.1.2.3").await;
+        assert_eq!(ip, "198.51.100.9");
+        // Per-IP limits count the forwarded client: 30 sign-ups a minute each
+        // (61 tries: a window boundary in between still leaves one window over 30).
+        let mut refused = false;
+        for _ in 0..61 {
+            if sign_up_status(base, "198.51.100.7").await == 429 {
+                refused = true;
+                break;
+            }
+        }
+        assert!(refused, "the forwarded client's sign-up budget ran out");
+        assert_eq!(sign_up_status(base, "198.51.100.8").await, 200);
+    });
+    served.stop();
+
+    // A bad list stops the start with the setting's name.
+    let out = bin()
+        .args(["serve", "--trusted-proxies", "10.0.0.0/40"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("trusted proxies") && err.contains("10.0.0.0/40"),
+        "{err}"
+    );
 }
 
 mod reqwest {

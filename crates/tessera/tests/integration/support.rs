@@ -119,6 +119,7 @@ impl TestApp {
             smtp_url: Some(smtp.url()),
             smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
             sms_webhook_url: Some(sms.url.clone()),
+            trusted_proxies: Default::default(),
         };
         let running = tessera::start(&settings).await.expect("server starts");
         Some(Self {
