@@ -1,227 +1,59 @@
-//! `tessera-bench users`: starts a real Tessera server on loopback (SQLite in a
-//! temporary folder, or the PostgreSQL database given), creates N users through
-//! the Backend API, then measures list, search and count requests.
-//! Prints throughput and p50/p99 latencies. Traffic stays on 127.0.0.1 and the
-//! run stops by itself.
+//! `tessera-bench`: load scenarios for Tessera. Each starts a real server on
+//! loopback (SQLite in a temporary folder, or the PostgreSQL database given)
+//! on its own thread and tokio runtime, drives it over HTTP from a separate
+//! runtime, prints figures and stops by itself. Traffic stays on 127.0.0.1.
+//!
+//! - `users`: the user store through the Backend API;
+//! - `tokens`: session-token refresh against raw RS256 signing;
+//! - `signin`: password sign-ins against raw argon2id;
+//! - `mixed`: token refresh latency while sign-ins saturate the hashing pool.
 
-use std::time::{Duration, Instant};
+mod fapi;
+mod load;
+mod mixed;
+mod server;
+mod signin;
+mod tokens;
+mod users;
 
-use anyhow::{bail, Context};
-use clap::Parser;
-use futures::stream::{self, StreamExt};
-use serde_json::json;
-use tessera::config::Settings;
-use tessera_domain::settings::EnvironmentType;
+use clap::{Parser, Subcommand};
 
-/// Benchmark the user store through the Backend API.
+/// Load scenarios against a real Tessera server on loopback.
 #[derive(Parser, Debug)]
-struct Args {
-    /// Users to create.
-    #[arg(long, default_value_t = 100_000)]
-    users: usize,
-    /// Concurrent requests while creating.
-    #[arg(long, default_value_t = 16)]
-    concurrency: usize,
-    /// Requests per read scenario.
-    #[arg(long, default_value_t = 300)]
-    samples: usize,
-    /// Database URL (a fresh, empty database); default: SQLite in a temporary folder.
-    #[arg(long, env = "BENCH_DATABASE_URL")]
-    database_url: Option<String>,
+#[command(name = "tessera-bench")]
+struct Cli {
+    /// Worker threads of the load generator's runtime (the server has its own).
+    #[arg(long, global = true, default_value_t = 1)]
+    client_threads: usize,
+    #[command(subcommand)]
+    scenario: Scenario,
 }
 
-/// A read scenario: its name and the request path for sample `k`.
-type Scenario = (&'static str, Box<dyn Fn(usize) -> String>);
-
-const FIRST: [&str; 8] = [
-    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken",
-];
-const LAST: [&str; 8] = [
-    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson",
-];
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
+#[derive(Subcommand, Debug)]
+enum Scenario {
+    /// The user store: create N users, then time list, search and count requests.
+    Users(users::Args),
+    /// Token refresh throughput against raw RS256 signatures.
+    Tokens(tokens::Args),
+    /// Password sign-in throughput against raw argon2id.
+    Signin(signin::Args),
+    /// Token refresh latency during a password sign-in storm.
+    Mixed(mixed::Args),
 }
 
-fn report(name: &str, mut times: Vec<Duration>) {
-    times.sort();
-    println!(
-        "{name:<44} n={:<6} p50={:>8.2} ms  p99={:>8.2} ms",
-        times.len(),
-        percentile(&times, 50.0).as_secs_f64() * 1e3,
-        percentile(&times, 99.0).as_secs_f64() * 1e3,
-    );
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let dir = std::env::temp_dir().join(format!("tessera-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let database_url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()));
-    let secret = "sk_test_benchbenchbenchbenchbench0001".to_owned();
-    let settings = Settings {
-        addr: "127.0.0.1:0".parse()?,
-        data_dir: dir.clone(),
-        database_url: database_url.clone(),
-        secret_key: Some(secret.clone()),
-        environment: EnvironmentType::Development,
-        frontend_url: None,
-        hash_concurrency: 1,
-        smtp_url: None,
-        smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
-        sms_webhook_url: None,
-        trusted_proxies: Default::default(),
-    };
-    let running = tessera::start(&settings).await?;
-    let base = format!("http://{}/v1", running.addr);
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cli.client_threads.max(1))
+        .thread_name("bench-client")
+        .enable_all()
         .build()?;
-    println!(
-        "backend: {}  users: {}  concurrency: {}",
-        if database_url.starts_with("sqlite") {
-            "sqlite"
-        } else {
-            "postgres"
-        },
-        args.users,
-        args.concurrency
-    );
-
-    let (_, existing) = get(&http, &secret, &format!("{base}/users/count")).await?;
-    if existing["total_count"].as_i64() != Some(0) {
-        bail!("the benchmark needs an empty database");
-    }
-
-    let started = Instant::now();
-    let creates: Vec<anyhow::Result<Duration>> = stream::iter(0..args.users)
-        .map(|i| {
-            let http = http.clone();
-            let secret = secret.clone();
-            let url = format!("{base}/users");
-            async move {
-                let body = json!({
-                    "email_address": [format!("user{i}@bench{}.example.com", i % 97)],
-                    "first_name": format!("{}{}", FIRST[i % 8], i),
-                    "last_name": LAST[(i / 8) % 8],
-                    "external_id": format!("ext-{i}"),
-                    "skip_password_requirement": true,
-                    "public_metadata": {"i": i},
-                });
-                let t = Instant::now();
-                let resp = http
-                    .post(&url)
-                    .bearer_auth(&secret)
-                    .json(&body)
-                    .send()
-                    .await?;
-                if !resp.status().is_success() {
-                    bail!("create failed: {} {}", resp.status(), resp.text().await?);
-                }
-                Ok(t.elapsed())
-            }
-        })
-        .buffer_unordered(args.concurrency)
-        .collect()
-        .await;
-    let elapsed = started.elapsed();
-    let times: Vec<Duration> = creates.into_iter().collect::<anyhow::Result<_>>()?;
-    println!(
-        "created {} users in {:.1} s = {:.0} users/s",
-        times.len(),
-        elapsed.as_secs_f64(),
-        times.len() as f64 / elapsed.as_secs_f64()
-    );
-    report("POST /v1/users", times);
-
-    let n = args.users.max(1);
-    let scenarios: Vec<Scenario> = vec![
-        (
-            "GET /users?limit=10 (newest page)",
-            Box::new(|_| "users?limit=10".to_owned()),
-        ),
-        (
-            "GET /users?limit=100&offset=k (deep pages)",
-            Box::new(move |k| {
-                format!(
-                    "users?limit=100&offset={}",
-                    (k * 7919) % n.saturating_sub(100).max(1)
-                )
-            }),
-        ),
-        (
-            "GET /users?email_address=… (exact)",
-            Box::new(move |k| {
-                format!(
-                    "users?email_address=user{}@bench{}.example.com",
-                    (k * 31) % n,
-                    ((k * 31) % n) % 97
-                )
-            }),
-        ),
-        (
-            "GET /users?external_id=… (exact)",
-            Box::new(move |k| format!("users?external_id=ext-{}", (k * 131) % n)),
-        ),
-        (
-            "GET /users?query=… (substring search)",
-            Box::new(move |k| format!("users?query=user{}%40&limit=10", (k * 53) % n)),
-        ),
-        (
-            "GET /users?name_query=…",
-            Box::new(|k| format!("users?name_query={}&limit=10", LAST[k % 8])),
-        ),
-        (
-            "GET /users?order_by=email_address&limit=10",
-            Box::new(|_| "users?order_by=email_address&limit=10".to_owned()),
-        ),
-        ("GET /users/count", Box::new(|_| "users/count".to_owned())),
-        ("GET /users/{id}", Box::new(|_| String::new())),
-    ];
-    let (_, sample) = get(&http, &secret, &format!("{base}/users?limit=100")).await?;
-    let ids: Vec<String> = sample
-        .as_array()
-        .context("list")?
-        .iter()
-        .filter_map(|u| u["id"].as_str().map(str::to_owned))
-        .collect();
-    for (name, path) in scenarios {
-        let mut times = Vec::with_capacity(args.samples);
-        for k in 0..args.samples {
-            let url = if name == "GET /users/{id}" {
-                format!("{base}/users/{}", ids[k % ids.len().max(1)])
-            } else {
-                format!("{base}/{}", path(k))
-            };
-            let t = Instant::now();
-            let (status, _) = get(&http, &secret, &url).await?;
-            times.push(t.elapsed());
-            if !status.is_success() {
-                bail!("{name}: {status}");
-            }
+    runtime.block_on(async move {
+        match cli.scenario {
+            Scenario::Users(args) => users::run(args).await,
+            Scenario::Tokens(args) => tokens::run(args).await,
+            Scenario::Signin(args) => signin::run(args).await,
+            Scenario::Mixed(args) => mixed::run(args).await,
         }
-        report(name, times);
-    }
-    running.shutdown().await?;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
-}
-
-async fn get(
-    http: &reqwest::Client,
-    secret: &str,
-    url: &str,
-) -> anyhow::Result<(reqwest::StatusCode, serde_json::Value)> {
-    let resp = http.get(url).bearer_auth(secret).send().await?;
-    let status = resp.status();
-    Ok((status, resp.json().await?))
+    })
 }

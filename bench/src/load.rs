@@ -1,0 +1,236 @@
+//! Load shapes and figures: raw operations on OS threads, closed-loop and
+//! open-loop HTTP load, percentiles, the load average and the result table.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+/// Unmeasured time before every measured phase (connections, caches, pool fill).
+pub const WARMUP: Duration = Duration::from_secs(2);
+
+/// The value at percentile `p` (0–100) of sorted samples (nearest rank).
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Throughput and latencies of one measured phase.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// Operations completed in the window.
+    pub ops: usize,
+    /// The window.
+    pub elapsed: Duration,
+    /// Latency of each operation, sorted (empty for raw runs).
+    pub latencies: Vec<Duration>,
+}
+
+impl Measured {
+    fn new(ops: usize, elapsed: Duration, mut latencies: Vec<Duration>) -> Self {
+        latencies.sort();
+        Self {
+            ops,
+            elapsed,
+            latencies,
+        }
+    }
+
+    /// Operations per second.
+    pub fn rate(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Latency at percentile `p`, in ms.
+    pub fn p(&self, p: f64) -> f64 {
+        ms(percentile(&self.latencies, p))
+    }
+
+    /// The slowest operation, in ms.
+    pub fn max(&self) -> f64 {
+        self.latencies.last().copied().map_or(0.0, ms)
+    }
+}
+
+/// Runs `op` in a loop on `threads` OS threads for `duration` (after `warmup`)
+/// and counts completions: the raw cost of a CPU-bound operation.
+pub async fn raw_threads<F>(
+    threads: usize,
+    warmup: Duration,
+    duration: Duration,
+    op: F,
+) -> anyhow::Result<Measured>
+where
+    F: Fn() -> anyhow::Result<()> + Send + Sync + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let start = Instant::now() + warmup;
+        let end = start + duration;
+        let counts = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads.max(1))
+                .map(|_| {
+                    scope.spawn(|| -> anyhow::Result<usize> {
+                        let mut done = 0;
+                        loop {
+                            op()?;
+                            let now = Instant::now();
+                            if now >= end {
+                                return Ok(done);
+                            }
+                            if now >= start {
+                                done += 1;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("panicked")))
+                })
+                .collect::<anyhow::Result<Vec<usize>>>()
+        })?;
+        Ok(Measured::new(counts.iter().sum(), duration, Vec::new()))
+    })
+    .await?
+}
+
+/// `concurrency` workers each send one request after the other for `duration`
+/// (after `warmup`); `op(worker, n)` is one request. Counts what completes in the window.
+pub async fn closed_loop<F, Fut>(
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+    op: F,
+) -> anyhow::Result<Measured>
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let op = Arc::new(op);
+    let start = Instant::now() + warmup;
+    let end = start + duration;
+    let mut workers = JoinSet::new();
+    for worker in 0..concurrency.max(1) {
+        let op = op.clone();
+        workers.spawn(async move {
+            let mut times = Vec::new();
+            for n in 0.. {
+                let t = Instant::now();
+                if t >= end {
+                    break;
+                }
+                op(worker, n).await?;
+                let done = Instant::now();
+                if t >= start && done <= end {
+                    times.push(done - t);
+                }
+            }
+            anyhow::Ok(times)
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(times) = workers.join_next().await {
+        all.extend(times??);
+    }
+    Ok(Measured::new(all.len(), duration, all))
+}
+
+/// Starts `op(n)` at a fixed `rate` per second for `duration`, whatever the
+/// answers take; each latency counts from the request's scheduled start, so a
+/// stalled server or generator shows up in the figures.
+pub async fn open_loop<F, Fut>(rate: f64, duration: Duration, op: F) -> anyhow::Result<Measured>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    let start = tokio::time::Instant::now();
+    let total = (duration.as_secs_f64() * rate).round() as usize;
+    let mut requests = JoinSet::new();
+    for n in 0..total {
+        let due = start + period.mul_f64(n as f64);
+        tokio::time::sleep_until(due).await;
+        let fut = op(n);
+        requests.spawn(async move {
+            fut.await?;
+            anyhow::Ok(due.elapsed())
+        });
+    }
+    let mut all = Vec::with_capacity(total);
+    while let Some(latency) = requests.join_next().await {
+        all.push(latency??);
+    }
+    let elapsed = start.elapsed();
+    Ok(Measured::new(all.len(), elapsed, all))
+}
+
+/// The 1-, 5- and 15-minute load averages, as the kernel reports them.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// One row of the result table.
+pub struct Row {
+    /// What was measured.
+    pub name: String,
+    /// The raw operation's rate, if compared with one.
+    pub raw: Option<f64>,
+    /// The endpoint's figures.
+    pub endpoint: Measured,
+    /// The goal, in words.
+    pub goal: String,
+}
+
+/// Prints the result table.
+pub fn print_table(rows: &[Row]) {
+    println!();
+    println!(
+        "{:<40} {:>10} {:>12} {:>7} {:>9} {:>9} {:>9}  goal",
+        "scenario", "raw ops/s", "endpoint/s", "ratio", "p50 ms", "p99 ms", "max ms"
+    );
+    for row in rows {
+        let raw = row
+            .raw
+            .map_or_else(|| "-".to_owned(), |r| format!("{r:.0}"));
+        let ratio = row.raw.map_or_else(
+            || "-".to_owned(),
+            |r| format!("{:.3}", row.endpoint.rate() / r),
+        );
+        let e = &row.endpoint;
+        let (p50, p99, max) = if e.latencies.is_empty() {
+            ("-".to_owned(), "-".to_owned(), "-".to_owned())
+        } else {
+            (
+                format!("{:.2}", e.p(50.0)),
+                format!("{:.2}", e.p(99.0)),
+                format!("{:.2}", e.max()),
+            )
+        };
+        println!(
+            "{:<40} {:>10} {:>12.1} {:>7} {:>9} {:>9} {:>9}  {}",
+            row.name,
+            raw,
+            e.rate(),
+            ratio,
+            p50,
+            p99,
+            max,
+            row.goal
+        );
+    }
+    println!("load average now: {}", load_average());
+}

@@ -1,0 +1,101 @@
+//! `tessera-bench signin`: password sign-ins (`POST /v1/client/sign_ins`, each
+//! from a fresh client, completing to a session) against raw argon2id
+//! verifications with the server's parameters at the hashing pool's parallelism.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use argon2::Argon2;
+use tessera_core::passwords::Password;
+use tessera_core::Core;
+
+use crate::fapi::{Fapi, Harness, PASSWORD};
+use crate::load::{self, Row};
+use crate::server::ServerArgs;
+
+/// Password sign-in throughput against raw argon2id.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Seconds of each measured phase (raw argon2id, then the endpoint).
+    #[arg(long, default_value_t = 15)]
+    pub seconds: u64,
+    /// Concurrent sign-ins (more than the hashing pool, so it never idles).
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Users the sign-ins rotate over.
+    #[arg(long, default_value_t = 32)]
+    pub users: usize,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Raw argon2id: what the server does for one sign-in (verify a stored PHC hash
+/// made by its own hasher), on `threads` threads.
+pub async fn raw_argon2id(
+    core: &Core,
+    threads: usize,
+    duration: Duration,
+) -> anyhow::Result<load::Measured> {
+    let stored = core.hasher.hash(Password::new(PASSWORD.to_owned())).await?;
+    load::raw_threads(threads, load::WARMUP, duration, move || {
+        let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Argon2::default()
+            .verify_password(PASSWORD.as_bytes(), &parsed)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    })
+    .await
+}
+
+/// Closed-loop sign-ins over `emails`, each from a fresh client.
+pub async fn sign_in_load(
+    fapi: Fapi,
+    emails: Arc<Vec<String>>,
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> anyhow::Result<load::Measured> {
+    load::closed_loop(concurrency, warmup, duration, move |worker, n| {
+        let fapi = fapi.clone();
+        let email = emails[(worker + n * concurrency) % emails.len()].clone();
+        async move { fapi.sign_in(&email, PASSWORD).await.map(drop) }
+    })
+    .await
+}
+
+/// Runs the scenario.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let plan = format!(
+        "signin: {} s per phase, {} concurrent sign-ins over {} users",
+        args.seconds, args.concurrency, args.users
+    );
+    let bench = Harness::start(&args.server, plan).await?;
+    let server = &bench.server;
+    let duration = Duration::from_secs(args.seconds);
+    let emails = bench.create_users("signin", args.users).await?;
+
+    let raw = raw_argon2id(&server.core, server.hash_concurrency, duration).await?;
+    println!(
+        "raw argon2id on {} threads: {:.1} verifications/s",
+        server.hash_concurrency,
+        raw.rate()
+    );
+    let endpoint = sign_in_load(
+        bench.fapi.clone(),
+        emails,
+        args.concurrency,
+        load::WARMUP,
+        duration,
+    )
+    .await?;
+    load::print_table(&[Row {
+        name: format!(
+            "POST /client/sign_ins ({} concurrent, pool {})",
+            args.concurrency, server.hash_concurrency
+        ),
+        raw: Some(raw.rate()),
+        endpoint,
+        goal: "ratio >= 0.95".to_owned(),
+    }]);
+    bench.stop().await
+}
