@@ -4,7 +4,6 @@ use tessera_domain::identifiers;
 use tessera_domain::ids::{IdentificationId, UserId};
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
 use tessera_store::records::{Identification, User};
-use tessera_store::StoreError;
 
 use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
@@ -130,7 +129,10 @@ impl Core {
         repair_primary(&mut view, kind);
         view.user.updated_at = now;
         tessera_store::users::update(&mut tx, &view.user).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        let fresh = load_view(&mut tx, &view.user.id).await?;
+        self.emit_user(&mut tx, "user.updated", &fresh, None)
+            .await?;
+        self.commit(tx).await?;
         Ok(idn)
     }
 
@@ -183,7 +185,10 @@ impl Core {
         repair_primary(&mut view, kind);
         view.user.updated_at = now;
         tessera_store::users::update(&mut tx, &view.user).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        let fresh = load_view(&mut tx, &view.user.id).await?;
+        self.emit_user(&mut tx, "user.updated", &fresh, None)
+            .await?;
+        self.commit(tx).await?;
         Ok(idn)
     }
 
@@ -205,7 +210,10 @@ impl Core {
         repair_primary(&mut view, kind);
         view.user.updated_at = now;
         tessera_store::users::update(&mut tx, &view.user).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        let fresh = load_view(&mut tx, &view.user.id).await?;
+        self.emit_user(&mut tx, "user.updated", &fresh, None)
+            .await?;
+        self.commit(tx).await?;
         Ok(idn)
     }
 
@@ -253,7 +261,10 @@ impl Core {
         *primary_slot(&mut view.user, kind) = Some(idn.id.clone());
         view.user.updated_at = now;
         tessera_store::users::update(&mut tx, &view.user).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        let fresh = load_view(&mut tx, &view.user.id).await?;
+        self.emit_user(&mut tx, "user.updated", &fresh, None)
+            .await?;
+        self.commit(tx).await?;
         Ok(idn)
     }
 }

@@ -28,6 +28,8 @@ pub struct BootOptions {
     pub mailer: crate::mailer::Mailer,
     /// Where SMS goes.
     pub sms: crate::sms::SmsSender,
+    /// Webhook dispatcher settings.
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 /// The result of booting: the services, and a secret key if one was just generated.
@@ -140,6 +142,8 @@ pub async fn boot(store: Store, hasher: Hasher, opts: BootOptions) -> CoreResult
         frontend_url: opts.frontend_url.trim_end_matches('/').to_owned(),
         mailer: opts.mailer,
         sms: opts.sms,
+        webhooks: opts.webhooks,
+        outbox: tokio::sync::Notify::new(),
         instance: RwLock::new(instance),
     }));
     core.refresh().await?;
@@ -165,6 +169,8 @@ pub async fn open(store: Store, hasher: Hasher, frontend_url: String) -> CoreRes
         frontend_url: frontend_url.trim_end_matches('/').to_owned(),
         mailer: crate::mailer::Mailer::Log,
         sms: crate::sms::SmsSender::Log,
+        webhooks: crate::webhooks::WebhookConfig::default(),
+        outbox: tokio::sync::Notify::new(),
         instance: RwLock::new(instance),
     }));
     core.refresh().await?;

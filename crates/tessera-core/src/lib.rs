@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Tessera's services: the use cases behind the Backend and Frontend APIs.
 //!
 //! Services own transactions (opened on the store, committed at the end),
@@ -16,9 +17,11 @@ pub mod keys;
 pub mod mailer;
 pub mod passwords;
 pub mod rate_limits;
+pub mod render;
 pub mod sessions;
 pub mod sms;
 pub mod users;
+pub mod webhooks;
 
 use std::ops::Deref;
 use std::sync::{Arc, RwLock};
@@ -49,6 +52,10 @@ pub struct Inner {
     pub mailer: mailer::Mailer,
     /// Where SMS goes.
     pub sms: sms::SmsSender,
+    /// Webhook dispatcher settings.
+    pub webhooks: webhooks::WebhookConfig,
+    /// Wakes the dispatcher when a transaction with events commits.
+    pub outbox: tokio::sync::Notify,
     instance: RwLock<Instance>,
 }
 
@@ -89,20 +96,29 @@ impl Core {
         self.instance().settings.instance.application_name
     }
 
-    /// Sends an email after the change that asked for it has committed; a
-    /// failure is logged, not returned (the user can ask for a new code).
+    /// Sends an email through the durable queue: queued, then sent at once; a
+    /// failed send is retried by the dispatcher. A failure is logged, not
+    /// returned (the user can ask for a new code).
     pub async fn deliver(&self, email: mailer::Email) {
         let to = email.to.clone();
-        if let Err(e) = self.mailer.send(email).await {
-            tracing::error!(%to, "email delivery failed: {e}");
+        if let Err(e) = self.queue_email(email, "verification_code").await {
+            tracing::error!(%to, "sending an email failed: {e}");
         }
     }
 
-    /// Sends a code by SMS after the change that asked for it committed; failures are logged.
+    /// Sends a code by SMS through the durable queue; failures are logged.
     pub async fn deliver_sms(&self, to: &str, code: &str, purpose: &str) {
         let body = sms::code_text(&self.app_name(), code);
-        if let Err(e) = self.sms.send(to, &body, purpose).await {
-            tracing::error!(%to, "SMS delivery failed: {e}");
+        if let Err(e) = self.queue_sms(to, &body, purpose).await {
+            tracing::error!(%to, "sending an SMS failed: {e}");
+        }
+    }
+
+    /// The instance id (event envelopes).
+    pub fn instance_id(&self) -> String {
+        match self.0.instance.read() {
+            Ok(guard) => guard.id.as_str().to_owned(),
+            Err(poisoned) => poisoned.into_inner().id.as_str().to_owned(),
         }
     }
 

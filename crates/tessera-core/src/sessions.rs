@@ -5,7 +5,6 @@ use tessera_domain::kinds::SessionStatus;
 use tessera_domain::settings::EnvironmentType;
 use tessera_store::records::{Client, Session};
 use tessera_store::sessions::SessionFilter;
-use tessera_store::StoreError;
 
 use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
@@ -88,7 +87,9 @@ impl Core {
         let mut client = client;
         client.last_active_session_id = Some(session.id.clone());
         tessera_store::clients::update(&mut tx, &client).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.emit_sessions(&mut tx, "session.created", [&session], None)
+            .await?;
+        self.commit(tx).await?;
         Ok(session)
     }
 
@@ -128,8 +129,10 @@ impl Core {
             session.status = SessionStatus::Revoked;
             session.updated_at = now;
             tessera_store::sessions::update(&mut tx, &session).await?;
+            self.emit_sessions(&mut tx, "session.revoked", [&session], None)
+                .await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         session.status = effective_status(&session, now);
         Ok(session)
     }

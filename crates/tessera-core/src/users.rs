@@ -397,11 +397,13 @@ impl Core {
                 .await
                 .map_err(conflict_to_exists)?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(UserView {
+        let view = UserView {
             user,
             identifications: idns,
-        })
+        };
+        self.emit_user(&mut tx, "user.created", &view, None).await?;
+        self.commit(tx).await?;
+        Ok(view)
     }
 
     /// Updates a user (BAPI `PATCH /v1/users/{id}`).
@@ -498,10 +500,10 @@ impl Core {
             .await
             .map_err(conflict_to_exists)?;
         if password_changed && patch.sign_out_of_other_sessions {
-            tessera_store::sessions::end_all_for_user(&mut tx, &id, SessionStatus::Revoked, now)
-                .await?;
+            self.revoke_all_sessions(&mut tx, &id, now).await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        self.emit_user(&mut tx, "user.updated", &view, None).await?;
+        self.commit(tx).await?;
         Ok(view)
     }
 
@@ -511,7 +513,8 @@ impl Core {
         let mut tx = self.store.begin().await?;
         let view = load_view(&mut tx, &id).await?;
         tessera_store::users::delete(&mut tx, &id).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.emit_user_deleted(&mut tx, id.as_str(), None).await?;
+        self.commit(tx).await?;
         Ok(view)
     }
 
@@ -580,14 +583,9 @@ impl Core {
             .await?;
         if sign_out {
             let mut tx = self.store.begin().await?;
-            tessera_store::sessions::end_all_for_user(
-                &mut tx,
-                &view.user.id,
-                SessionStatus::Revoked,
-                now_ms(),
-            )
-            .await?;
-            tx.commit().await.map_err(StoreError::from)?;
+            self.revoke_all_sessions(&mut tx, &view.user.id, now_ms())
+                .await?;
+            self.commit(tx).await?;
         }
         Ok(view)
     }
@@ -629,7 +627,7 @@ impl Core {
             user.password_hasher = Some(NATIVE_HASHER.to_owned());
             tessera_store::users::update(&mut tx, &user).await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -649,7 +647,8 @@ impl Core {
         view.user.image_version += 1;
         view.user.updated_at = now;
         tessera_store::users::update(&mut tx, &view.user).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.emit_user(&mut tx, "user.updated", &view, None).await?;
+        self.commit(tx).await?;
         Ok(view)
     }
 
@@ -658,7 +657,7 @@ impl Core {
         let uid = UserId::parse(id).ok_or(CoreError::NotFound)?;
         let mut tx = self.store.begin().await?;
         tessera_store::users::delete_image(&mut tx, &uid).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         self.modify_user(id, |user, _| {
             user.has_image = false;
             user.image_version += 1;
@@ -674,6 +673,15 @@ impl Core {
         tessera_store::users::get_image(&mut conn, &uid)
             .await?
             .ok_or(CoreError::NotFound)
+    }
+
+    /// Revokes every signed-in session of a user, announcing each.
+    async fn revoke_all_sessions(&self, conn: &mut Conn, id: &UserId, now: i64) -> CoreResult<()> {
+        let ended =
+            tessera_store::sessions::end_all_for_user(conn, id, SessionStatus::Revoked, now)
+                .await?;
+        self.emit_sessions(conn, "session.revoked", &ended, None)
+            .await
     }
 
     /// Loads a user in a transaction, applies `change`, saves, and revokes
@@ -692,10 +700,10 @@ impl Core {
         view.user.updated_at = now;
         tessera_store::users::update(&mut tx, &view.user).await?;
         if view.user.banned && !was_banned {
-            tessera_store::sessions::end_all_for_user(&mut tx, &id, SessionStatus::Revoked, now)
-                .await?;
+            self.revoke_all_sessions(&mut tx, &id, now).await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        self.emit_user(&mut tx, "user.updated", &view, None).await?;
+        self.commit(tx).await?;
         Ok(view)
     }
 }

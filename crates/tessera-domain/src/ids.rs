@@ -132,6 +132,18 @@ ids! {
     EmailMessageId => "ema";
     /// An outgoing SMS message.
     SmsMessageId => "sms";
+    /// A webhook message (one event; its id is the `svix-id` header).
+    MessageId => "msg";
+    /// A webhook endpoint.
+    EndpointId => "ep";
+    /// One message due to one endpoint.
+    DeliveryId => "dlv";
+    /// One attempt to deliver a message to an endpoint.
+    AttemptId => "atmpt";
+    /// A signing secret of a webhook endpoint.
+    EndpointSecretId => "whsk";
+    /// A queued email or SMS send.
+    JobId => "job";
 }
 
 #[cfg(test)]

@@ -56,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
         smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
         sms_webhook_url: None,
         trusted_proxies: Default::default(),
+        webhooks: Default::default(),
     };
     let running = tessera::start(&settings).await?;
     let base = format!("http://{}", running.addr);

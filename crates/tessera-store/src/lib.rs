@@ -21,6 +21,7 @@ mod rows;
 pub mod sessions;
 mod sql;
 pub mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

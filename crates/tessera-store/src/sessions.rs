@@ -9,7 +9,8 @@ use crate::rows::SessionRow;
 use crate::sql::SqlBuf;
 use crate::Conn;
 
-const COLUMNS: &str = "id, client_id, user_id, status, actor, last_active_organization_id, \
+pub(crate) const COLUMNS: &str =
+    "id, client_id, user_id, status, actor, last_active_organization_id, \
     last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, ip_address, \
     user_agent, city, country, created_at, updated_at";
 
@@ -155,15 +156,15 @@ pub async fn end_all_for_user(
     user_id: &UserId,
     status: SessionStatus,
     now: i64,
-) -> StoreResult<u64> {
-    let done = sqlx::query(
+) -> StoreResult<Vec<Session>> {
+    let rows: Vec<SessionRow> = sqlx::query_as(&format!(
         "UPDATE sessions SET status = $1, updated_at = $2 \
-         WHERE user_id = $3 AND status IN ('active', 'pending')",
-    )
+         WHERE user_id = $3 AND status IN ('active', 'pending') RETURNING {COLUMNS}"
+    ))
     .bind(status.as_str())
     .bind(now)
     .bind(user_id.as_str().to_owned())
-    .execute(conn)
+    .fetch_all(conn)
     .await?;
-    Ok(done.rows_affected())
+    rows.into_iter().map(Session::try_from).collect()
 }

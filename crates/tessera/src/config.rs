@@ -58,6 +58,12 @@ pub struct FileConfig {
     pub sms_webhook_url: Option<String>,
     /// Trusted reverse proxies (comma-separated IPs and CIDR networks).
     pub trusted_proxies: Option<String>,
+    /// Delays before each webhook attempt, e.g. `0s,5s,5m,30m,2h,5h,10h,10h`.
+    pub webhook_retry_schedule: Option<String>,
+    /// A webhook endpoint failing this long without a success is disabled (e.g. `5days`).
+    pub webhook_disable_after: Option<String>,
+    /// Timeout of one webhook request (e.g. `15s`).
+    pub webhook_timeout: Option<String>,
 }
 
 /// Validated settings.
@@ -85,6 +91,8 @@ pub struct Settings {
     pub sms_webhook_url: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (none = the TCP peer).
     pub trusted_proxies: tessera_http::client_ip::TrustedProxies,
+    /// Webhook dispatcher settings.
+    pub webhooks: tessera_core::webhooks::WebhookConfig,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -171,8 +179,22 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("trusted proxies: {e}"))?,
             None => Default::default(),
         };
+        let mut webhooks = tessera_core::webhooks::WebhookConfig::default();
+        if let Some(raw) = env("TESSERA_WEBHOOK_RETRY_SCHEDULE").or(file.webhook_retry_schedule) {
+            webhooks.schedule = tessera_core::webhooks::parse_schedule(&raw)
+                .map_err(|e| anyhow::anyhow!("webhook retry schedule: {e}"))?;
+        }
+        if let Some(raw) = env("TESSERA_WEBHOOK_DISABLE_AFTER").or(file.webhook_disable_after) {
+            webhooks.disable_after = humantime::parse_duration(&raw)
+                .with_context(|| format!("webhook disable-after: {raw:?} is not a duration"))?;
+        }
+        if let Some(raw) = env("TESSERA_WEBHOOK_TIMEOUT").or(file.webhook_timeout) {
+            webhooks.timeout = humantime::parse_duration(&raw)
+                .with_context(|| format!("webhook timeout: {raw:?} is not a duration"))?;
+        }
         Ok(Self {
             trusted_proxies,
+            webhooks,
             sms_webhook_url,
             addr,
             data_dir,

@@ -28,6 +28,7 @@ pub struct Running {
     pub generated_secret: Option<SecretKey>,
     stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
+    dispatcher: JoinHandle<()>,
 }
 
 impl Running {
@@ -35,6 +36,8 @@ impl Running {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         self.task.await.context("server task")??;
+        // Sends in flight finish (each bounded by the webhook timeout).
+        let _ = self.dispatcher.await;
         self.core.store.close().await;
         Ok(())
     }
@@ -100,6 +103,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
                 Some(url) => tessera_core::sms::SmsSender::webhook(url)?,
                 None => tessera_core::sms::SmsSender::Log,
             },
+            webhooks: settings.webhooks.clone(),
         },
     )
     .await
@@ -122,6 +126,11 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             }
         }
     });
+    // Fans webhook messages out and sends them, and sends queued email and SMS.
+    let dispatcher = tokio::spawn(tessera_core::webhooks::dispatch::run(
+        core.clone(),
+        stop.subscribe(),
+    ));
     let app = tessera_http::app(
         core.clone(),
         tessera_http::HttpOptions {
@@ -147,5 +156,6 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         generated_secret: booted.generated_secret,
         stop,
         task,
+        dispatcher,
     })
 }

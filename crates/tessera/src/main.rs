@@ -8,6 +8,8 @@ use serde_json::json;
 use tessera::config::{ConfigArgs, Settings};
 use tessera_core::passwords::Hasher;
 
+mod webhooks_cli;
+
 /// Self-hosted user management and authentication, compatible with Clerk's SDKs.
 ///
 /// Settings come from flags, then environment variables, then `tessera.toml`.
@@ -36,6 +38,12 @@ enum Command {
     Keys {
         #[command(subcommand)]
         action: Option<KeysAction>,
+    },
+    /// Manage webhook endpoints: list, add, remove, enable, disable, secret,
+    /// attempts, messages, resend, recover.
+    Webhooks {
+        #[command(subcommand)]
+        action: webhooks_cli::WebhooksAction,
     },
 }
 
@@ -72,6 +80,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys { action } => keys(&settings, action).await,
+        Command::Webhooks { action } => {
+            let out = webhooks_cli::run(&settings, action).await?;
+            say!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
     }
 }
 
@@ -166,6 +179,7 @@ async fn keys(settings: &Settings, action: Option<KeysAction>) -> anyhow::Result
                     secret_key,
                     mailer: tessera_core::mailer::Mailer::Log,
                     sms: tessera_core::sms::SmsSender::Log,
+                    webhooks: settings.webhooks.clone(),
                 },
             )
             .await

@@ -4,7 +4,7 @@ use rand::RngCore;
 use tessera_domain::ids::{ClientId, SessionId};
 use tessera_domain::kinds::SessionStatus;
 use tessera_store::records::{Client, Session};
-use tessera_store::{Conn, StoreError};
+use tessera_store::Conn;
 
 use super::RequestInfo;
 use crate::clock::now_ms;
@@ -92,6 +92,8 @@ pub(crate) async fn start_session(
     session.ip_address = info.ip.clone();
     session.user_agent = info.user_agent.clone();
     tessera_store::sessions::insert(conn, &session).await?;
+    core.emit_sessions(conn, "session.created", [&session], Some(info))
+        .await?;
     let mut user = tessera_store::users::get(conn, user_id).await?;
     user.last_sign_in_at = Some(now);
     user.last_active_at = Some(now);
@@ -126,7 +128,7 @@ impl Core {
         let (client, token) = new_client(now);
         let mut tx = self.store.begin().await?;
         tessera_store::clients::insert(&mut tx, &client).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         Ok((
             ClientView {
                 client,
@@ -159,6 +161,11 @@ impl Core {
                 s.status = status;
                 s.updated_at = now;
                 tessera_store::sessions::update(&mut tx, &s).await?;
+                let event = match status {
+                    SessionStatus::Removed => "session.removed",
+                    _ => "session.ended",
+                };
+                self.emit_sessions(&mut tx, event, [&s], None).await?;
             }
             touched = Some(s);
         }
@@ -181,7 +188,7 @@ impl Core {
         client.updated_at = now;
         tessera_store::clients::update(&mut tx, &client).await?;
         let view = load_view(&mut tx, client, now).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         Ok((view, touched))
     }
 
@@ -223,7 +230,7 @@ impl Core {
         client.updated_at = now;
         tessera_store::clients::update(&mut tx, &client).await?;
         let view = load_view(&mut tx, client, now).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         Ok((view, session))
     }
 

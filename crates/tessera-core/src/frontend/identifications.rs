@@ -7,7 +7,6 @@ use tessera_domain::ids::{IdentificationId, UserId};
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
 use tessera_domain::settings::{AttributeSetting, EnvironmentType};
 use tessera_store::records::Identification;
-use tessera_store::StoreError;
 
 use super::sign_ups::{attempt_error, prepared_code};
 use super::RequestInfo;
@@ -206,7 +205,7 @@ impl Core {
         idn.updated_at = now;
         let mut tx = self.store.begin().await?;
         tessera_store::identifications::update(&mut tx, &idn).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         // Clerk's test identifiers get no message on development instances.
         let inst = self.instance();
         if !(inst.environment == EnvironmentType::Development
@@ -266,7 +265,7 @@ impl Core {
             user.updated_at = now;
             tessera_store::users::update(&mut tx, &user).await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         attempt_error(outcome)?;
         Ok(idn)
     }
@@ -303,7 +302,7 @@ impl Core {
                 tessera_store::identifications::update(&mut tx, new).await?;
             }
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         phones
             .into_iter()
             .find(|p| p.id == target)

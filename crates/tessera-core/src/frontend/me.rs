@@ -6,7 +6,6 @@ use tessera_domain::ids::{SessionId, UserId};
 use tessera_domain::kinds::SessionStatus;
 use tessera_store::records::Session;
 use tessera_store::sessions::SessionFilter;
-use tessera_store::StoreError;
 
 use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
@@ -70,9 +69,11 @@ impl Core {
                 s.status = SessionStatus::Revoked;
                 s.updated_at = now;
                 tessera_store::sessions::update(&mut tx, &s).await?;
+                self.emit_sessions(&mut tx, "session.revoked", [&s], None)
+                    .await?;
             }
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
 use tessera_domain::settings::EnvironmentType;
 use tessera_store::attempts::SignIn;
 use tessera_store::records::{Client, Identification, User};
-use tessera_store::{Conn, StoreError};
+use tessera_store::Conn;
 
 use super::clients::{ensure_client, load_view, start_session};
 use super::sign_ups::attempt_error;
@@ -160,7 +160,7 @@ impl Core {
             }
         }
         tessera_store::users::update(&mut tx, &fresh).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         if verdict == Verdict::MatchNeedsRehash {
             self.upgrade_hash(&user.id, &hash, password).await?;
         }
@@ -262,7 +262,7 @@ impl Core {
         tessera_store::clients::update(&mut tx, &client_row).await?;
         let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
         let view = load_view(&mut tx, client_row, now).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         Ok(SignInOutcome {
             sign_in,
             user: user_data,
@@ -366,7 +366,7 @@ impl Core {
         sign_in.updated_at = now;
         let mut tx = self.store.begin().await?;
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         let is_test = match kind {
             IdentificationKind::EmailAddress => is_test_email(&target.identifier),
             IdentificationKind::PhoneNumber => identifiers::is_test_phone(&target.identifier),
@@ -488,7 +488,7 @@ impl Core {
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
         let view = load_view(&mut tx, client_row, now).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         attempt_error(passed)?;
         Ok(SignInOutcome {
             sign_in,
@@ -551,7 +551,7 @@ impl Core {
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
         let view = load_view(&mut tx, client_row, now).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         Ok(SignInOutcome {
             sign_in,
             user: user_data,

@@ -11,7 +11,6 @@ use tessera_domain::kinds::IdentificationKind;
 use tessera_domain::settings::{EnvironmentType, InstanceSettings, SignUpMode};
 use tessera_store::attempts::SignUp;
 use tessera_store::records::{Client, User};
-use tessera_store::StoreError;
 
 use super::clients::{ensure_client, load_view, start_session};
 use super::RequestInfo;
@@ -327,7 +326,7 @@ impl Core {
         client.updated_at = now;
         tessera_store::clients::update(&mut tx, &client).await?;
         let view = load_view(&mut tx, client, now).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         Ok(SignUpOutcome {
             fields: fields(&sign_up, settings),
             sign_up,
@@ -423,6 +422,12 @@ impl Core {
                 .await
                 .map_err(crate::users::conflict_to_exists)?;
         }
+        let view = crate::users::UserView {
+            user,
+            identifications: idns,
+        };
+        self.emit_user(conn, "user.created", &view, Some(info))
+            .await?;
         let (session, token) = start_session(self, conn, client, &user_id, info, now).await?;
         sign_up.status = "complete".to_owned();
         sign_up.created_user_id = Some(user_id);
@@ -483,7 +488,7 @@ impl Core {
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
         let client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
         let view = load_view(&mut tx, client_row, now).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         // Clerk's test identifiers get no message on development instances.
         if !(inst.environment == EnvironmentType::Development && is_test) {
             if strategy == "phone_code" {
@@ -564,7 +569,7 @@ impl Core {
         }
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
         let view = load_view(&mut tx, client_row, now).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit(tx).await?;
         attempt_error(outcome)?;
         Ok(SignUpOutcome {
             fields: fields(&sign_up, &inst.settings),

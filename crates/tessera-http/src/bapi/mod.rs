@@ -7,3 +7,4 @@ pub mod router;
 pub mod sessions;
 pub mod user_actions;
 pub mod users;
+pub mod webhooks;

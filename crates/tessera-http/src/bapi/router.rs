@@ -6,6 +6,7 @@ use tessera_core::Core;
 
 use super::{
     identifications as idn, instance, instance_extra as ix, sessions, user_actions as ua, users,
+    webhooks as wh,
 };
 
 /// The BAPI routes, to be nested under `/v1`.
@@ -13,6 +14,46 @@ pub fn routes() -> Router<Core> {
     Router::new()
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/count", get(users::count_users))
+        .route(
+            "/webhooks/svix",
+            post(wh::svix_app).delete(wh::delete_svix_app),
+        )
+        .route("/webhooks/svix_url", post(wh::svix_app))
+        .route(
+            "/webhooks/endpoints",
+            get(wh::list_endpoints).post(wh::create_endpoint),
+        )
+        .route(
+            "/webhooks/endpoints/{id}",
+            get(wh::get_endpoint)
+                .patch(wh::update_endpoint)
+                .delete(wh::delete_endpoint),
+        )
+        .route("/webhooks/endpoints/{id}/enable", post(wh::enable_endpoint))
+        .route(
+            "/webhooks/endpoints/{id}/disable",
+            post(wh::disable_endpoint),
+        )
+        .route("/webhooks/endpoints/{id}/secret", get(wh::get_secret))
+        .route(
+            "/webhooks/endpoints/{id}/secret/rotate",
+            post(wh::rotate_secret),
+        )
+        .route(
+            "/webhooks/endpoints/{id}/attempts",
+            get(wh::endpoint_attempts),
+        )
+        .route("/webhooks/endpoints/{id}/recover", post(wh::recover))
+        .route("/webhooks/messages", get(wh::list_messages))
+        .route("/webhooks/messages/{id}", get(wh::get_message))
+        .route(
+            "/webhooks/messages/{id}/attempts",
+            get(wh::message_attempts),
+        )
+        .route(
+            "/webhooks/messages/{id}/endpoints/{endpoint_id}/resend",
+            post(wh::resend),
+        )
         .route("/users/ban", post(ua::ban_users))
         .route("/users/unban", post(ua::unban_users))
         .route(

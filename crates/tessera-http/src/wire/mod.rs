@@ -3,10 +3,9 @@
 //! milliseconds. The Python SDK requires every required key to be present,
 //! so nullable fields are sent as `null`, never left out.
 
-pub mod identification;
 pub mod instance;
-pub mod session;
-pub mod user;
+
+pub use tessera_core::render::{identification, session, user};
 
 use serde_json::{json, Value};
 

@@ -54,6 +54,7 @@ impl Server {
             smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
             sms_webhook_url: None,
             trusted_proxies: Default::default(),
+            webhooks: Default::default(),
         };
         let running = tessera::start(&settings).await.expect("server starts");
         Self {

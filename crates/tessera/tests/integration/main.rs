@@ -19,3 +19,4 @@ mod identifications;
 mod instance;
 mod sessions;
 mod users;
+mod webhooks;

@@ -41,13 +41,13 @@ pub struct TestApp {
     pg: Option<(String, String)>,
 }
 
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let r: u32 = rand::thread_rng().gen();
     format!("{prefix}_{}_{n}_{r:08x}", std::process::id())
 }
 
-fn pg_admin_url() -> Option<String> {
+pub fn pg_admin_url() -> Option<String> {
     let url = std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty());
@@ -67,7 +67,7 @@ fn pg_admin_url() -> Option<String> {
     url
 }
 
-fn with_database(admin_url: &str, db: &str) -> String {
+pub fn with_database(admin_url: &str, db: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),
         None => (admin_url, String::new()),
@@ -84,6 +84,15 @@ impl TestApp {
 
     /// Starts a server of the given environment type.
     pub async fn start_with(backend: Backend, environment: EnvironmentType) -> Option<Self> {
+        Self::start_configured(backend, environment, test_webhooks()).await
+    }
+
+    /// Starts a server with the given webhook dispatcher settings.
+    pub async fn start_configured(
+        backend: Backend,
+        environment: EnvironmentType,
+        webhooks: tessera_core::webhooks::WebhookConfig,
+    ) -> Option<Self> {
         let dir = std::env::temp_dir().join(unique("tessera-test"));
         std::fs::create_dir_all(&dir).unwrap();
         let (database_url, pg) = match backend {
@@ -120,6 +129,7 @@ impl TestApp {
             smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
             sms_webhook_url: Some(sms.url.clone()),
             trusted_proxies: Default::default(),
+            webhooks,
         };
         let running = tessera::start(&settings).await.expect("server starts");
         Some(Self {
@@ -265,4 +275,17 @@ macro_rules! both_backends {
             }
         }
     )*};
+}
+
+/// Webhook settings for tests: retries within a second, the rest as shipped.
+pub fn test_webhooks() -> tessera_core::webhooks::WebhookConfig {
+    tessera_core::webhooks::WebhookConfig {
+        schedule: [0, 100, 200, 400, 800]
+            .into_iter()
+            .map(std::time::Duration::from_millis)
+            .collect(),
+        timeout: std::time::Duration::from_secs(5),
+        poll: std::time::Duration::from_millis(200),
+        ..Default::default()
+    }
 }

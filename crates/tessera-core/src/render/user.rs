@@ -1,7 +1,7 @@
 //! The `user` object.
 
+use crate::users::UserView;
 use serde_json::{json, Value};
-use tessera_core::users::UserView;
 use tessera_domain::kinds::IdentificationKind;
 use tessera_domain::settings::InstanceSettings;
 

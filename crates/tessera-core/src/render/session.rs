@@ -1,7 +1,7 @@
 //! `session` and `client` objects.
 
+use crate::sessions::ClientView;
 use serde_json::{json, Value};
-use tessera_core::sessions::ClientView;
 use tessera_store::records::Session;
 
 /// The latest activity of a session: IP, place where known, and the browser and

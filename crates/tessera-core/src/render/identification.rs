@@ -1,8 +1,8 @@
 //! `email_address` and `phone_number` objects with their verification.
 
+use crate::clock::now_ms;
+use crate::codes::CodeState;
 use serde_json::{json, Value};
-use tessera_core::clock::now_ms;
-use tessera_core::codes::CodeState;
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
 use tessera_store::records::Identification;
 
