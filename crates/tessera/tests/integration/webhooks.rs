@@ -780,3 +780,74 @@ fn webhooks_cli_manages_endpoints() {
     assert_eq!(cli(&dir, &["webhooks", "list"]), json!([]));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two servers on one PostgreSQL database share the dispatching: every
+/// message is delivered, and none twice (nothing crashed, so nothing needed a
+/// second try).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_the_work_postgres() {
+    let dir = std::env::temp_dir().join(crate::support::unique("tessera-replicas"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(database_url) = fresh_database(Backend::Postgres, &dir).await else {
+        return;
+    };
+    let secret = format!("sk_test_{:032x}", rand::random::<u128>());
+    let http = reqwest::Client::new();
+    let rx = Receiver::start().await;
+    let mut servers = Vec::new();
+    for i in 0..2 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let sub = dir.join(format!("r{i}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        let child = serve(&sub, &database_url, port, &secret);
+        let base = format!("http://127.0.0.1:{port}");
+        wait_healthy(&http, &base).await;
+        servers.push((child, base));
+    }
+    let created = http
+        .post(format!("{}/v1/webhooks/endpoints", servers[0].1))
+        .bearer_auth(&secret)
+        .json(&json!({ "url": rx.url, "filter_types": ["user.created"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::OK);
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let base = &servers[i % 2].1;
+        let body: Value = http
+            .post(format!("{base}/v1/users"))
+            .bearer_auth(&secret)
+            .json(&json!({ "email_address": [email()], "skip_password_requirement": true }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let got = rx
+        .wait_for(30, |all| {
+            ids.iter()
+                .all(|id| all.iter().any(|d| d.json["data"]["id"] == id.as_str()))
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_all = rx.all();
+    let distinct: HashSet<&str> = got_all.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(distinct.len(), got_all.len(), "a message was sent twice");
+    assert!(got.len() >= ids.len());
+    for (mut child, _) in servers {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        child.wait().unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
