@@ -35,7 +35,7 @@ pub struct Measured {
 }
 
 impl Measured {
-    fn new(ops: usize, elapsed: Duration, mut latencies: Vec<Duration>) -> Self {
+    pub fn new(ops: usize, elapsed: Duration, mut latencies: Vec<Duration>) -> Self {
         latencies.sort();
         Self {
             ops,

@@ -6,7 +6,8 @@
 //! - `users`: the user store through the Backend API;
 //! - `tokens`: session-token refresh against raw RS256 signing;
 //! - `signin`: password sign-ins against raw argon2id;
-//! - `mixed`: token refresh latency while sign-ins saturate the hashing pool.
+//! - `mixed`: token refresh latency while sign-ins saturate the hashing pool;
+//! - `webhooks`: write latency without and with an endpoint, and deliveries per second.
 
 mod fapi;
 mod load;
@@ -15,6 +16,7 @@ mod server;
 mod signin;
 mod tokens;
 mod users;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +41,8 @@ enum Scenario {
     Signin(signin::Args),
     /// Token refresh latency during a password sign-in storm.
     Mixed(mixed::Args),
+    /// Write latency without and with a webhook endpoint; deliveries per second.
+    Webhooks(webhooks::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,6 +58,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Tokens(args) => tokens::run(args).await,
             Scenario::Signin(args) => signin::run(args).await,
             Scenario::Mixed(args) => mixed::run(args).await,
+            Scenario::Webhooks(args) => webhooks::run(args).await,
         }
     })
 }
