@@ -40,6 +40,21 @@ async fn log_failures(req: axum::extract::Request, next: Next) -> Response {
     response
 }
 
+/// Runs the request with its client IP and user agent known to the services,
+/// so the events it emits carry them (`event_attributes.http_request`).
+async fn request_context(req: axum::extract::Request, next: Next) -> Response {
+    let info = tessera_core::frontend::RequestInfo {
+        ip: fapi::context::client_ip(req.extensions(), req.headers()),
+        user_agent: req
+            .headers()
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        origin: None,
+    };
+    tessera_core::webhooks::events::with_request(info, next.run(req)).await
+}
+
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let mut err = ApiError::new(
         "internal_clerk_error",
@@ -76,6 +91,7 @@ pub fn router(core: Core, options: HttpOptions) -> Router {
             core.clone(),
             fapi::transport::cors,
         ))
+        .layer(middleware::from_fn(request_context))
         .layer(middleware::from_fn(log_failures))
         .layer(axum::Extension(options.trusted_proxies))
         .with_state(core)

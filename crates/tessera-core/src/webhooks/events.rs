@@ -14,6 +14,20 @@ use crate::error::CoreResult;
 use crate::frontend::RequestInfo;
 use crate::Core;
 
+tokio::task_local! {
+    /// The HTTP request being served, for events emitted while serving it.
+    static REQUEST: RequestInfo;
+}
+
+/// Runs `work` with `info` as the request its events are attributed to.
+pub async fn with_request<F: std::future::Future>(info: RequestInfo, work: F) -> F::Output {
+    REQUEST.scope(info, work).await
+}
+
+fn current_request() -> Option<RequestInfo> {
+    REQUEST.try_with(Clone::clone).ok()
+}
+
 /// The event types Tessera emits today.
 pub const EVENT_TYPES: &[&str] = &[
     "user.created",
@@ -61,7 +75,14 @@ impl Core {
     ) -> CoreResult<()> {
         let now = now_ms();
         let instance_id = self.instance_id();
-        let payload = envelope(event_type, data, &instance_id, now, request);
+        let ambient = request.is_none().then(current_request).flatten();
+        let payload = envelope(
+            event_type,
+            data,
+            &instance_id,
+            now,
+            request.or(ambient.as_ref()),
+        );
         tessera_store::webhooks::insert_message(
             conn,
             &tessera_store::webhooks::Message {

@@ -33,6 +33,17 @@ pub fn client_token(headers: &HeaderMap) -> Option<String> {
     })
 }
 
+/// The peer address, or the client named in `X-Forwarded-For` by a trusted proxy.
+pub fn client_ip(extensions: &axum::http::Extensions, headers: &HeaderMap) -> Option<String> {
+    let trusted = extensions.get::<TrustedProxies>();
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| match trusted {
+            Some(t) => t.client_ip(info.0.ip(), headers).to_string(),
+            None => info.0.ip().to_canonical().to_string(),
+        })
+}
+
 impl FromRequestParts<Core> for Caller {
     type Rejection = ApiError;
 
@@ -48,15 +59,7 @@ impl FromRequestParts<Core> for Caller {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        // The peer address, or the client named in X-Forwarded-For by a trusted proxy.
-        let trusted = parts.extensions.get::<TrustedProxies>();
-        let ip = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| match trusted {
-                Some(t) => t.client_ip(info.0.ip(), &parts.headers).to_string(),
-                None => info.0.ip().to_canonical().to_string(),
-            });
+        let ip = client_ip(&parts.extensions, &parts.headers);
         Ok(Self {
             client,
             info: RequestInfo {

@@ -242,6 +242,10 @@ async fn events_are_signed_and_delivered(app: &TestApp) {
         .find(|d| d.json["data"]["id"] == uid)
         .unwrap();
     assert_eq!(mine.json["data"]["object"], "user");
+    assert_eq!(
+        mine.json["event_attributes"]["http_request"]["client_ip"], "127.0.0.1",
+        "the request that caused the event"
+    );
     let updated = got
         .iter()
         .find(|d| d.json["type"] == "user.updated")
