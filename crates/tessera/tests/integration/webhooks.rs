@@ -575,7 +575,7 @@ async fn fresh_database(backend: Backend, dir: &std::path::Path) -> Option<Strin
     }
 }
 
-fn serve(
+fn spawn_server(
     dir: &std::path::Path,
     database_url: &str,
     port: u16,
@@ -602,6 +602,39 @@ fn serve(
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// A server process that is killed when the test ends, passing or failing.
+struct Server(std::process::Child);
+
+impl Server {
+    /// SIGKILL: no shutdown; leases and queues stay as they are.
+    fn kill(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+
+    /// SIGTERM, and wait for the exit.
+    fn stop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn serve(dir: &std::path::Path, database_url: &str, port: u16, secret: &str) -> Server {
+    Server(spawn_server(dir, database_url, port, secret))
 }
 
 async fn wait_healthy(http: &reqwest::Client, base: &str) {
@@ -674,8 +707,7 @@ async fn crash_mid_burst_loses_nothing(backend: Backend) {
         assert!(Instant::now() < deadline, "the burst did not get going");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    child.kill().unwrap(); // SIGKILL: no shutdown, leases and queues as they are
-    child.wait().unwrap();
+    child.kill(); // SIGKILL: no shutdown, leases and queues as they are
     for w in writers {
         w.await.unwrap();
     }
@@ -710,11 +742,7 @@ async fn crash_mid_burst_loses_nothing(backend: Backend) {
         committed.iter().all(|id| delivered.contains(id.as_str()))
     })
     .await;
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    child.wait().unwrap();
+    child.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -847,11 +875,7 @@ async fn replicas_share_the_work_postgres() {
     assert_eq!(distinct.len(), got_all.len(), "a message was sent twice");
     assert!(got.len() >= ids.len());
     for (mut child, _) in servers {
-        let _ = std::process::Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        child.wait().unwrap();
+        child.stop();
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
