@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tessera_domain::ids::{AttemptId, JobId};
 use tessera_store::webhooks::{self as store, status, Attempt, Delivery, Job};
 use tessera_store::StoreError;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use super::signature;
 use crate::clock::now_ms;
@@ -25,6 +25,8 @@ use crate::Core;
 
 /// Messages fanned out per round.
 const FAN_OUT_BATCH: i64 = 200;
+/// Outcomes written per transaction at most.
+const RECORD_BATCH: usize = 200;
 /// Bytes of a response body kept with its attempt.
 const RESPONSE_EXCERPT: usize = 1024;
 /// Retries of an email or SMS after its first failure.
@@ -55,6 +57,29 @@ pub async fn run(core: Core, mut stop: watch::Receiver<bool>) {
         }
     };
     let slots = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
+    // Sends finish in any order; their outcomes are written in batches, so a
+    // busy dispatcher costs the database one transaction per batch, not per send.
+    let (done_tx, mut done_rx) =
+        tokio::sync::mpsc::unbounded_channel::<(Outcome, OwnedSemaphorePermit)>();
+    let recorder_core = core.clone();
+    let recorder = tokio::spawn(async move {
+        while let Some(first) = done_rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < RECORD_BATCH {
+                match done_rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let (outcomes, permits): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            if let Err(e) = recorder_core.record_outcomes(outcomes).await {
+                tracing::warn!("recording webhook attempts failed: {e}; the leases lapse and the deliveries are retried");
+            }
+            // Slots free up once recorded, so the next claim sees settled rows.
+            drop(permits);
+            recorder_core.outbox.notify_one();
+        }
+    });
     let mut last_purge = Instant::now();
     loop {
         if *stop.borrow() {
@@ -74,12 +99,16 @@ pub async fn run(core: Core, mut stop: watch::Receiver<bool>) {
                         let Ok(permit) = slots.clone().acquire_owned().await else {
                             break;
                         };
-                        let (core, http) = (core.clone(), http.clone());
+                        let (core, http, done) = (core.clone(), http.clone(), done_tx.clone());
                         tokio::spawn(async move {
-                            if let Err(e) = core.attempt_delivery(&http, d, "scheduled").await {
-                                tracing::warn!("webhook delivery failed to record: {e}");
+                            match core.send_delivery(&http, d, "scheduled").await {
+                                Ok(outcome) => {
+                                    let _ = done.send((outcome, permit));
+                                }
+                                Err(e) => tracing::warn!(
+                                    "webhook delivery failed: {e}; it will be retried"
+                                ),
                             }
-                            drop(permit);
                         });
                     }
                     for job in jobs {
@@ -112,17 +141,35 @@ pub async fn run(core: Core, mut stop: watch::Receiver<bool>) {
             }
         }
     }
-    // Let sends in flight finish (each is bounded by the request timeout).
-    let _ = tokio::time::timeout(
-        cfg.timeout + Duration::from_secs(1),
-        slots.acquire_many(cfg.concurrency.max(1) as u32),
-    )
-    .await;
+    // Let sends in flight finish and be recorded (each is bounded by the timeout).
+    drop(done_tx);
+    let _ = tokio::time::timeout(cfg.timeout + Duration::from_secs(1), recorder).await;
 }
 
 fn excerpt(bytes: &[u8]) -> String {
     let cut = &bytes[..bytes.len().min(RESPONSE_EXCERPT)];
     String::from_utf8_lossy(cut).into_owned()
+}
+
+/// One attempt, sent and waiting to be recorded.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The leased delivery it was for.
+    pub delivery: Delivery,
+    /// When it started (ms).
+    pub attempted_at: i64,
+    /// HTTP status, when a response came.
+    pub status_code: Option<i64>,
+    /// Time to the response or the failure (ms).
+    pub latency_ms: i64,
+    /// Start of the response body.
+    pub response: String,
+    /// Transport error, when no response came.
+    pub error: Option<String>,
+    /// `scheduled`.
+    pub trigger: String,
+    /// Not sent: the endpoint was disabled meanwhile.
+    pub skipped: bool,
 }
 
 impl Core {
@@ -183,13 +230,14 @@ impl Core {
         Ok((deliveries, jobs))
     }
 
-    /// Makes one attempt of a leased delivery and records it.
-    pub async fn attempt_delivery(
+    /// Makes one attempt of a leased delivery; the outcome is recorded later,
+    /// in a batch with others (see [`Core::record_outcomes`]).
+    pub async fn send_delivery(
         &self,
         http: &reqwest::Client,
         d: Delivery,
         trigger: &str,
-    ) -> CoreResult<()> {
+    ) -> CoreResult<Outcome> {
         let started_at = now_ms();
         let (message, endpoint, secrets) = {
             let mut conn = self.store.read().await?;
@@ -198,20 +246,19 @@ impl Core {
             let secrets = store::signing_secrets(&mut conn, &d.endpoint_id, started_at).await?;
             (message, endpoint, secrets)
         };
-        if endpoint.disabled != 0 {
+        let mut outcome = Outcome {
+            delivery: d,
+            attempted_at: started_at,
+            status_code: None,
+            latency_ms: 0,
+            response: String::new(),
+            error: None,
+            trigger: trigger.to_owned(),
+            skipped: endpoint.disabled != 0,
+        };
+        if outcome.skipped {
             // Disabled after this was queued: it waits for a recovery.
-            let mut tx = self.store.begin().await?;
-            store::finish_delivery(
-                &mut tx,
-                &d.id,
-                status::FAILED,
-                d.attempts,
-                started_at,
-                started_at,
-            )
-            .await?;
-            tx.commit().await.map_err(StoreError::from)?;
-            return Ok(());
+            return Ok(outcome);
         }
         let timestamp = started_at / 1000;
         let signatures = signature::header(
@@ -227,12 +274,12 @@ impl Core {
             .header("svix-id", &message.id)
             .header("svix-timestamp", timestamp.to_string())
             .header("svix-signature", signatures)
-            .body(message.payload.clone())
+            .body(message.payload)
             .send()
             .await;
-        let (status_code, response, error) = match sent {
+        match sent {
             Ok(mut resp) => {
-                let code = i64::from(resp.status().as_u16());
+                outcome.status_code = Some(i64::from(resp.status().as_u16()));
                 let mut body = Vec::new();
                 while body.len() < RESPONSE_EXCERPT {
                     match resp.chunk().await {
@@ -240,61 +287,89 @@ impl Core {
                         _ => break,
                     }
                 }
-                (Some(code), excerpt(&body), None)
+                outcome.response = excerpt(&body);
             }
-            Err(e) => (None, String::new(), Some(e.without_url().to_string())),
-        };
-        let latency_ms = clock.elapsed().as_millis() as i64;
-        let now = now_ms();
-        let ok = status_code.is_some_and(|c| (200..300).contains(&c));
-        let attempts = d.attempts + 1;
-        let schedule = &self.webhooks.schedule;
-        let (state, next) = if ok {
-            (status::SUCCEEDED, now)
-        } else if let Some(delay) = usize::try_from(attempts).ok().and_then(|i| schedule.get(i)) {
-            (status::PENDING, now + jittered(*delay))
-        } else {
-            (status::FAILED, now)
-        };
+            Err(e) => outcome.error = Some(e.without_url().to_string()),
+        }
+        outcome.latency_ms = clock.elapsed().as_millis() as i64;
+        Ok(outcome)
+    }
 
+    /// Records attempts in one transaction: each attempt row, each delivery's
+    /// next state (done, retried at the next step of the schedule, or failed),
+    /// and each endpoint's failure streak, which disables it once too long.
+    pub async fn record_outcomes(&self, outcomes: Vec<Outcome>) -> CoreResult<()> {
+        let now = now_ms();
+        let schedule = &self.webhooks.schedule;
+        let limit = self.webhooks.disable_after.as_millis() as i64;
         let mut tx = self.store.begin().await?;
-        store::insert_attempt(
-            &mut tx,
-            &Attempt {
-                id: AttemptId::generate(now).as_str().to_owned(),
-                delivery_id: d.id.clone(),
-                message_id: message.id.clone(),
-                endpoint_id: endpoint.id.clone(),
-                attempted_at: started_at,
-                status_code,
-                latency_ms,
-                response,
-                error,
-                trigger_type: trigger.to_owned(),
-            },
-        )
-        .await?;
-        store::finish_delivery(&mut tx, &d.id, state, attempts, next, now).await?;
-        // The endpoint's failure streak: reset by a success; long enough, it disables.
-        let mut e = store::get_endpoint(&mut tx, &endpoint.id).await?;
-        let before = (e.failing_since, e.disabled);
-        if ok {
-            e.failing_since = None;
-        } else {
-            let since = *e.failing_since.get_or_insert(now);
-            let limit = self.webhooks.disable_after.as_millis() as i64;
-            if e.disabled == 0 && now - since >= limit {
-                e.disabled = 1;
-                e.disabled_reason = Some(format!(
-                    "every delivery failed for {}",
-                    humantime::format_duration(Duration::from_millis((now - since) as u64))
-                ));
-                tracing::warn!(endpoint = %e.id, "webhook endpoint disabled: deliveries kept failing");
+        let mut endpoints: Vec<(store::Endpoint, (Option<i64>, i64))> = Vec::new();
+        for o in outcomes {
+            let d = &o.delivery;
+            if o.skipped {
+                store::finish_delivery(&mut tx, &d.id, status::FAILED, d.attempts, now, now)
+                    .await?;
+                continue;
+            }
+            let ok = o.status_code.is_some_and(|c| (200..300).contains(&c));
+            let attempts = d.attempts + 1;
+            let (state, next) = if ok {
+                (status::SUCCEEDED, now)
+            } else if let Some(delay) = usize::try_from(attempts).ok().and_then(|i| schedule.get(i))
+            {
+                (status::PENDING, now + jittered(*delay))
+            } else {
+                (status::FAILED, now)
+            };
+            store::insert_attempt(
+                &mut tx,
+                &Attempt {
+                    id: AttemptId::generate(now).as_str().to_owned(),
+                    delivery_id: d.id.clone(),
+                    message_id: d.message_id.clone(),
+                    endpoint_id: d.endpoint_id.clone(),
+                    attempted_at: o.attempted_at,
+                    status_code: o.status_code,
+                    latency_ms: o.latency_ms,
+                    response: o.response,
+                    error: o.error,
+                    trigger_type: o.trigger,
+                },
+            )
+            .await?;
+            store::finish_delivery(&mut tx, &d.id, state, attempts, next, now).await?;
+            // The endpoint's failure streak: a success ends it; long enough, it disables.
+            let slot = match endpoints.iter().position(|(e, _)| e.id == d.endpoint_id) {
+                Some(i) => i,
+                None => {
+                    let e = store::get_endpoint(&mut tx, &d.endpoint_id).await?;
+                    let before = (e.failing_since, e.disabled);
+                    endpoints.push((e, before));
+                    endpoints.len() - 1
+                }
+            };
+            let e = &mut endpoints[slot].0;
+            if ok {
+                e.failing_since = None;
+            } else {
+                let since = *e.failing_since.get_or_insert(o.attempted_at);
+                if e.disabled == 0 && now - since >= limit {
+                    e.disabled = 1;
+                    e.disabled_reason = Some(format!(
+                        "every delivery failed for {}",
+                        humantime::format_duration(Duration::from_secs(
+                            ((now - since) / 1000) as u64
+                        ))
+                    ));
+                    tracing::warn!(endpoint = %e.id, "webhook endpoint disabled: deliveries kept failing");
+                }
             }
         }
-        if (e.failing_since, e.disabled) != before {
-            e.updated_at = now;
-            store::update_endpoint(&mut tx, &e).await?;
+        for (mut e, before) in endpoints {
+            if (e.failing_since, e.disabled) != before {
+                e.updated_at = now;
+                store::update_endpoint(&mut tx, &e).await?;
+            }
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
