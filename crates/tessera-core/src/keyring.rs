@@ -5,7 +5,13 @@
 
 use std::sync::RwLock;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, Header};
+use ring::rand::SystemRandom;
+use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::pkcs8::DecodePrivateKey;
 use serde::Serialize;
 use serde_json::Value;
 use tessera_store::records::SigningKey;
@@ -18,14 +24,42 @@ pub const RETIRED_KEY_OVERLAP_MS: i64 = 24 * 60 * 60 * 1000;
 
 struct LoadedKey {
     record: SigningKey,
-    encoding: EncodingKey,
+    /// The private key parsed once (parsing and checking it costs as much as
+    /// a few percent of a signature).
+    signer: RsaKeyPair,
     jwk: Value,
 }
 
 /// The instance's keys, newest first.
-#[derive(Default)]
 pub struct KeyRing {
     keys: RwLock<Vec<LoadedKey>>,
+    rng: SystemRandom,
+}
+
+impl Default for KeyRing {
+    fn default() -> Self {
+        Self {
+            keys: RwLock::default(),
+            rng: SystemRandom::new(),
+        }
+    }
+}
+
+/// Parses a PKCS#8 or PKCS#1 RSA private key PEM into a ready signer.
+fn signer(pem: &str) -> CoreResult<RsaKeyPair> {
+    let unreadable = |e: String| CoreError::Internal(format!("stored signing key unreadable: {e}"));
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(pem))
+        .map_err(|e| unreadable(e.to_string()))?;
+    let der = key.to_pkcs1_der().map_err(|e| unreadable(e.to_string()))?;
+    RsaKeyPair::from_der(der.as_bytes()).map_err(|e| unreadable(e.to_string()))
+}
+
+/// `base64url(JSON)` of one JWT part.
+fn encode_part(value: &impl Serialize) -> CoreResult<String> {
+    let json = serde_json::to_vec(value)
+        .map_err(|e| CoreError::Internal(format!("token encoding failed: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -70,12 +104,11 @@ impl KeyRing {
         });
         let mut loaded = Vec::with_capacity(keys.len());
         for record in keys {
-            let encoding = EncodingKey::from_rsa_pem(record.private_key_pem.as_bytes())
-                .map_err(|e| CoreError::Internal(format!("stored signing key unreadable: {e}")))?;
+            let signer = signer(&record.private_key_pem)?;
             let jwk = jwk(&record)?;
             loaded.push(LoadedKey {
                 record,
-                encoding,
+                signer,
                 jwk,
             });
         }
@@ -140,7 +173,7 @@ impl KeyRing {
             .map_err(|_| invalid())
     }
 
-    /// Signs `claims` with the current key.
+    /// Signs `claims` with the current key (RS256, `kid` in the header).
     pub fn sign(&self, claims: &SessionClaims) -> CoreResult<String> {
         let guard = self
             .keys
@@ -152,7 +185,54 @@ impl KeyRing {
             .ok_or_else(|| CoreError::Internal("no signing key".to_owned()))?;
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(key.record.kid.as_str().to_owned());
-        jsonwebtoken::encode(&header, claims, &key.encoding)
-            .map_err(|e| CoreError::Internal(format!("signing failed: {e}")))
+        let mut jwt = encode_part(&header)?;
+        jwt.push('.');
+        jwt.push_str(&encode_part(claims)?);
+        let mut signature = vec![0; key.signer.public().modulus_len()];
+        key.signer
+            .sign(&RSA_PKCS1_SHA256, &self.rng, jwt.as_bytes(), &mut signature)
+            .map_err(|_| CoreError::Internal("signing failed".to_owned()))?;
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut jwt);
+        Ok(jwt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> SessionClaims {
+        SessionClaims {
+            azp: Some("http://127.0.0.1:3000".to_owned()),
+            exp: 1_900_000_060,
+            fva: [0, -1],
+            iat: 1_900_000_000,
+            iss: "http://127.0.0.1:8080".to_owned(),
+            nbf: 1_899_999_990,
+            sid: "sess_x".to_owned(),
+            sts: "active".to_owned(),
+            sub: "user_x".to_owned(),
+            v: 2,
+        }
+    }
+
+    #[test]
+    fn signs_exactly_as_jsonwebtoken_and_verifies() {
+        let record = crate::keys::generate_signing_key(0).unwrap();
+        let ring = KeyRing::default();
+        ring.load(vec![record.clone()]).unwrap();
+        let jwt = ring.sign(&claims()).unwrap();
+
+        // PKCS#1 v1.5 signatures are deterministic: the same bytes as jsonwebtoken's encoder.
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(record.kid.as_str().to_owned());
+        let key =
+            jsonwebtoken::EncodingKey::from_rsa_pem(record.private_key_pem.as_bytes()).unwrap();
+        assert_eq!(jwt, jsonwebtoken::encode(&header, &claims(), &key).unwrap());
+
+        let verified = ring.verify(&jwt).unwrap();
+        assert_eq!(verified["sid"], "sess_x");
+        assert_eq!(verified["azp"], "http://127.0.0.1:3000");
     }
 }

@@ -144,7 +144,6 @@ impl Core {
         expires_in_secs: Option<i64>,
         azp: Option<String>,
     ) -> CoreResult<String> {
-        let now = now_ms();
         let session = self.get_session(id).await?;
         if !session.status.is_signed_in() {
             return Err(CoreError::NotFound);
@@ -156,10 +155,22 @@ impl Core {
                 "must be between 30 and 315360000",
             ));
         }
+        self.sign_session_token(&session, lifetime, azp)
+    }
+
+    /// Signs a token for `session` as the caller loaded it (with its effective
+    /// status, checked by the caller) without reading it again.
+    pub fn sign_session_token(
+        &self,
+        session: &Session,
+        lifetime_secs: i64,
+        azp: Option<String>,
+    ) -> CoreResult<String> {
+        let now = now_ms();
         let iat = now / 1000;
         let claims = SessionClaims {
             azp,
-            exp: iat + lifetime,
+            exp: iat + lifetime_secs,
             fva: [
                 minutes_since(session.first_factor_at, now),
                 minutes_since(session.second_factor_at, now),
@@ -206,10 +217,17 @@ impl Core {
     /// Finds the client a client token belongs to.
     pub async fn verify_client_token(&self, token: &str) -> CoreResult<ClientView> {
         let mut conn = self.store.read().await?;
-        let client = tessera_store::clients::find_by_token_hash(&mut conn, &hash_secret(token))
-            .await?
-            .ok_or(CoreError::NotFound)?;
-        crate::frontend::clients::load_view(&mut conn, client, now_ms()).await
+        let (client, sessions) = tessera_store::clients::find_with_sessions_by_token_hash(
+            &mut conn,
+            &hash_secret(token),
+        )
+        .await?
+        .ok_or(CoreError::NotFound)?;
+        Ok(crate::frontend::clients::view_at(
+            client,
+            sessions,
+            now_ms(),
+        ))
     }
 
     /// Lists clients, newest first, with the total count.

@@ -1,10 +1,13 @@
 //! Clients: one per browser or device.
 
+use std::sync::LazyLock;
+
+use sqlx::{FromRow, Row};
 use tessera_domain::ids::ClientId;
 
 use crate::error::{StoreError, StoreResult};
-use crate::records::Client;
-use crate::rows::ClientRow;
+use crate::records::{Client, Session};
+use crate::rows::{ClientRow, SessionRow};
 use crate::sql::SqlBuf;
 use crate::Conn;
 
@@ -30,6 +33,49 @@ pub async fn find_by_token_hash(conn: &mut Conn, token_hash: &str) -> StoreResul
     .fetch_optional(conn)
     .await?;
     Ok(row.map(Client::from))
+}
+
+/// The `SELECT` of a client by token hash joined with its sessions, oldest first:
+/// client columns are prefixed `c_`, session columns keep their names.
+static WITH_SESSIONS_BY_TOKEN_HASH: LazyLock<String> = LazyLock::new(|| {
+    let client: Vec<String> = COLUMNS
+        .split(',')
+        .map(|c| format!("c.{0} AS c_{0}", c.trim()))
+        .collect();
+    let session: Vec<String> = crate::sessions::COLUMNS
+        .split(',')
+        .map(|c| format!("s.{}", c.trim()))
+        .collect();
+    format!(
+        "SELECT {}, {} FROM clients c LEFT JOIN sessions s ON s.client_id = c.id \
+         WHERE c.token_hash = $1 ORDER BY s.created_at, s.id",
+        client.join(", "),
+        session.join(", ")
+    )
+});
+
+/// Finds the client whose token hashes to `token_hash` together with its
+/// sessions (oldest first), in one query.
+pub async fn find_with_sessions_by_token_hash(
+    conn: &mut Conn,
+    token_hash: &str,
+) -> StoreResult<Option<(Client, Vec<Session>)>> {
+    let rows = sqlx::query(&WITH_SESSIONS_BY_TOKEN_HASH)
+        .bind(token_hash.to_owned())
+        .fetch_all(conn)
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let client = Client::from(ClientRow::from_prefixed(first)?);
+    let mut sessions = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // A client without sessions comes back as one row of NULL session columns.
+        if row.try_get::<Option<String>, _>("id")?.is_some() {
+            sessions.push(Session::try_from(SessionRow::from_row(row)?)?);
+        }
+    }
+    Ok(Some((client, sessions)))
 }
 
 /// Inserts a client.

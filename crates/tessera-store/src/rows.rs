@@ -218,6 +218,23 @@ pub(crate) struct ClientRow {
     updated_at: i64,
 }
 
+impl ClientRow {
+    /// Reads a client from columns named `c_<column>` (a join with its sessions).
+    pub(crate) fn from_prefixed(row: &sqlx::any::AnyRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        Ok(Self {
+            id: row.try_get("c_id")?,
+            token_hash: row.try_get("c_token_hash")?,
+            last_active_session_id: row.try_get("c_last_active_session_id")?,
+            sign_up_id: row.try_get("c_sign_up_id")?,
+            sign_in_id: row.try_get("c_sign_in_id")?,
+            expire_at: row.try_get("c_expire_at")?,
+            created_at: row.try_get("c_created_at")?,
+            updated_at: row.try_get("c_updated_at")?,
+        })
+    }
+}
+
 impl From<ClientRow> for Client {
     fn from(r: ClientRow) -> Self {
         Self {

@@ -10,7 +10,9 @@ use super::RequestInfo;
 use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
 use crate::keys::hash_secret;
-use crate::sessions::{effective_status, new_session, ClientView, CLIENT_LIFETIME_MS};
+use crate::sessions::{
+    effective_status, new_session, ClientView, CLIENT_LIFETIME_MS, TOKEN_LIFETIME_SECS,
+};
 use crate::Core;
 
 /// A fresh client token (256 random bits, hex).
@@ -38,11 +40,16 @@ pub fn new_client(now: i64) -> (Client, String) {
 
 /// Loads a client's sessions with expiry applied.
 pub(crate) async fn load_view(conn: &mut Conn, client: Client, now: i64) -> CoreResult<ClientView> {
-    let mut sessions = tessera_store::sessions::list_for_client(conn, &client.id).await?;
+    let sessions = tessera_store::sessions::list_for_client(conn, &client.id).await?;
+    Ok(view_at(client, sessions, now))
+}
+
+/// A client and its sessions as they are at `now` (expiry applied).
+pub(crate) fn view_at(client: Client, mut sessions: Vec<Session>, now: i64) -> ClientView {
     for s in &mut sessions {
         s.status = effective_status(s, now);
     }
-    Ok(ClientView { client, sessions })
+    ClientView { client, sessions }
 }
 
 /// Makes sure the client row exists (a client is created lazily on the first write).
@@ -111,15 +118,18 @@ impl Core {
     pub async fn client_for_token(&self, token: &str) -> CoreResult<Option<ClientView>> {
         let now = now_ms();
         let mut conn = self.store.read().await?;
-        let Some(client) =
-            tessera_store::clients::find_by_token_hash(&mut conn, &hash_secret(token)).await?
+        let Some((client, sessions)) = tessera_store::clients::find_with_sessions_by_token_hash(
+            &mut conn,
+            &hash_secret(token),
+        )
+        .await?
         else {
             return Ok(None);
         };
         if client.expire_at <= now {
             return Ok(None);
         }
-        Ok(Some(load_view(&mut conn, client, now).await?))
+        Ok(Some(view_at(client, sessions, now)))
     }
 
     /// Creates a new, empty client (`PUT /v1/client`); returns it and its token.
@@ -234,7 +244,7 @@ impl Core {
         Ok((view, session))
     }
 
-    /// Mints a token for a session of this client (the Frontend API's `/tokens`).
+    /// Mints a token for a session of this client, reading the session once.
     pub async fn client_session_token(
         &self,
         client: &Client,
@@ -245,12 +255,37 @@ impl Core {
         if session.client_id != client.id {
             return Err(CoreError::NotFound);
         }
+        self.signed_in_session_token(&session, origin)
+    }
+
+    /// Mints a token for a session of a client loaded in this request (the
+    /// Frontend API's `/tokens`): the view is read fresh for every request, so
+    /// an ended or revoked session gets no token, and nothing is read again.
+    pub fn view_session_token(
+        &self,
+        view: &ClientView,
+        session_id: &str,
+        origin: Option<String>,
+    ) -> CoreResult<String> {
+        let session = view
+            .sessions
+            .iter()
+            .find(|s| s.id.as_str() == session_id)
+            .ok_or(CoreError::NotFound)?;
+        self.signed_in_session_token(session, origin)
+    }
+
+    fn signed_in_session_token(
+        &self,
+        session: &Session,
+        origin: Option<String>,
+    ) -> CoreResult<String> {
         if !session.status.is_signed_in() {
             return Err(CoreError::NotAllowed {
                 code: "authentication_invalid",
                 detail: "The session is not active; sign in again.".to_owned(),
             });
         }
-        self.create_session_token(session_id, None, origin).await
+        self.sign_session_token(session, TOKEN_LIFETIME_SECS, origin)
     }
 }

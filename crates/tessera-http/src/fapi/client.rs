@@ -135,8 +135,7 @@ pub async fn create_token(
 ) -> ApiResult<Json<Value>> {
     let view = caller.require_client()?;
     let jwt = core
-        .client_session_token(&view.client, &id, caller.info.origin.clone())
-        .await
+        .view_session_token(view, &id, caller.info.origin.clone())
         .map_err(|e| match e {
             tessera_core::CoreError::NotAllowed { .. } => ApiError::new(
                 "authentication_invalid",

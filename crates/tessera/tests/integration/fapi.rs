@@ -20,7 +20,67 @@ both_backends!(
     password_reset_by_emailed_code,
     rate_limits_answer_429_with_retry_after,
     phone_numbers_by_sms_code,
+    tokens_stop_at_once_after_revocation,
 );
+
+/// Signs `email` in with the test password on `b`; returns the new session's id.
+async fn sign_in_with_password(b: &mut Browser<'_>, email: &str) -> String {
+    let (status, out) = b
+        .post(
+            "/client/sign_ins",
+            &[("identifier", email), ("password", "correct horse battery")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    out["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn tokens_stop_at_once_after_revocation(app: &TestApp) {
+    let (a, c) = (unique_email("toka"), unique_email("tokc"));
+    app.user(json!({"email_address": [a]})).await;
+    app.user(json!({"email_address": [c]})).await;
+    let mut b = Browser::new(app);
+    let sid = sign_in_with_password(&mut b, &a).await;
+    let mut other = Browser::new(app);
+    let other_sid = sign_in_with_password(&mut other, &c).await;
+
+    for _ in 0..2 {
+        let (status, token) = b.post(&format!("/client/sessions/{sid}/tokens"), &[]).await;
+        assert_eq!(status, StatusCode::OK, "{token}");
+        let claims = crate::sessions::verify_with_jwks(app, token["jwt"].as_str().unwrap()).await;
+        assert_eq!(claims["sid"], sid.as_str());
+        assert_eq!(claims["sts"], "active");
+    }
+    // Another client's session and unknown sessions are not found from this client.
+    let (status, _) = b
+        .post(&format!("/client/sessions/{other_sid}/tokens"), &[])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = b
+        .post(
+            "/client/sessions/sess_2noSuchSessionAtAll000000/tokens",
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Revoked through the Backend API: the very next token request is refused.
+    let (status, _) = app
+        .post(&format!("/sessions/{sid}/revoke"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = b.post(&format!("/client/sessions/{sid}/tokens"), &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_error(&body, "authentication_invalid");
+    // The other client is untouched.
+    let (status, _) = other
+        .post(&format!("/client/sessions/{other_sid}/tokens"), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
 
 async fn phone_numbers_by_sms_code(app: &TestApp) {
     app.core()
