@@ -9,6 +9,8 @@ use tokio::task::JoinSet;
 
 /// Unmeasured time before every measured phase (connections, caches, pool fill).
 pub const WARMUP: Duration = Duration::from_secs(2);
+/// Unmeasured time before later rounds of an alternating measurement.
+pub const SETTLE: Duration = Duration::from_millis(300);
 
 /// The value at percentile `p` (0–100) of sorted samples (nearest rank).
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -42,6 +44,14 @@ impl Measured {
             elapsed,
             latencies,
         }
+    }
+
+    /// The phases together: their operations, windows and latencies summed.
+    pub fn combine(parts: Vec<Measured>) -> Self {
+        let ops = parts.iter().map(|m| m.ops).sum();
+        let elapsed = parts.iter().map(|m| m.elapsed).sum();
+        let latencies = parts.into_iter().flat_map(|m| m.latencies).collect();
+        Self::new(ops, elapsed, latencies)
     }
 
     /// Operations per second.
@@ -105,8 +115,36 @@ where
     .await?
 }
 
+/// Measures a raw operation and an endpoint in `rounds` alternating slices of
+/// `duration / rounds` each, so that a change in the machine's speed (other
+/// tenants, other processes) touches both alike. `raw(warmup, slice)` and
+/// `endpoint(warmup, slice)` run one slice; the first gets the full warm-up.
+pub async fn alternate<R, RF, E, EF>(
+    rounds: u32,
+    duration: Duration,
+    mut raw: R,
+    mut endpoint: E,
+) -> anyhow::Result<(Measured, Measured)>
+where
+    R: FnMut(Duration, Duration) -> RF,
+    RF: Future<Output = anyhow::Result<Measured>>,
+    E: FnMut(Duration, Duration) -> EF,
+    EF: Future<Output = anyhow::Result<Measured>>,
+{
+    let rounds = rounds.max(1);
+    let slice = duration / rounds;
+    let (mut raws, mut endpoints) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let warmup = if round == 0 { WARMUP } else { SETTLE };
+        raws.push(raw(warmup, slice).await?);
+        endpoints.push(endpoint(warmup, slice).await?);
+    }
+    Ok((Measured::combine(raws), Measured::combine(endpoints)))
+}
+
 /// `concurrency` workers each send one request after the other for `duration`
-/// (after `warmup`); `op(worker, n)` is one request. Counts what completes in the window.
+/// (after `warmup`); `op(worker, n)` is one request. Counts the requests that
+/// complete in the window, with their latencies.
 pub async fn closed_loop<F, Fut>(
     concurrency: usize,
     warmup: Duration,
@@ -132,7 +170,7 @@ where
                 }
                 op(worker, n).await?;
                 let done = Instant::now();
-                if t >= start && done <= end {
+                if done >= start && done <= end {
                     times.push(done - t);
                 }
             }
@@ -154,6 +192,31 @@ where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
+    Ok(open_loop_timed(rate, duration, op).await?.from_schedule)
+}
+
+/// Latencies of one open-loop run, counted two ways.
+pub struct OpenLoop {
+    /// From each request's scheduled start (timer granularity and generator
+    /// stalls included).
+    pub from_schedule: Measured,
+    /// From the moment each request really started (the server's share).
+    pub from_send: Measured,
+    /// How late requests started against their schedule.
+    pub lag: Measured,
+}
+
+/// [`open_loop`], with the latency also counted from each request's real start
+/// and the generator's lag against its schedule.
+pub async fn open_loop_timed<F, Fut>(
+    rate: f64,
+    duration: Duration,
+    op: F,
+) -> anyhow::Result<OpenLoop>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
     let start = tokio::time::Instant::now();
     let total = (duration.as_secs_f64() * rate).round() as usize;
@@ -163,16 +226,28 @@ where
         tokio::time::sleep_until(due).await;
         let fut = op(n);
         requests.spawn(async move {
+            let sent = tokio::time::Instant::now();
             fut.await?;
-            anyhow::Ok(due.elapsed())
+            anyhow::Ok((due.elapsed(), sent.elapsed(), sent - due))
         });
     }
-    let mut all = Vec::with_capacity(total);
-    while let Some(latency) = requests.join_next().await {
-        all.push(latency??);
+    let (mut scheduled, mut sent, mut lag) = (
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+    );
+    while let Some(times) = requests.join_next().await {
+        let (s, t, l) = times??;
+        scheduled.push(s);
+        sent.push(t);
+        lag.push(l);
     }
     let elapsed = start.elapsed();
-    Ok(Measured::new(all.len(), elapsed, all))
+    Ok(OpenLoop {
+        from_schedule: Measured::new(scheduled.len(), elapsed, scheduled),
+        from_send: Measured::new(sent.len(), elapsed, sent),
+        lag: Measured::new(lag.len(), elapsed, lag),
+    })
 }
 
 /// The 1-, 5- and 15-minute load averages, as the kernel reports them.

@@ -17,9 +17,12 @@ use crate::server::ServerArgs;
 /// Password sign-in throughput against raw argon2id.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Seconds of each measured phase (raw argon2id, then the endpoint).
+    /// Seconds measured of each (raw argon2id and the endpoint).
     #[arg(long, default_value_t = 15)]
     pub seconds: u64,
+    /// Alternating rounds (raw, endpoint, raw, …) the seconds are split into.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
     /// Concurrent sign-ins (more than the hashing pool, so it never idles).
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
@@ -30,15 +33,21 @@ pub struct Args {
     pub server: ServerArgs,
 }
 
+/// A stored hash of [`PASSWORD`] made by the server's own hasher (its parameters).
+pub async fn stored_hash(core: &Core) -> anyhow::Result<String> {
+    Ok(core.hasher.hash(Password::new(PASSWORD.to_owned())).await?)
+}
+
 /// Raw argon2id: what the server does for one sign-in (verify a stored PHC hash
 /// made by its own hasher), on `threads` threads.
 pub async fn raw_argon2id(
-    core: &Core,
+    stored: &str,
     threads: usize,
+    warmup: Duration,
     duration: Duration,
 ) -> anyhow::Result<load::Measured> {
-    let stored = core.hasher.hash(Password::new(PASSWORD.to_owned())).await?;
-    load::raw_threads(threads, load::WARMUP, duration, move || {
+    let stored = stored.to_owned();
+    load::raw_threads(threads, warmup, duration, move || {
         let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("{e}"))?;
         Argon2::default()
             .verify_password(PASSWORD.as_bytes(), &parsed)
@@ -66,31 +75,31 @@ pub async fn sign_in_load(
 /// Runs the scenario.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let plan = format!(
-        "signin: {} s per phase, {} concurrent sign-ins over {} users",
-        args.seconds, args.concurrency, args.users
+        "signin: {} s of each, in {} alternating rounds; {} concurrent sign-ins over {} users",
+        args.seconds, args.rounds, args.concurrency, args.users
     );
     let bench = Harness::start(&args.server, plan).await?;
     let server = &bench.server;
-    let duration = Duration::from_secs(args.seconds);
     let emails = bench.create_users("signin", args.users).await?;
-
-    let raw = raw_argon2id(&server.core, server.hash_concurrency, duration).await?;
-    println!(
-        "raw argon2id on {} threads: {:.1} verifications/s",
-        server.hash_concurrency,
-        raw.rate()
-    );
-    let endpoint = sign_in_load(
-        bench.fapi.clone(),
-        emails,
-        args.concurrency,
-        load::WARMUP,
-        duration,
+    let stored = stored_hash(&server.core).await?;
+    let (raw, endpoint) = load::alternate(
+        args.rounds,
+        Duration::from_secs(args.seconds),
+        |warmup, slice| raw_argon2id(&stored, server.hash_concurrency, warmup, slice),
+        |warmup, slice| {
+            sign_in_load(
+                bench.fapi.clone(),
+                emails.clone(),
+                args.concurrency,
+                warmup,
+                slice,
+            )
+        },
     )
     .await?;
     load::print_table(&[Row {
         name: format!(
-            "POST /client/sign_ins ({} concurrent, pool {})",
+            "POST /client/sign_ins ({} concurrent) vs argon2id on {} threads",
             args.concurrency, server.hash_concurrency
         ),
         raw: Some(raw.rate()),

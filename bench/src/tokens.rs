@@ -14,9 +14,12 @@ use crate::server::ServerArgs;
 /// Token refresh throughput against raw RS256 signatures.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Seconds of each measured phase (raw signing, then the endpoint).
+    /// Seconds measured of each (raw signing and the endpoint).
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Alternating rounds (raw, endpoint, raw, …) the seconds are split into.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: u32,
     /// Concurrent token requests.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
@@ -49,11 +52,12 @@ pub async fn raw_rs256(
     core: &Core,
     session: &SignedIn,
     threads: usize,
+    warmup: Duration,
     duration: Duration,
 ) -> anyhow::Result<load::Measured> {
     let core = core.clone();
     let claims = claims(&core, session);
-    load::raw_threads(threads, load::WARMUP, duration, move || {
+    load::raw_threads(threads, warmup, duration, move || {
         core.keyring.sign(&claims)?;
         Ok(())
     })
@@ -63,34 +67,32 @@ pub async fn raw_rs256(
 /// Runs the scenario.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let plan = format!(
-        "tokens: {} s per phase, {} concurrent requests over {} sessions",
-        args.seconds, args.concurrency, args.sessions
+        "tokens: {} s of each, in {} alternating rounds; {} concurrent requests over {} sessions",
+        args.seconds, args.rounds, args.concurrency, args.sessions
     );
     let bench = Harness::start(&args.server, plan).await?;
     let server = &bench.server;
-    let duration = Duration::from_secs(args.seconds);
     let sessions = bench.signed_in("token", args.sessions).await?;
-
-    let raw = raw_rs256(&server.core, &sessions[0], server.threads, duration).await?;
-    println!(
-        "raw RS256 on {} threads: {:.0} signatures/s",
-        server.threads,
-        raw.rate()
-    );
-    let fapi = bench.fapi.clone();
-    let endpoint = load::closed_loop(
-        args.concurrency,
-        load::WARMUP,
-        duration,
-        move |worker, _| {
-            let fapi = fapi.clone();
+    let (raw, endpoint) = load::alternate(
+        args.rounds,
+        Duration::from_secs(args.seconds),
+        |warmup, slice| raw_rs256(&server.core, &sessions[0], server.threads, warmup, slice),
+        |warmup, slice| {
+            let fapi = bench.fapi.clone();
             let sessions = sessions.clone();
-            async move { fapi.token(&sessions[worker % sessions.len()]).await }
+            load::closed_loop(args.concurrency, warmup, slice, move |worker, _| {
+                let fapi = fapi.clone();
+                let sessions = sessions.clone();
+                async move { fapi.token(&sessions[worker % sessions.len()]).await }
+            })
         },
     )
     .await?;
     load::print_table(&[Row {
-        name: format!("POST …/tokens ({} concurrent)", args.concurrency),
+        name: format!(
+            "POST …/tokens ({} concurrent) vs RS256 on {} threads",
+            args.concurrency, server.threads
+        ),
         raw: Some(raw.rate()),
         endpoint,
         goal: "ratio >= 0.90".to_owned(),
