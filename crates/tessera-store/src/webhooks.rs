@@ -11,6 +11,43 @@ use sqlx::FromRow;
 use crate::error::{StoreError, StoreResult};
 use crate::{Backend, Conn};
 
+/// The row-locking clause of a claim's inner SELECT: on PostgreSQL, rows
+/// another server is claiming are skipped rather than waited for.
+fn skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}
+
+/// Leases up to `limit` pending rows of `table` (deliveries or jobs) due at
+/// `now` until `lease_until`, returning `columns` of each.
+async fn lease_due<T>(
+    conn: &mut Conn,
+    backend: Backend,
+    table: &str,
+    columns: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> StoreResult<Vec<T>>
+where
+    T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    Ok(sqlx::query_as(&format!(
+        "UPDATE {table} SET locked_until = $2, updated_at = $1 WHERE id IN \
+         (SELECT id FROM {table} WHERE status = 'pending' AND next_attempt_at <= $1 \
+          AND locked_until <= $1 ORDER BY next_attempt_at LIMIT $3{}) \
+         RETURNING {columns}",
+        skip_locked(backend)
+    ))
+    .bind(now)
+    .bind(lease_until)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// A webhook endpoint.
 #[derive(Debug, Clone, FromRow)]
 pub struct Endpoint {
@@ -258,14 +295,11 @@ pub async fn take_unfanned(
     backend: Backend,
     limit: i64,
 ) -> StoreResult<Vec<(String, String)>> {
-    let lock = match backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
     let rows: Vec<(String, String)> = sqlx::query_as(&format!(
         "UPDATE webhook_messages SET fanned_out = 1 WHERE seq IN \
-         (SELECT seq FROM webhook_messages WHERE fanned_out = 0 ORDER BY seq LIMIT $1{lock}) \
-         RETURNING id, event_type"
+         (SELECT seq FROM webhook_messages WHERE fanned_out = 0 ORDER BY seq LIMIT $1{}) \
+         RETURNING id, event_type",
+        skip_locked(backend)
     ))
     .bind(limit)
     .fetch_all(conn)
@@ -336,21 +370,16 @@ pub async fn claim_deliveries(
     lease_until: i64,
     limit: i64,
 ) -> StoreResult<Vec<Delivery>> {
-    let lock = match backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    Ok(sqlx::query_as(&format!(
-        "UPDATE webhook_deliveries SET locked_until = $2, updated_at = $1 WHERE id IN \
-         (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
-          AND locked_until <= $1 ORDER BY next_attempt_at LIMIT $3{lock}) \
-         RETURNING id, message_id, endpoint_id, status, attempts, next_attempt_at"
-    ))
-    .bind(now)
-    .bind(lease_until)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+    lease_due(
+        conn,
+        backend,
+        "webhook_deliveries",
+        "id, message_id, endpoint_id, status, attempts, next_attempt_at",
+        now,
+        lease_until,
+        limit,
+    )
+    .await
 }
 
 /// Records the outcome of an attempt on a delivery and releases its lease.
@@ -543,21 +572,16 @@ pub async fn claim_jobs(
     lease_until: i64,
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
-    let lock = match backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    Ok(sqlx::query_as(&format!(
-        "UPDATE jobs SET locked_until = $2, updated_at = $1 WHERE id IN \
-         (SELECT id FROM jobs WHERE status = 'pending' AND next_attempt_at <= $1 \
-          AND locked_until <= $1 ORDER BY next_attempt_at LIMIT $3{lock}) \
-         RETURNING id, kind, payload, status, attempts"
-    ))
-    .bind(now)
-    .bind(lease_until)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+    lease_due(
+        conn,
+        backend,
+        "jobs",
+        "id, kind, payload, status, attempts",
+        now,
+        lease_until,
+        limit,
+    )
+    .await
 }
 
 /// Records a job's outcome; a finished job (succeeded or failed) loses its payload.

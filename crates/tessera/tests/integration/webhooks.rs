@@ -115,6 +115,15 @@ impl Receiver {
         self.got.lock().unwrap().clone()
     }
 
+    /// Waits (up to `secs`) until an event about each of `ids` has arrived.
+    pub async fn wait_for_ids(&self, secs: u64, ids: &[String]) -> Vec<Delivered> {
+        self.wait_for(secs, |all| {
+            ids.iter()
+                .all(|id| all.iter().any(|d| d.json["data"]["id"] == id.as_str()))
+        })
+        .await
+    }
+
     /// Waits (up to `secs`) until `done` holds for what was received.
     pub async fn wait_for(&self, secs: u64, done: impl Fn(&[Delivered]) -> bool) -> Vec<Delivered> {
         let deadline = Instant::now() + Duration::from_secs(secs);
@@ -172,6 +181,16 @@ pub async fn settled(app: &TestApp, ep: &str) -> Value {
         assert!(Instant::now() < deadline, "deliveries still pending: {e}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Creates `n` users through the Backend API; their ids.
+async fn create_users(app: &TestApp, n: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        let u = app.user(json!({ "email_address": [email()] })).await;
+        ids.push(u["id"].as_str().unwrap().to_owned());
+    }
+    ids
 }
 
 fn email() -> String {
@@ -377,17 +396,8 @@ async fn failing_receiver_gets_everything_once_it_recovers(app: &TestApp) {
         json!({ "url": rx.url, "filter_types": ["user.created"] }),
     )
     .await;
-    let mut ids = Vec::new();
-    for _ in 0..3 {
-        let u = app.user(json!({ "email_address": [email()] })).await;
-        ids.push(u["id"].as_str().unwrap().to_owned());
-    }
-    let got = rx
-        .wait_for(20, |all| {
-            ids.iter()
-                .all(|id| all.iter().any(|d| d.json["data"]["id"] == id.as_str()))
-        })
-        .await;
+    let ids = create_users(app, 3).await;
+    let got = rx.wait_for_ids(20, &ids).await;
     assert!(got.iter().all(|d| signed_with(d, &secret)));
     let e = settled(app, &ep).await;
     let (_, attempts) = app
@@ -414,11 +424,7 @@ async fn slow_receiver_does_not_slow_the_api(app: &TestApp) {
         json!({ "url": rx.url, "filter_types": ["user.created"] }),
     )
     .await;
-    let mut ids = Vec::new();
-    for _ in 0..20 {
-        let u = app.user(json!({ "email_address": [email()] })).await;
-        ids.push(u["id"].as_str().unwrap().to_owned());
-    }
+    let ids = create_users(app, 20).await;
     // Every write answered while the receiver still holds its requests.
     assert!(rx.all().is_empty());
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -427,11 +433,7 @@ async fn slow_receiver_does_not_slow_the_api(app: &TestApp) {
         "the dispatcher is sending"
     );
     rx.release();
-    rx.wait_for(20, |all| {
-        ids.iter()
-            .all(|id| all.iter().any(|d| d.json["data"]["id"] == id.as_str()))
-    })
-    .await;
+    rx.wait_for_ids(20, &ids).await;
 }
 
 async fn management_errors(app: &TestApp) {
@@ -863,12 +865,7 @@ async fn replicas_share_the_work_postgres() {
             .unwrap();
         ids.push(body["id"].as_str().unwrap().to_owned());
     }
-    let got = rx
-        .wait_for(30, |all| {
-            ids.iter()
-                .all(|id| all.iter().any(|d| d.json["data"]["id"] == id.as_str()))
-        })
-        .await;
+    let got = rx.wait_for_ids(30, &ids).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let got_all = rx.all();
     let distinct: HashSet<&str> = got_all.iter().map(|d| d.id.as_str()).collect();
