@@ -22,12 +22,12 @@ pub struct IdentificationPatch {
 }
 
 fn normalize(kind: IdentificationKind, raw: &str, core: &Core) -> CoreResult<String> {
-    let settings = core.instance().settings;
+    let settings = &core.instance().settings;
     match kind {
         IdentificationKind::EmailAddress => identifiers::normalize_email(raw),
         IdentificationKind::PhoneNumber => identifiers::normalize_phone(raw),
     }
-    .map_err(|inv| invalid_to_error(inv, &settings, kind.as_str()))
+    .map_err(|inv| invalid_to_error(inv, settings, kind.as_str()))
 }
 
 fn primary_slot(user: &mut User, kind: IdentificationKind) -> &mut Option<IdentificationId> {

@@ -10,6 +10,7 @@ use tessera_store::Store;
 
 use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
+use crate::frontend::client_cache::ClientCache;
 use crate::keyring::{KeyRing, RETIRED_KEY_OVERLAP_MS};
 use crate::keys::{generate_signing_key, publishable_key, SecretKey};
 use crate::passwords::Hasher;
@@ -60,6 +61,11 @@ pub fn url_host(url: &str) -> CoreResult<String> {
         )));
     }
     Ok(host.to_owned())
+}
+
+/// The client cache: on when this process is the database's only writer (SQLite).
+fn client_cache(store: &Store) -> ClientCache {
+    ClientCache::new(store.backend() == tessera_store::Backend::Sqlite)
 }
 
 async fn new_signing_key(now: i64) -> CoreResult<tessera_store::records::SigningKey> {
@@ -135,6 +141,7 @@ pub async fn boot(store: Store, hasher: Hasher, opts: BootOptions) -> CoreResult
     }
     tx.commit().await.map_err(tessera_store::StoreError::from)?;
 
+    let clients = client_cache(&store);
     let core = Core(Arc::new(Inner {
         store,
         hasher,
@@ -144,7 +151,8 @@ pub async fn boot(store: Store, hasher: Hasher, opts: BootOptions) -> CoreResult
         sms: opts.sms,
         webhooks: opts.webhooks,
         outbox: tokio::sync::Notify::new(),
-        instance: RwLock::new(instance),
+        clients,
+        instance: RwLock::new(Arc::new(instance)),
     }));
     core.refresh().await?;
     Ok(Booted {
@@ -162,6 +170,7 @@ pub async fn open(store: Store, hasher: Hasher, frontend_url: String) -> CoreRes
     let Some(instance) = instance else {
         return Ok(None);
     };
+    let clients = client_cache(&store);
     let core = Core(Arc::new(Inner {
         store,
         hasher,
@@ -171,7 +180,8 @@ pub async fn open(store: Store, hasher: Hasher, frontend_url: String) -> CoreRes
         sms: crate::sms::SmsSender::Log,
         webhooks: crate::webhooks::WebhookConfig::default(),
         outbox: tokio::sync::Notify::new(),
-        instance: RwLock::new(instance),
+        clients,
+        instance: RwLock::new(Arc::new(instance)),
     }));
     core.refresh().await?;
     Ok(Some(core))

@@ -56,7 +56,9 @@ pub struct Inner {
     pub webhooks: webhooks::WebhookConfig,
     /// Wakes the dispatcher when a transaction with events commits.
     pub outbox: tokio::sync::Notify,
-    instance: RwLock<Instance>,
+    /// Clients by token between writes (on when this process is the only writer).
+    pub clients: frontend::client_cache::ClientCache,
+    instance: RwLock<Arc<Instance>>,
 }
 
 impl Deref for Core {
@@ -67,8 +69,9 @@ impl Deref for Core {
 }
 
 impl Core {
-    /// A snapshot of the instance (keys and settings).
-    pub fn instance(&self) -> Instance {
+    /// A snapshot of the instance (keys and settings), shared: taking one is a
+    /// reference count, whatever the size of the settings.
+    pub fn instance(&self) -> Arc<Instance> {
         match self.0.instance.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -76,10 +79,12 @@ impl Core {
     }
 
     fn set_instance(&self, inst: Instance) {
+        let inst = Arc::new(inst);
         match self.0.instance.write() {
             Ok(mut guard) => *guard = inst,
             Err(poisoned) => *poisoned.into_inner() = inst,
         }
+        self.clients.invalidate();
     }
 
     /// Whether `presented` is the instance's secret key (constant-time).
@@ -93,7 +98,7 @@ impl Core {
 
     /// The application's display name (emails, hosted pages).
     pub fn app_name(&self) -> String {
-        self.instance().settings.instance.application_name
+        self.instance().settings.instance.application_name.clone()
     }
 
     /// Sends an email through the durable queue: queued, then sent at once; a

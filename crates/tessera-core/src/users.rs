@@ -270,19 +270,19 @@ impl Core {
     /// Creates a user (BAPI `POST /v1/users`).
     pub async fn create_user(&self, input: NewUser) -> CoreResult<UserView> {
         let now = now_ms();
-        let settings = self.instance().settings;
+        let settings = &self.instance().settings;
         let user_settings = &settings.user;
 
         let mut emails = Vec::new();
         for e in &input.email_addresses {
             let value = identifiers::normalize_email(&e.value)
-                .map_err(|inv| invalid_to_error(inv, &settings, "email_address"))?;
+                .map_err(|inv| invalid_to_error(inv, settings, "email_address"))?;
             emails.push((value, e.reserved));
         }
         let mut phones = Vec::new();
         for p in &input.phone_numbers {
             let value = identifiers::normalize_phone(&p.value)
-                .map_err(|inv| invalid_to_error(inv, &settings, "phone_number"))?;
+                .map_err(|inv| invalid_to_error(inv, settings, "phone_number"))?;
             phones.push((value, p.reserved));
         }
         let username = match input
@@ -300,7 +300,7 @@ impl Core {
                 }
                 Some(
                     identifiers::normalize_username(raw, &user_settings.username_settings)
-                        .map_err(|inv| invalid_to_error(inv, &settings, "username"))?,
+                        .map_err(|inv| invalid_to_error(inv, settings, "username"))?,
                 )
             }
             None => None,
@@ -328,7 +328,7 @@ impl Core {
                 input.password,
                 input.password_digest,
                 input.skip_password_checks,
-                &settings,
+                settings,
             )
             .await?;
 
@@ -410,19 +410,19 @@ impl Core {
     pub async fn update_user(&self, id: &str, patch: UserPatch) -> CoreResult<UserView> {
         let id = UserId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
-        let settings = self.instance().settings;
+        let settings = &self.instance().settings;
         let password = self
             .password_material(
                 patch.password,
                 patch.password_digest,
                 patch.skip_password_checks,
-                &settings,
+                settings,
             )
             .await?;
         let username = match patch.username {
             Some(Some(raw)) if !raw.trim().is_empty() => Some(Some(
                 identifiers::normalize_username(&raw, &settings.user.username_settings)
-                    .map_err(|inv| invalid_to_error(inv, &settings, "username"))?,
+                    .map_err(|inv| invalid_to_error(inv, settings, "username"))?,
             )),
             Some(_) => Some(None),
             None => None,

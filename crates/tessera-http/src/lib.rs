@@ -16,7 +16,7 @@ pub mod fapi;
 pub mod public;
 pub mod wire;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -26,23 +26,19 @@ use tessera_core::Core;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use error::{ApiError, InternalErrorDetail};
+use fapi::transport::Cors;
 
 /// Largest request body accepted (profile images included).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
-async fn log_failures(req: axum::extract::Request, next: Next) -> Response {
+/// What every request passes through, as one middleware (one boxed future
+/// per request): the client IP and user agent known to the services for the
+/// events they emit (`event_attributes.http_request`), credentialed CORS on the
+/// Frontend API, the caller's client on Frontend API error answers
+/// (`meta.client`), and internal errors logged with their method and path.
+async fn edge(State(core): State<Core>, req: axum::extract::Request, next: Next) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let response = next.run(req).await;
-    if let Some(InternalErrorDetail(detail)) = response.extensions().get::<InternalErrorDetail>() {
-        tracing::error!(%method, %path, "internal error: {detail}");
-    }
-    response
-}
-
-/// Runs the request with its client IP and user agent known to the services,
-/// so the events it emits carry them (`event_attributes.http_request`).
-async fn request_context(req: axum::extract::Request, next: Next) -> Response {
+    let uri = req.uri().clone();
     let info = tessera_core::frontend::RequestInfo {
         ip: fapi::context::client_ip(req.extensions(), req.headers()),
         user_agent: req
@@ -52,7 +48,26 @@ async fn request_context(req: axum::extract::Request, next: Next) -> Response {
             .map(str::to_owned),
         origin: None,
     };
-    tessera_core::webhooks::events::with_request(info, next.run(req)).await
+    let response = tessera_core::webhooks::events::with_request(info, async move {
+        let echo = match Cors::check(&core, &req) {
+            Cors::Answer(response) => return response,
+            Cors::Echo(origin) => Some(origin),
+            Cors::None => None,
+        };
+        let caller = fapi::error_client::caller_headers(&req);
+        let response = next.run(req).await;
+        let mut response = fapi::error_client::attach(&core, caller, response).await;
+        if let Some(origin) = echo {
+            Cors::apply(&origin, &mut response);
+        }
+        response
+    })
+    .await;
+    if let Some(InternalErrorDetail(detail)) = response.extensions().get::<InternalErrorDetail>() {
+        let path = uri.path();
+        tracing::error!(%method, %path, "internal error: {detail}");
+    }
+    response
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -83,16 +98,7 @@ pub fn router(core: Core, options: HttpOptions) -> Router {
         .fallback(public::route_not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn_with_state(
-            core.clone(),
-            fapi::error_client::attach_client,
-        ))
-        .layer(middleware::from_fn_with_state(
-            core.clone(),
-            fapi::transport::cors,
-        ))
-        .layer(middleware::from_fn(request_context))
-        .layer(middleware::from_fn(log_failures))
+        .layer(middleware::from_fn_with_state(core.clone(), edge))
         .layer(axum::Extension(options.trusted_proxies))
         .with_state(core)
 }

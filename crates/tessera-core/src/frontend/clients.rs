@@ -116,16 +116,23 @@ pub(crate) async fn start_session(
 impl Core {
     /// The client a token belongs to, if it is known and not expired.
     pub async fn client_for_token(&self, token: &str) -> CoreResult<Option<ClientView>> {
-        let now = now_ms();
-        let mut conn = self.store.read().await?;
-        let Some((client, sessions)) = tessera_store::clients::find_with_sessions_by_token_hash(
-            &mut conn,
-            &hash_secret(token),
-        )
-        .await?
-        else {
-            return Ok(None);
+        let hash = hash_secret(token);
+        let (client, sessions) = match self.clients.get(&hash) {
+            Some(rows) => rows,
+            None => {
+                let epoch = self.clients.epoch();
+                let mut conn = self.store.read().await?;
+                let Some((client, sessions)) =
+                    tessera_store::clients::find_with_sessions_by_token_hash(&mut conn, &hash)
+                        .await?
+                else {
+                    return Ok(None);
+                };
+                self.clients.put(hash, epoch, &client, &sessions);
+                (client, sessions)
+            }
         };
+        let now = now_ms();
         if client.expire_at <= now {
             return Ok(None);
         }

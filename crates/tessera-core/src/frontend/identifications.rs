@@ -97,7 +97,7 @@ pub fn set_second_factor_flags(
 impl Core {
     /// Refuses identifications of a kind the instance settings turn off.
     fn ensure_attribute_enabled(&self, kind: IdentificationKind) -> CoreResult<()> {
-        let user = self.instance().settings.user;
+        let user = &self.instance().settings.user;
         let setting: AttributeSetting = match kind {
             IdentificationKind::EmailAddress => user.email_address,
             IdentificationKind::PhoneNumber => user.phone_number,

@@ -1,6 +1,7 @@
 //! Services behind the Frontend API: clients (one per browser, identified by
 //! a rotating token), sign-up and sign-in attempts, and session switching.
 
+pub mod client_cache;
 pub mod clients;
 pub mod handshake;
 pub mod identifications;

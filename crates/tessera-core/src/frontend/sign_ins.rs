@@ -177,7 +177,7 @@ impl Core {
         info: &RequestInfo,
     ) -> CoreResult<SignInOutcome> {
         let now = now_ms();
-        let settings = self.instance().settings;
+        let settings = &self.instance().settings;
         let identifier = identifier
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty());
@@ -191,7 +191,7 @@ impl Core {
         let user = match &identifier {
             Some(id) => {
                 let mut conn = self.store.read().await?;
-                let found = find_user(&mut conn, id, &settings).await?;
+                let found = find_user(&mut conn, id, settings).await?;
                 if found.is_none() {
                     if let Some(p) = password {
                         // Same time as a real check, so timing reveals nothing.
@@ -520,8 +520,8 @@ impl Core {
             .user_id
             .clone()
             .ok_or_else(|| CoreError::missing("identifier"))?;
-        let settings = self.instance().settings;
-        crate::users::check_new_password(&password, &settings, false)?;
+        let settings = &self.instance().settings;
+        crate::users::check_new_password(&password, settings, false)?;
         let hash = self.hasher.hash(password).await?;
         let mut tx = self.store.begin().await?;
         let mut user = tessera_store::users::get(&mut tx, &user_id).await?;

@@ -96,10 +96,15 @@ impl Core {
         Ok(())
     }
 
-    /// Commits a transaction that may have emitted events, and wakes this
-    /// server's dispatcher so they go out at once.
+    /// Commits a transaction that may have emitted events, wakes this server's
+    /// dispatcher so they go out at once, and makes the client cache stale.
+    /// Every transaction that changes clients, sessions or users commits here
+    /// (see [`crate::frontend::client_cache`]).
     pub async fn commit(&self, tx: Tx) -> CoreResult<()> {
-        tx.commit().await.map_err(StoreError::from)?;
+        let committed = tx.commit().await.map_err(StoreError::from);
+        // Also after a failed commit: its outcome is unknown to this process.
+        self.clients.invalidate();
+        committed?;
         self.outbox.notify_one();
         Ok(())
     }

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 use tessera_core::Core;
 use tessera_domain::kinds::SessionStatus;
 
@@ -132,7 +132,7 @@ pub async fn create_token(
     State(core): State<Core>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TokenBody>> {
     let view = caller.require_client()?;
     let jwt = core
         .view_session_token(view, &id, caller.info.origin.clone())
@@ -144,7 +144,17 @@ pub async fn create_token(
             ),
             other => other.into(),
         })?;
-    Ok(Json(json!({ "object": "token", "jwt": jwt })))
+    Ok(Json(TokenBody {
+        object: "token",
+        jwt,
+    }))
+}
+
+/// The `/tokens` answer: `{object: "token", jwt}`.
+#[derive(serde::Serialize)]
+pub struct TokenBody {
+    object: &'static str,
+    jwt: String,
 }
 
 /// `POST /v1/client/sessions/{id}/tokens/{template}`: JWT templates arrive later.

@@ -4,9 +4,8 @@
 //! failed attempt still shows its new state (attempt counts, ended sessions).
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use serde_json::{Map, Value};
 use tessera_core::Core;
@@ -17,24 +16,40 @@ use super::transport::is_fapi_path;
 /// Error bodies are small; anything larger is passed through untouched.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// Adds `meta.client` to Frontend API error answers when the caller's client
-/// is known (by its `__client` cookie or native `Authorization` token).
-pub async fn attach_client(State(core): State<Core>, req: Request, next: Next) -> Response {
-    let token = is_fapi_path(req.uri().path())
-        .then(|| client_token(req.headers()))
-        .flatten();
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let response = next.run(req).await;
-    let Some(token) = token else {
+/// The headers that name a Frontend API caller's client (`Cookie`,
+/// `Authorization`) and its `Origin`, kept before the request runs so that an
+/// error answer can carry the client: reference counts, no parsing (most
+/// answers are not errors). `None` outside the Frontend API.
+pub fn caller_headers(req: &Request) -> Option<HeaderMap> {
+    if !is_fapi_path(req.uri().path()) {
+        return None;
+    }
+    let mut caller = HeaderMap::new();
+    for name in [header::COOKIE, header::AUTHORIZATION, header::ORIGIN] {
+        for value in req.headers().get_all(&name) {
+            caller.append(name.clone(), value.clone());
+        }
+    }
+    Some(caller)
+}
+
+/// Adds `meta.client` to a Frontend API error answer when the caller's client
+/// is known (by its `__client` cookie or native `Authorization` token);
+/// `caller` is what [`caller_headers`] kept.
+pub async fn attach(core: &Core, caller: Option<HeaderMap>, response: Response) -> Response {
+    let Some(caller) = caller else {
         return response;
     };
     if !(response.status().is_client_error() || response.status().is_server_error()) {
         return response;
     }
+    let Some(token) = client_token(&caller) else {
+        return response;
+    };
+    let origin = caller
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let (mut parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_ERROR_BODY).await {
         Ok(b) => b,
@@ -51,7 +66,7 @@ pub async fn attach_client(State(core): State<Core>, req: Request, next: Next) -
         return unchanged(parts, bytes);
     }
     let client = match core.client_for_token(&token).await {
-        Ok(Some(view)) => super::wire::client(&core, &view, origin).await,
+        Ok(Some(view)) => super::wire::client(core, &view, origin).await,
         _ => return unchanged(parts, bytes),
     };
     let Ok(client) = client else {

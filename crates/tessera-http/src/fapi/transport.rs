@@ -4,7 +4,6 @@
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tessera_core::Core;
@@ -19,7 +18,8 @@ pub fn is_fapi_path(path: &str) -> bool {
     ["environment", "client", "me", "dev_browser", "proxy-health"]
         .iter()
         .any(|p| {
-            rest == *p || rest.starts_with(&format!("{p}/")) || rest.starts_with(&format!("{p}?"))
+            rest.strip_prefix(p)
+                .is_some_and(|after| after.is_empty() || after.starts_with(['/', '?']))
         })
 }
 
@@ -86,31 +86,44 @@ fn cors_headers(headers: &mut HeaderMap, origin: &HeaderValue) {
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
 }
 
-/// Credentialed CORS for Frontend API paths: the exact Origin is echoed when
-/// the instance allows it; preflights are answered here.
-pub async fn cors(
-    axum::extract::State(core): axum::extract::State<Core>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let path = req.uri().path().to_owned();
-    let origin = req.headers().get(header::ORIGIN).cloned();
-    let Some(origin) = origin.filter(|_| is_fapi_path(&path)) else {
-        return next.run(req).await;
-    };
-    let allowed = origin.to_str().is_ok_and(|o| origin_allowed(&core, o));
-    if !allowed {
-        return ApiError::new(
-            "origin_invalid",
-            "Invalid origin",
-            "This origin is not allowed to use this instance's Frontend API; add it to allowed_origins.",
-        )
-        .into_response();
-    }
-    if req.method() == Method::OPTIONS {
+/// What credentialed CORS makes of a request.
+pub enum Cors {
+    /// Not a Frontend API request from a page: nothing to add.
+    None,
+    /// Answered here: a refused origin, or a preflight.
+    Answer(Response),
+    /// Run it and echo this allowed origin on the answer ([`Cors::apply`]).
+    Echo(HeaderValue),
+}
+
+impl Cors {
+    /// Credentialed CORS for Frontend API paths: the exact Origin is echoed
+    /// when the instance allows it; refusals and preflights are answered here.
+    pub fn check(core: &Core, req: &Request) -> Self {
+        let Some(origin) = req
+            .headers()
+            .get(header::ORIGIN)
+            .filter(|_| is_fapi_path(req.uri().path()))
+        else {
+            return Self::None;
+        };
+        let allowed = origin.to_str().is_ok_and(|o| origin_allowed(core, o));
+        if !allowed {
+            return Self::Answer(
+                ApiError::new(
+                    "origin_invalid",
+                    "Invalid origin",
+                    "This origin is not allowed to use this instance's Frontend API; add it to allowed_origins.",
+                )
+                .into_response(),
+            );
+        }
+        if req.method() != Method::OPTIONS {
+            return Self::Echo(origin.clone());
+        }
         let mut resp = StatusCode::NO_CONTENT.into_response();
         let h = resp.headers_mut();
-        cors_headers(h, &origin);
+        cors_headers(h, origin);
         h.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
             HeaderValue::from_static("GET, POST, PATCH, PUT, DELETE"),
@@ -122,11 +135,13 @@ pub async fn cors(
             header::ACCESS_CONTROL_MAX_AGE,
             HeaderValue::from_static("600"),
         );
-        return resp;
+        Self::Answer(resp)
     }
-    let mut resp = next.run(req).await;
-    cors_headers(resp.headers_mut(), &origin);
-    resp
+
+    /// Adds the CORS headers of an echoed origin to `response`.
+    pub fn apply(origin: &HeaderValue, response: &mut Response) {
+        cors_headers(response.headers_mut(), origin);
+    }
 }
 
 /// A Frontend API body: form-encoded (what clerk-js sends), JSON, or empty.
@@ -234,6 +249,8 @@ mod tests {
         assert!(!is_fapi_path("/v1/users"));
         assert!(!is_fapi_path("/v1/clients"));
         assert!(!is_fapi_path("/v1/sessions"));
+        assert!(is_fapi_path("/v1/me?_clerk_js_version=6"));
+        assert!(!is_fapi_path("/v1/meta"));
     }
 
     #[test]

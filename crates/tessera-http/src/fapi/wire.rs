@@ -261,7 +261,7 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
             "has_image": has_image,
         });
     }
-    let settings = core.instance().settings;
+    let settings = &core.instance().settings;
     let mut identifiers = Vec::new();
     if settings.user.email_address.used_for_first_factor {
         identifiers.push("email_address");

@@ -21,6 +21,7 @@ both_backends!(
     rate_limits_answer_429_with_retry_after,
     phone_numbers_by_sms_code,
     tokens_stop_at_once_after_revocation,
+    tokens_follow_every_write_under_load,
 );
 
 /// Signs `email` in with the test password on `b`; returns the new session's id.
@@ -80,6 +81,98 @@ async fn tokens_stop_at_once_after_revocation(app: &TestApp) {
         .post(&format!("/client/sessions/{other_sid}/tokens"), &[])
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Token requests in flight on one client while its session is revoked: no
+/// request sent after the revocation's answer gets a token (the client read on
+/// `/tokens` is served from memory between writes and must never be stale).
+/// Then the same after a warm cache for a ban and a sign-out.
+async fn tokens_follow_every_write_under_load(app: &TestApp) {
+    use std::time::Instant;
+
+    let email = unique_email("tokload");
+    let user = app.user(json!({"email_address": [email]})).await;
+    let mut b = Browser::new(app);
+    let sid = sign_in_with_password(&mut b, &email).await;
+    let cookie = format!("__client={}", b.client_cookie.clone().unwrap());
+    let url = format!("{}/v1/client/sessions/{sid}/tokens", app.base);
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut hammers = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (http, url, cookie, stop) =
+            (app.http.clone(), url.clone(), cookie.clone(), stop.clone());
+        hammers.spawn(async move {
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let sent = Instant::now();
+                let resp = http
+                    .post(&url)
+                    .header("origin", "http://127.0.0.1:3000")
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status();
+                let body = resp.text().await.unwrap();
+                seen.push((sent, status, body));
+            }
+            seen
+        });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, _) = app
+        .post(&format!("/sessions/{sid}/revoke"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let revoked = Instant::now();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut before_ok = 0;
+    let mut after = 0;
+    while let Some(seen) = hammers.join_next().await {
+        for (sent, status, body) in seen.unwrap() {
+            if sent > revoked {
+                after += 1;
+                assert_eq!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "a token after revocation: {body}"
+                );
+            } else if status == StatusCode::OK {
+                before_ok += 1;
+            }
+        }
+    }
+    assert!(
+        before_ok > 0 && after > 0,
+        "{before_ok} before, {after} after"
+    );
+
+    // A ban ends the session: refused at once after a warm cache.
+    let sid = sign_in_with_password(&mut b, &email).await;
+    for _ in 0..3 {
+        let (status, body) = b.post(&format!("/client/sessions/{sid}/tokens"), &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let user_id = user["id"].as_str().unwrap();
+    let (status, body) = app.post(&format!("/users/{user_id}/ban"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = b.post(&format!("/client/sessions/{sid}/tokens"), &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, _) = app
+        .post(&format!("/users/{user_id}/unban"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Signing out on the client itself.
+    let sid = sign_in_with_password(&mut b, &email).await;
+    let (status, _) = b.post(&format!("/client/sessions/{sid}/tokens"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = b.post(&format!("/client/sessions/{sid}/end"), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = b.post(&format!("/client/sessions/{sid}/tokens"), &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
 
 async fn phone_numbers_by_sms_code(app: &TestApp) {
