@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
+use crate::conn::{Answer, Request};
 use crate::load;
 use crate::server::{http_client, BenchServer, ServerArgs};
 
@@ -84,6 +85,23 @@ impl Fapi {
         })
     }
 
+    /// The bytes of `POST /v1/client/sessions/{id}/tokens` from `signed_in`'s
+    /// browser, for a [`Conn`].
+    pub fn token_request(&self, signed_in: &SignedIn) -> Request {
+        let (host, path) = self
+            .base
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split_once('/'))
+            .unwrap_or(("127.0.0.1", "v1"));
+        let cookie = format!("__client={}", signed_in.cookie);
+        Request::new(
+            "POST",
+            &format!("/{path}/client/sessions/{}/tokens", signed_in.session_id),
+            host,
+            &[("origin", ORIGIN), ("cookie", &cookie)],
+        )
+    }
+
     /// `POST /v1/client/sessions/{id}/tokens`: a fresh session token.
     pub async fn token(&self, signed_in: &SignedIn) -> anyhow::Result<()> {
         let resp = self
@@ -103,6 +121,18 @@ impl Fapi {
         }
         Ok(())
     }
+}
+
+/// Checks a token answer read by a [`crate::conn::Conn`]: 200 and a JWT.
+pub fn check_token(answer: &Answer<'_>) -> anyhow::Result<()> {
+    if answer.status != 200 || !answer.body.windows(7).any(|w| w == b"\"jwt\":\"") {
+        bail!(
+            "token: {} {}",
+            answer.status,
+            String::from_utf8_lossy(answer.body)
+        );
+    }
+    Ok(())
 }
 
 /// A scenario's server, its HTTP client and its Frontend API.

@@ -9,6 +9,7 @@
 //! - `mixed`: token refresh latency while sign-ins saturate the hashing pool;
 //! - `webhooks`: write latency without and with an endpoint, and deliveries per second.
 
+mod conn;
 mod fapi;
 mod load;
 mod mixed;

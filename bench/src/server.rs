@@ -36,6 +36,8 @@ pub fn cores() -> usize {
 pub struct BenchServer {
     /// `http://127.0.0.1:port/v1`.
     pub base: String,
+    /// The server's loopback address.
+    pub addr: SocketAddr,
     /// The server's services (its key ring and hasher, for raw measurements).
     pub core: Core,
     /// The instance's secret key (Backend API).
@@ -145,6 +147,7 @@ impl BenchServer {
         };
         Ok(Self {
             base: format!("http://{addr}/v1"),
+            addr,
             core,
             secret,
             backend,

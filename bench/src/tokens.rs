@@ -2,12 +2,17 @@
 //! against raw RS256 signing with the server's own key ring on as many threads
 //! as the server has workers.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Mutex;
 
 use tessera_core::keyring::SessionClaims;
 use tessera_core::Core;
 
-use crate::fapi::{Harness, SignedIn, ORIGIN};
+use crate::conn::{Conn, Request};
+use crate::fapi::{check_token, Harness, SignedIn, ORIGIN};
 use crate::load::{self, Row};
 use crate::server::ServerArgs;
 
@@ -64,6 +69,15 @@ pub async fn raw_rs256(
     .await
 }
 
+/// `count` keep-alive connections to the server, one per closed-loop worker.
+pub async fn connections(addr: SocketAddr, count: usize) -> anyhow::Result<Vec<Mutex<Conn>>> {
+    let mut conns = Vec::with_capacity(count);
+    for _ in 0..count.max(1) {
+        conns.push(Mutex::new(Conn::connect(addr).await?));
+    }
+    Ok(conns)
+}
+
 /// Runs the scenario.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let plan = format!(
@@ -73,17 +87,26 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let bench = Harness::start(&args.server, plan).await?;
     let server = &bench.server;
     let sessions = bench.signed_in("token", args.sessions).await?;
+    let requests: Arc<Vec<Request>> = Arc::new(
+        sessions
+            .iter()
+            .map(|s| bench.fapi.token_request(s))
+            .collect(),
+    );
+    let conns = Arc::new(connections(server.addr, args.concurrency).await?);
     let (raw, endpoint) = load::alternate(
         args.rounds,
         Duration::from_secs(args.seconds),
         |warmup, slice| raw_rs256(&server.core, &sessions[0], server.threads, warmup, slice),
         |warmup, slice| {
-            let fapi = bench.fapi.clone();
-            let sessions = sessions.clone();
+            let (conns, requests) = (conns.clone(), requests.clone());
             load::closed_loop(args.concurrency, warmup, slice, move |worker, _| {
-                let fapi = fapi.clone();
-                let sessions = sessions.clone();
-                async move { fapi.token(&sessions[worker % sessions.len()]).await }
+                let (conns, requests) = (conns.clone(), requests.clone());
+                async move {
+                    let mut conn = conns[worker].lock().await;
+                    let answer = conn.send(&requests[worker % requests.len()]).await?;
+                    check_token(&answer)
+                }
             })
         },
     )
