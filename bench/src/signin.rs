@@ -5,9 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
-use argon2::Argon2;
-use tessera_core::passwords::Password;
+use tessera_core::passwords::{Password, Verdict, NATIVE_HASHER};
 use tessera_core::Core;
 
 use crate::fapi::{Fapi, Harness, PASSWORD};
@@ -38,20 +36,23 @@ pub async fn stored_hash(core: &Core) -> anyhow::Result<String> {
     Ok(core.hasher.hash(Password::new(PASSWORD.to_owned())).await?)
 }
 
-/// Raw argon2id: what the server does for one sign-in (verify a stored PHC hash
-/// made by its own hasher), on `threads` threads.
+/// Raw argon2id: what the server's hashing threads do for one sign-in (verify
+/// a stored PHC hash made by its own hasher, with the same code), on `threads`
+/// threads of their own.
 pub async fn raw_argon2id(
+    core: &Core,
     stored: &str,
     threads: usize,
     warmup: Duration,
     duration: Duration,
 ) -> anyhow::Result<load::Measured> {
-    let stored = stored.to_owned();
+    let (hasher, stored) = (core.hasher.clone(), stored.to_owned());
+    let password = Password::new(PASSWORD.to_owned());
     load::raw_threads(threads, warmup, duration, move || {
-        let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Argon2::default()
-            .verify_password(PASSWORD.as_bytes(), &parsed)
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        match hasher.verify_here(&password, &stored, NATIVE_HASHER) {
+            Verdict::Match => Ok(()),
+            other => anyhow::bail!("the stored hash did not verify: {other:?}"),
+        }
     })
     .await
 }
@@ -85,7 +86,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let (raw, endpoint) = load::alternate(
         args.rounds,
         Duration::from_secs(args.seconds),
-        |warmup, slice| raw_argon2id(&stored, server.hash_concurrency, warmup, slice),
+        |warmup, slice| {
+            raw_argon2id(
+                &server.core,
+                &stored,
+                server.hash_concurrency,
+                warmup,
+                slice,
+            )
+        },
         |warmup, slice| {
             sign_in_load(
                 bench.fapi.clone(),

@@ -1,24 +1,31 @@
-//! Password hashing and verification on a bounded blocking pool.
+//! Password hashing and verification on a bounded pool of threads.
 //!
 //! New passwords are hashed with argon2id at OWASP's recommended parameters
-//! (19 MiB, 2 iterations, 1 lane). Hashing runs on tokio's blocking threads, and
-//! a semaphore caps how many run at once (by default one fewer than the cores),
-//! so a storm of sign-ins can never take every core from other requests.
+//! (19 MiB, 2 iterations, 1 lane). Hashing runs on the pool's own threads (by
+//! default one fewer than the cores), never on the async executor, so a storm of
+//! sign-ins can never take every core from other requests. Jobs wait in one
+//! queue; a thread that finishes a hash takes the next job at once, without
+//! a round trip through the executor, so the pool never idles while sign-ins
+//! wait. A job whose request has gone away is dropped without hashing.
 //! Digests imported from other systems are verified in their own format and
 //! replaced with argon2id after the next successful sign-in.
 
 pub mod breached;
 pub mod imported;
+mod memory;
 
-use std::sync::Arc;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use argon2::Params;
+use tokio::sync::oneshot;
 
 use crate::error::{CoreError, CoreResult};
 use imported::ImportedHasher;
+use memory::ReusedMemory;
 
 /// The `password_hasher` name of Tessera's own hashes.
 pub const NATIVE_HASHER: &str = "argon2id";
@@ -63,11 +70,30 @@ impl Verdict {
     }
 }
 
-/// The bounded hashing pool.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The bounded hashing pool. Its threads stop when the last clone is dropped.
 #[derive(Clone, Debug)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     params: Params,
+}
+
+/// One hashing thread: takes jobs from the shared queue until it closes.
+fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        // One thread waits on the queue; the others wait for the lock.
+        let job = match queue.lock() {
+            Ok(rx) => rx.recv(),
+            Err(poisoned) => poisoned.into_inner().recv(),
+        };
+        let Ok(job) = job else {
+            return;
+        };
+        // A panicking job fails its own request (its answer channel is
+        // dropped), not the thread.
+        let _ = catch_unwind(AssertUnwindSafe(job));
+    }
 }
 
 impl Hasher {
@@ -80,10 +106,18 @@ impl Hasher {
     pub fn with_params(concurrency: usize, m_cost: u32, t_cost: u32, p_cost: u32) -> Self {
         // Params::new only fails for values outside argon2's limits; fall back to the defaults.
         let params = Params::new(m_cost, t_cost, p_cost, None).unwrap_or_default();
-        Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            params,
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..concurrency.max(1) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("tessera-hash-{n}"))
+                .spawn(move || hashing_thread(&queue));
+            if let Err(e) = spawned {
+                tracing::error!("starting a password-hashing thread failed: {e}");
+            }
         }
+        Self { jobs, params }
     }
 
     /// The default concurrency: one fewer than the available cores, at least one.
@@ -93,22 +127,23 @@ impl Hasher {
             .max(1)
     }
 
-    fn argon2(params: Params) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-    }
-
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> CoreResult<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
+        let (answer, answered) = oneshot::channel();
+        let queued: Job = Box::new(move || {
+            // The request went away while the job waited: no hash for nobody.
+            if !answer.is_closed() {
+                let _ = answer.send(job());
+            }
+        });
+        self.jobs
+            .send(queued)
             .map_err(|_| CoreError::Internal("hashing pool closed".to_owned()))?;
-        tokio::task::spawn_blocking(job)
+        answered
             .await
-            .map_err(|e| CoreError::Internal(format!("hashing task failed: {e}")))
+            .map_err(|_| CoreError::Internal("hashing job failed".to_owned()))
     }
 
     /// Hashes a new password into an argon2id PHC string.
@@ -116,10 +151,12 @@ impl Hasher {
         let params = self.params.clone();
         self.run(move || {
             let salt = SaltString::generate(&mut OsRng);
-            Self::argon2(params)
-                .hash_password(password.expose().as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| CoreError::Internal(format!("hashing failed: {e}")))
+            ReusedMemory {
+                params: params.clone(),
+            }
+            .hash_password_customized(password.expose().as_bytes(), None, None, params, &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| CoreError::Internal(format!("hashing failed: {e}")))
         })
         .await?
     }
@@ -137,12 +174,27 @@ impl Hasher {
             .await
     }
 
+    /// [`Self::verify`] on the calling thread, as the pool's threads run it
+    /// (benchmarks measure the raw cost of a sign-in's hash with it).
+    pub fn verify_here(&self, password: &Password, stored: &str, hasher: &str) -> Verdict {
+        verify_blocking(password, stored, hasher, &self.params)
+    }
+
     /// Burns the time of one verification, so unknown users take as long as known ones.
     pub async fn verify_dummy(&self, password: Password) -> CoreResult<()> {
         let params = self.params.clone();
         self.run(move || {
             let salt = SaltString::generate(&mut OsRng);
-            let _ = Self::argon2(params).hash_password(password.expose().as_bytes(), &salt);
+            let _ = ReusedMemory {
+                params: params.clone(),
+            }
+            .hash_password_customized(
+                password.expose().as_bytes(),
+                None,
+                None,
+                params,
+                &salt,
+            );
         })
         .await
     }
@@ -153,9 +205,11 @@ fn verify_blocking(password: &Password, stored: &str, hasher: &str, params: &Par
         let Ok(parsed) = PasswordHash::new(stored) else {
             return Verdict::Mismatch;
         };
-        if Argon2::default()
-            .verify_password(password.expose().as_bytes(), &parsed)
-            .is_err()
+        if (ReusedMemory {
+            params: params.clone(),
+        })
+        .verify_password(password.expose().as_bytes(), &parsed)
+        .is_err()
         {
             return Verdict::Mismatch;
         }
@@ -181,6 +235,63 @@ mod tests {
 
     fn fast() -> Hasher {
         Hasher::with_params(2, 1024, 1, 1)
+    }
+
+    #[tokio::test]
+    async fn runs_at_most_its_concurrency_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hasher = fast();
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut jobs = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let (hasher, running, most) = (hasher.clone(), running.clone(), most.clone());
+            jobs.spawn(async move {
+                hasher
+                    .run(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(30));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+            });
+        }
+        while let Some(done) = jobs.join_next().await {
+            done.unwrap().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn abandoned_and_panicking_jobs_fail_alone() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::Duration;
+        let hasher = Hasher::with_params(1, 1024, 1, 1);
+        // The only thread is busy; a request that gives up while queued is skipped.
+        let busy = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move {
+                hasher
+                    .run(|| std::thread::sleep(Duration::from_millis(150)))
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(20),
+            hasher.run(move || flag.store(true, Ordering::SeqCst)),
+        )
+        .await;
+        assert!(gave_up.is_err());
+        busy.await.unwrap().unwrap();
+        let panicked = hasher.run(|| panic!("a broken job")).await;
+        assert!(panicked.is_err());
+        // The thread survived both and still hashes.
+        let hash = hasher.hash(Password::new("still here".to_owned())).await;
+        assert!(hash.unwrap().starts_with("$argon2id$"));
+        assert!(!ran.load(Ordering::SeqCst), "the abandoned job ran");
     }
 
     #[tokio::test]
