@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
     for var in [
         "TESSERA_ADDR",
@@ -24,9 +24,9 @@ fn bin() -> Command {
     cmd
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
+pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
-        "tessera-cli-{name}-{}-{}",
+        "tessera-{name}-{}-{}",
         std::process::id(),
         rand::random::<u32>()
     ));
@@ -34,7 +34,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -57,7 +57,7 @@ fn banner(child: &mut Child) -> Vec<String> {
     lines
 }
 
-fn sigterm(child: &Child) {
+pub(crate) fn sigterm(child: &Child) {
     Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -65,7 +65,7 @@ fn sigterm(child: &Child) {
         .unwrap();
 }
 
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = child.try_wait().unwrap() {

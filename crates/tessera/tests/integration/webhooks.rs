@@ -583,7 +583,7 @@ fn spawn_server(
     port: u16,
     secret: &str,
 ) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+    crate::cli::bin()
         .args([
             "serve",
             "--addr",
@@ -597,9 +597,6 @@ fn spawn_server(
             "TESSERA_WEBHOOK_RETRY_SCHEDULE",
             "0s,100ms,200ms,400ms,800ms",
         )
-        .env_remove("TESSERA_CONFIG")
-        .env_remove("TESSERA_INSTANCE")
-        .env_remove("TESSERA_FRONTEND_URL")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -618,11 +615,8 @@ impl Server {
 
     /// SIGTERM, and wait for the exit.
     fn stop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        self.0.wait().unwrap();
+        crate::cli::sigterm(&self.0);
+        crate::cli::wait_exit(&mut self.0);
     }
 }
 
@@ -650,16 +644,11 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) {
 /// SIGKILL in the middle of a burst of user writes, restart: every user the
 /// database holds (every committed change) is delivered at least once.
 async fn crash_mid_burst_loses_nothing(backend: Backend) {
-    let dir = std::env::temp_dir().join(crate::support::unique("tessera-crash"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::cli::temp_dir("crash");
     let Some(database_url) = fresh_database(backend, &dir).await else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::cli::free_port();
     let secret = format!("sk_test_{:032x}", rand::random::<u128>());
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -759,12 +748,10 @@ async fn crash_mid_burst_loses_nothing_postgres() {
 }
 
 fn cli(dir: &std::path::Path, args: &[&str]) -> Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+    let out = crate::cli::bin()
         .args(args)
         .arg("--data-dir")
         .arg(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("TESSERA_CONFIG")
         .output()
         .unwrap();
     assert!(
@@ -778,8 +765,7 @@ fn cli(dir: &std::path::Path, args: &[&str]) -> Value {
 /// `tessera webhooks …` manages endpoints on the database directly.
 #[test]
 fn webhooks_cli_manages_endpoints() {
-    let dir = std::env::temp_dir().join(crate::support::unique("tessera-whcli"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::cli::temp_dir("whcli");
     cli(&dir, &["keys"]); // creates the instance
     let e = cli(
         &dir,
@@ -820,8 +806,7 @@ fn webhooks_cli_manages_endpoints() {
 /// second try).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_share_the_work_postgres() {
-    let dir = std::env::temp_dir().join(crate::support::unique("tessera-replicas"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::cli::temp_dir("replicas");
     let Some(database_url) = fresh_database(Backend::Postgres, &dir).await else {
         return;
     };
@@ -830,11 +815,7 @@ async fn replicas_share_the_work_postgres() {
     let rx = Receiver::start().await;
     let mut servers = Vec::new();
     for i in 0..2 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::cli::free_port();
         let sub = dir.join(format!("r{i}"));
         std::fs::create_dir_all(&sub).unwrap();
         let child = serve(&sub, &database_url, port, &secret);
