@@ -52,11 +52,6 @@ impl ClientCache {
         }
     }
 
-    /// Whether the cache serves anything.
-    pub fn enabled(&self) -> bool {
-        self.enabled
-    }
-
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.entries
             .lock()

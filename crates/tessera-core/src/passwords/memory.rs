@@ -27,12 +27,6 @@ pub struct ReusedMemory {
     pub params: Params,
 }
 
-impl ReusedMemory {
-    fn blocks(&self) -> usize {
-        self.params.block_count()
-    }
-}
-
 /// Runs `f` over `count` memory blocks: this thread's kept buffer when `count`
 /// is at most `keep`, a buffer of its own otherwise.
 fn with_blocks<T>(count: usize, keep: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
@@ -74,7 +68,7 @@ impl PasswordHasher for ReusedMemory {
         let argon2 = Argon2::new(algorithm, version, params.clone());
         let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
         let output = Output::init_with(output_len, |out| {
-            with_blocks(params.block_count(), self.blocks(), |memory| {
+            with_blocks(params.block_count(), self.params.block_count(), |memory| {
                 argon2.hash_password_into_with_memory(password, salt_bytes, out, memory)
             })
             .map_err(Into::into)
@@ -86,6 +80,15 @@ impl PasswordHasher for ReusedMemory {
             salt: Some(salt),
             hash: Some(output),
         })
+    }
+
+    /// A new hash with this hasher's own parameters.
+    fn hash_password<'a>(
+        &self,
+        password: &[u8],
+        salt: impl Into<Salt<'a>>,
+    ) -> argon2::password_hash::Result<PasswordHash<'a>> {
+        self.hash_password_customized(password, None, None, self.params.clone(), salt)
     }
 }
 
@@ -107,10 +110,7 @@ mod tests {
         };
         let stock = Argon2::new(Algorithm::Argon2id, Version::V0x13, params(1024));
         let salt = SaltString::generate(&mut OsRng);
-        let a = ours
-            .hash_password_customized(b"pw one", None, None, params(1024), &salt)
-            .unwrap()
-            .to_string();
+        let a = ours.hash_password(b"pw one", &salt).unwrap().to_string();
         let b = stock.hash_password(b"pw one", &salt).unwrap().to_string();
         assert_eq!(a, b);
         // Each verifies the other's hashes, and refuses a wrong password.

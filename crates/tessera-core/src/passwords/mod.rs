@@ -76,7 +76,7 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Clone, Debug)]
 pub struct Hasher {
     jobs: mpsc::Sender<Job>,
-    params: Params,
+    argon2: ReusedMemory,
 }
 
 /// One hashing thread: takes jobs from the shared queue until it closes.
@@ -117,7 +117,10 @@ impl Hasher {
                 tracing::error!("starting a password-hashing thread failed: {e}");
             }
         }
-        Self { jobs, params }
+        Self {
+            jobs,
+            argon2: ReusedMemory { params },
+        }
     }
 
     /// The default concurrency: one fewer than the available cores, at least one.
@@ -148,15 +151,13 @@ impl Hasher {
 
     /// Hashes a new password into an argon2id PHC string.
     pub async fn hash(&self, password: Password) -> CoreResult<String> {
-        let params = self.params.clone();
+        let argon2 = self.argon2.clone();
         self.run(move || {
             let salt = SaltString::generate(&mut OsRng);
-            ReusedMemory {
-                params: params.clone(),
-            }
-            .hash_password_customized(password.expose().as_bytes(), None, None, params, &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| CoreError::Internal(format!("hashing failed: {e}")))
+            argon2
+                .hash_password(password.expose().as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| CoreError::Internal(format!("hashing failed: {e}")))
         })
         .await?
     }
@@ -169,54 +170,49 @@ impl Hasher {
         stored: String,
         hasher: String,
     ) -> CoreResult<Verdict> {
-        let params = self.params.clone();
-        self.run(move || verify_blocking(&password, &stored, &hasher, &params))
+        let argon2 = self.argon2.clone();
+        self.run(move || verify_blocking(&password, &stored, &hasher, &argon2))
             .await
     }
 
     /// [`Self::verify`] on the calling thread, as the pool's threads run it
     /// (benchmarks measure the raw cost of a sign-in's hash with it).
     pub fn verify_here(&self, password: &Password, stored: &str, hasher: &str) -> Verdict {
-        verify_blocking(password, stored, hasher, &self.params)
+        verify_blocking(password, stored, hasher, &self.argon2)
     }
 
     /// Burns the time of one verification, so unknown users take as long as known ones.
     pub async fn verify_dummy(&self, password: Password) -> CoreResult<()> {
-        let params = self.params.clone();
+        let argon2 = self.argon2.clone();
         self.run(move || {
             let salt = SaltString::generate(&mut OsRng);
-            let _ = ReusedMemory {
-                params: params.clone(),
-            }
-            .hash_password_customized(
-                password.expose().as_bytes(),
-                None,
-                None,
-                params,
-                &salt,
-            );
+            let _ = argon2.hash_password(password.expose().as_bytes(), &salt);
         })
         .await
     }
 }
 
-fn verify_blocking(password: &Password, stored: &str, hasher: &str, params: &Params) -> Verdict {
+fn verify_blocking(
+    password: &Password,
+    stored: &str,
+    hasher: &str,
+    argon2: &ReusedMemory,
+) -> Verdict {
     if hasher == NATIVE_HASHER {
         let Ok(parsed) = PasswordHash::new(stored) else {
             return Verdict::Mismatch;
         };
-        if (ReusedMemory {
-            params: params.clone(),
-        })
-        .verify_password(password.expose().as_bytes(), &parsed)
-        .is_err()
+        if argon2
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_err()
         {
             return Verdict::Mismatch;
         }
         // Rehash when the stored parameters are weaker than the current ones.
         let current = Params::try_from(&parsed).ok();
+        let ours = &argon2.params;
         let weaker =
-            current.is_none_or(|p| p.m_cost() < params.m_cost() || p.t_cost() < params.t_cost());
+            current.is_none_or(|p| p.m_cost() < ours.m_cost() || p.t_cost() < ours.t_cost());
         return if weaker {
             Verdict::MatchNeedsRehash
         } else {
