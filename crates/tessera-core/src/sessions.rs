@@ -166,9 +166,21 @@ impl Core {
         lifetime_secs: i64,
         azp: Option<String>,
     ) -> CoreResult<String> {
-        let now = now_ms();
+        let claims = self.session_claims(session, session.status, lifetime_secs, azp, now_ms());
+        self.keyring.sign(&claims)
+    }
+
+    /// Clerk's v2 claims for `session` with status `status` at `now` (ms).
+    pub(crate) fn session_claims(
+        &self,
+        session: &Session,
+        status: SessionStatus,
+        lifetime_secs: i64,
+        azp: Option<String>,
+        now: i64,
+    ) -> SessionClaims {
         let iat = now / 1000;
-        let claims = SessionClaims {
+        SessionClaims {
             azp,
             exp: iat + lifetime_secs,
             fva: [
@@ -179,11 +191,10 @@ impl Core {
             iss: self.frontend_url.clone(),
             nbf: iat - 10,
             sid: session.id.as_str().to_owned(),
-            sts: session.status.as_str().to_owned(),
+            sts: status.as_str().to_owned(),
             sub: session.user_id.as_str().to_owned(),
             v: 2,
-        };
-        self.keyring.sign(&claims)
+        }
     }
 
     /// Checks that `token` is a valid session token of session `id`, which is

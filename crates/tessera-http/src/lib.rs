@@ -16,31 +16,37 @@ pub mod fapi;
 pub mod public;
 pub mod wire;
 
-use axum::extract::{DefaultBodyLimit, State};
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use tessera_core::Core;
-use tower_http::catch_panic::CatchPanicLayer;
 
+use client_ip::TrustedProxies;
 use error::{ApiError, InternalErrorDetail};
 use fapi::transport::Cors;
 
 /// Largest request body accepted (profile images included).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
-/// What every request passes through, as one middleware (one boxed future
-/// per request): the client IP and user agent known to the services for the
-/// events they emit (`event_attributes.http_request`), credentialed CORS on the
-/// Frontend API, the caller's client on Frontend API error answers
-/// (`meta.client`), and internal errors logged with their method and path.
-async fn edge(State(core): State<Core>, req: axum::extract::Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let uri = req.uri().clone();
+/// What every request passes through before and after routing, in one place
+/// (one boxed future per request): the client IP and user agent, known to the
+/// services for the events they emit (`event_attributes.http_request`) and to
+/// the Frontend API's [`fapi::context::Caller`]; credentialed CORS on the
+/// Frontend API; a panicking handler turned into Clerk's 500 envelope; the
+/// caller's client on Frontend API error answers (`meta.client`); and internal
+/// errors logged with their method and path.
+async fn edge(core: Core, trusted: Arc<TrustedProxies>, req: Request, router: Router) -> Response {
     let info = tessera_core::frontend::RequestInfo {
-        ip: fapi::context::client_ip(req.extensions(), req.headers()),
+        ip: fapi::context::peer_ip(req.extensions(), req.headers(), &trusted),
         user_agent: req
             .headers()
             .get(axum::http::header::USER_AGENT)
@@ -48,29 +54,39 @@ async fn edge(State(core): State<Core>, req: axum::extract::Request, next: Next)
             .map(str::to_owned),
         origin: None,
     };
-    let response = tessera_core::webhooks::events::with_request(info, async move {
+    tessera_core::webhooks::events::with_request(info, async move {
         let echo = match Cors::check(&core, &req) {
             Cors::Answer(response) => return response,
             Cors::Echo(origin) => Some(origin),
             Cors::None => None,
         };
+        let (method, uri) = (req.method().clone(), req.uri().clone());
         let caller = fapi::error_client::caller_headers(&req);
-        let response = next.run(req).await;
+        let limited = tower::Layer::layer(&DefaultBodyLimit::max(MAX_BODY_BYTES), router);
+        let routed = AssertUnwindSafe(tower::ServiceExt::oneshot(limited, req))
+            .catch_unwind()
+            .await;
+        let response = match routed {
+            Ok(Ok(response)) => response,
+            Ok(Err(never)) => match never {},
+            Err(_) => panic_response(),
+        };
         let mut response = fapi::error_client::attach(&core, caller, response).await;
         if let Some(origin) = echo {
             Cors::apply(&origin, &mut response);
         }
+        if let Some(InternalErrorDetail(detail)) =
+            response.extensions().get::<InternalErrorDetail>()
+        {
+            let path = uri.path();
+            tracing::error!(%method, %path, "internal error: {detail}");
+        }
         response
     })
-    .await;
-    if let Some(InternalErrorDetail(detail)) = response.extensions().get::<InternalErrorDetail>() {
-        let path = uri.path();
-        tracing::error!(%method, %path, "internal error: {detail}");
-    }
-    response
+    .await
 }
 
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+fn panic_response() -> Response {
     let mut err = ApiError::new(
         "internal_clerk_error",
         "Oops, an unexpected error occurred",
@@ -88,31 +104,117 @@ pub struct HttpOptions {
     pub trusted_proxies: client_ip::TrustedProxies,
 }
 
-/// The whole application router (routing happens after [`fapi::transport::rewrite`]).
-pub fn router(core: Core, options: HttpOptions) -> Router {
+/// The application's routes, every one under its full path.
+pub fn router(core: Core) -> Router {
     Router::new()
         .route("/healthz", get(public::healthz))
         .route("/.well-known/jwks.json", get(public::well_known_jwks))
         .route("/v1/images/users/{user_id}", get(public::user_image))
-        .nest("/v1", bapi::router::routes().merge(fapi::router::routes()))
+        .merge(bapi::router::routes())
+        .merge(fapi::router::routes())
         .fallback(public::route_not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn_with_state(core.clone(), edge))
-        .layer(axum::Extension(options.trusted_proxies))
         .with_state(core)
 }
 
 /// The service to serve: method tunnelling and trailing-slash removal happen
-/// before routing, so `POST …?_method=PATCH` reaches the PATCH route.
+/// before routing, so `POST …?_method=PATCH` reaches the PATCH route; then
+/// [`edge`] and the router.
 pub fn app(core: Core, options: HttpOptions) -> App {
-    tower::Layer::layer(
-        &tower::util::MapRequestLayer::new(fapi::transport::rewrite as Rewrite),
-        router(core, options),
-    )
+    App {
+        router: router(core.clone()),
+        core,
+        trusted: Arc::new(options.trusted_proxies),
+    }
 }
 
-type Rewrite = fn(axum::extract::Request) -> axum::extract::Request;
+/// The application as one service (see [`app`]).
+#[derive(Clone)]
+pub struct App {
+    core: Core,
+    trusted: Arc<TrustedProxies>,
+    router: Router,
+}
 
-/// The application as one service.
-pub type App = tower::util::MapRequest<Router, Rewrite>;
+impl tower::Service<Request> for App {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let req = fapi::transport::rewrite(req);
+        let (core, trusted, router) =
+            (self.core.clone(), self.trusted.clone(), self.router.clone());
+        Box::pin(async move { Ok(edge(core, trusted, req, router).await) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tessera_core::instance::{boot, BootOptions};
+    use tower::ServiceExt;
+
+    async fn core(dir: &std::path::Path) -> Core {
+        let url = format!("sqlite://{}?mode=rwc", dir.join("tessera.db").display());
+        let store = tessera_store::Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let options = BootOptions {
+            environment: tessera_domain::settings::EnvironmentType::Development,
+            frontend_url: "http://127.0.0.1:9".to_owned(),
+            secret_key: None,
+            mailer: tessera_core::mailer::Mailer::Log,
+            sms: tessera_core::sms::SmsSender::Log,
+            webhooks: Default::default(),
+        };
+        let hasher = tessera_core::passwords::Hasher::new(1);
+        boot(store, hasher, options).await.unwrap().core
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_clerks_500_and_the_server_goes_on() {
+        let dir = std::env::temp_dir().join(format!("tessera-http-edge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let core = core(&dir).await;
+        let router = Router::new()
+            .route(
+                "/v1/boom",
+                get(|| async {
+                    panic!("boom");
+                    #[allow(unreachable_code)]
+                    "never"
+                }),
+            )
+            .route("/v1/fine", get(|| async { "fine" }));
+        let app = App {
+            router: router.with_state(()),
+            core,
+            trusted: Arc::default(),
+        };
+        let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+
+        let response = app.clone().oneshot(get("/v1/boom")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["errors"][0]["code"], "internal_clerk_error");
+        assert!(
+            !body.to_string().contains("boom"),
+            "the panic message stays inside"
+        );
+
+        let response = app.oneshot(get("/v1/fine/")).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "trailing slash dropped, next request served"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

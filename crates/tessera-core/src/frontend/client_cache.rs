@@ -69,6 +69,22 @@ impl ClientCache {
         Some((entry.client.clone(), entry.sessions.clone()))
     }
 
+    /// Runs `read` on the rows stored for `token_hash`, if still current, without
+    /// copying them (under the cache's lock: keep `read` short).
+    pub fn read<R>(
+        &self,
+        token_hash: &str,
+        read: impl FnOnce(&Client, &[Session]) -> R,
+    ) -> Option<R> {
+        if !self.enabled {
+            return None;
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let entries = self.entries();
+        let entry = entries.get(token_hash).filter(|e| e.epoch == epoch)?;
+        Some(read(&entry.client, &entry.sessions))
+    }
+
     /// The epoch to pass to [`Self::put`]; take it before the database read.
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::SeqCst)
@@ -121,8 +137,10 @@ mod tests {
         let before = cache.epoch();
         cache.put("a".into(), before, &client(), &[]);
         assert!(cache.get("a").is_some());
+        assert_eq!(cache.read("a", |_, sessions| sessions.len()), Some(0));
         cache.invalidate();
         assert!(cache.get("a").is_none(), "a write makes it stale");
+        assert!(cache.read("a", |_, _| ()).is_none());
 
         // A read that started before a write commits is not stored.
         let during = cache.epoch();
@@ -136,5 +154,6 @@ mod tests {
         let cache = ClientCache::new(false);
         cache.put("a".into(), cache.epoch(), &client(), &[]);
         assert!(cache.get("a").is_none());
+        assert!(cache.read("a", |_, _| ()).is_none());
     }
 }

@@ -9,6 +9,7 @@ use tessera_store::Conn;
 use super::RequestInfo;
 use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
+use crate::keyring::SessionClaims;
 use crate::keys::hash_secret;
 use crate::sessions::{
     effective_status, new_session, ClientView, CLIENT_LIFETIME_MS, TOKEN_LIFETIME_SECS,
@@ -265,21 +266,56 @@ impl Core {
         self.signed_in_session_token(&session, origin)
     }
 
-    /// Mints a token for a session of a client loaded in this request (the
-    /// Frontend API's `/tokens`): the view is read fresh for every request, so
-    /// an ended or revoked session gets no token, and nothing is read again.
-    pub fn view_session_token(
+    /// Mints a token for a session of the client whose token is `client_token`
+    /// (the Frontend API's `/tokens`); `Ok(None)` when no unexpired client has
+    /// that token. The client and its sessions are read as they are now — from
+    /// the client cache, without copying them, while no write has committed
+    /// since they were read — so an ended or revoked session gets no token.
+    pub async fn client_token_session_token(
         &self,
-        view: &ClientView,
+        client_token: &str,
         session_id: &str,
         origin: Option<String>,
-    ) -> CoreResult<String> {
-        let session = view
-            .sessions
+    ) -> CoreResult<Option<String>> {
+        let mut origin = origin;
+        let now = now_ms();
+        let cached = self
+            .clients
+            .read(&hash_secret(client_token), |client, sessions| {
+                (client.expire_at > now)
+                    .then(|| self.signed_in_claims(sessions, session_id, origin.take(), now))
+                    .transpose()
+            });
+        let claims = match cached {
+            Some(claims) => claims?,
+            None => match self.client_for_token(client_token).await? {
+                Some(view) => {
+                    Some(self.signed_in_claims(&view.sessions, session_id, origin, now_ms())?)
+                }
+                None => None,
+            },
+        };
+        claims.map(|claims| self.keyring.sign(&claims)).transpose()
+    }
+
+    /// Claims for session `session_id` among `sessions` (as stored) if it is
+    /// signed in at `now`.
+    fn signed_in_claims(
+        &self,
+        sessions: &[Session],
+        session_id: &str,
+        origin: Option<String>,
+        now: i64,
+    ) -> CoreResult<SessionClaims> {
+        let session = sessions
             .iter()
             .find(|s| s.id.as_str() == session_id)
             .ok_or(CoreError::NotFound)?;
-        self.signed_in_session_token(session, origin)
+        let status = effective_status(session, now);
+        if !status.is_signed_in() {
+            return Err(not_signed_in());
+        }
+        Ok(self.session_claims(session, status, TOKEN_LIFETIME_SECS, origin, now))
     }
 
     fn signed_in_session_token(
@@ -288,11 +324,15 @@ impl Core {
         origin: Option<String>,
     ) -> CoreResult<String> {
         if !session.status.is_signed_in() {
-            return Err(CoreError::NotAllowed {
-                code: "authentication_invalid",
-                detail: "The session is not active; sign in again.".to_owned(),
-            });
+            return Err(not_signed_in());
         }
         self.sign_session_token(session, TOKEN_LIFETIME_SECS, origin)
+    }
+}
+
+fn not_signed_in() -> CoreError {
+    CoreError::NotAllowed {
+        code: "authentication_invalid",
+        detail: "The session is not active; sign in again.".to_owned(),
     }
 }

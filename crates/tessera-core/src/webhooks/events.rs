@@ -24,7 +24,8 @@ pub async fn with_request<F: std::future::Future>(info: RequestInfo, work: F) ->
     REQUEST.scope(info, work).await
 }
 
-fn current_request() -> Option<RequestInfo> {
+/// The HTTP request being served, when called while serving one.
+pub fn current_request() -> Option<RequestInfo> {
     REQUEST.try_with(Clone::clone).ok()
 }
 

@@ -9,214 +9,217 @@ use super::{
     webhooks as wh,
 };
 
-/// The BAPI routes, to be nested under `/v1`.
+/// The BAPI routes (under `/v1`).
 pub fn routes() -> Router<Core> {
     Router::new()
-        .route("/users", get(users::list_users).post(users::create_user))
-        .route("/users/count", get(users::count_users))
+        .route("/v1/users", get(users::list_users).post(users::create_user))
+        .route("/v1/users/count", get(users::count_users))
         .route(
-            "/webhooks/svix",
+            "/v1/webhooks/svix",
             post(wh::svix_app).delete(wh::delete_svix_app),
         )
-        .route("/webhooks/svix_url", post(wh::svix_app))
+        .route("/v1/webhooks/svix_url", post(wh::svix_app))
         .route(
-            "/webhooks/endpoints",
+            "/v1/webhooks/endpoints",
             get(wh::list_endpoints).post(wh::create_endpoint),
         )
         .route(
-            "/webhooks/endpoints/{id}",
+            "/v1/webhooks/endpoints/{id}",
             get(wh::get_endpoint)
                 .patch(wh::update_endpoint)
                 .delete(wh::delete_endpoint),
         )
-        .route("/webhooks/endpoints/{id}/enable", post(wh::enable_endpoint))
         .route(
-            "/webhooks/endpoints/{id}/disable",
+            "/v1/webhooks/endpoints/{id}/enable",
+            post(wh::enable_endpoint),
+        )
+        .route(
+            "/v1/webhooks/endpoints/{id}/disable",
             post(wh::disable_endpoint),
         )
-        .route("/webhooks/endpoints/{id}/secret", get(wh::get_secret))
+        .route("/v1/webhooks/endpoints/{id}/secret", get(wh::get_secret))
         .route(
-            "/webhooks/endpoints/{id}/secret/rotate",
+            "/v1/webhooks/endpoints/{id}/secret/rotate",
             post(wh::rotate_secret),
         )
         .route(
-            "/webhooks/endpoints/{id}/attempts",
+            "/v1/webhooks/endpoints/{id}/attempts",
             get(wh::endpoint_attempts),
         )
-        .route("/webhooks/endpoints/{id}/recover", post(wh::recover))
-        .route("/webhooks/messages", get(wh::list_messages))
-        .route("/webhooks/messages/{id}", get(wh::get_message))
+        .route("/v1/webhooks/endpoints/{id}/recover", post(wh::recover))
+        .route("/v1/webhooks/messages", get(wh::list_messages))
+        .route("/v1/webhooks/messages/{id}", get(wh::get_message))
         .route(
-            "/webhooks/messages/{id}/attempts",
+            "/v1/webhooks/messages/{id}/attempts",
             get(wh::message_attempts),
         )
         .route(
-            "/webhooks/messages/{id}/endpoints/{endpoint_id}/resend",
+            "/v1/webhooks/messages/{id}/endpoints/{endpoint_id}/resend",
             post(wh::resend),
         )
-        .route("/users/ban", post(ua::ban_users))
-        .route("/users/unban", post(ua::unban_users))
+        .route("/v1/users/ban", post(ua::ban_users))
+        .route("/v1/users/unban", post(ua::unban_users))
         .route(
-            "/users/{user_id}",
+            "/v1/users/{user_id}",
             get(users::get_user)
                 .patch(users::update_user)
                 .delete(users::delete_user),
         )
         .route(
-            "/users/{user_id}/metadata",
+            "/v1/users/{user_id}/metadata",
             axum::routing::patch(users::merge_metadata).put(users::replace_metadata),
         )
-        .route("/users/{user_id}/ban", post(ua::ban_user))
-        .route("/users/{user_id}/unban", post(ua::unban_user))
-        .route("/users/{user_id}/lock", post(ua::lock_user))
-        .route("/users/{user_id}/unlock", post(ua::unlock_user))
+        .route("/v1/users/{user_id}/ban", post(ua::ban_user))
+        .route("/v1/users/{user_id}/unban", post(ua::unban_user))
+        .route("/v1/users/{user_id}/lock", post(ua::lock_user))
+        .route("/v1/users/{user_id}/unlock", post(ua::unlock_user))
         .route(
-            "/users/{user_id}/verify_password",
+            "/v1/users/{user_id}/verify_password",
             post(ua::verify_password),
         )
         .route(
-            "/users/{user_id}/remove_password",
+            "/v1/users/{user_id}/remove_password",
             post(ua::remove_password),
         )
         .route(
-            "/users/{user_id}/profile_image",
+            "/v1/users/{user_id}/profile_image",
             post(ua::set_profile_image).delete(ua::delete_profile_image),
         )
         .route(
-            "/users/{user_id}/organization_memberships",
+            "/v1/users/{user_id}/organization_memberships",
             get(ua::list_user_org_records),
         )
         .route(
-            "/users/{user_id}/organization_invitations",
+            "/v1/users/{user_id}/organization_invitations",
             get(ua::list_user_org_records),
         )
         .route(
-            "/users/{user_id}/oauth_access_tokens/{provider}",
+            "/v1/users/{user_id}/oauth_access_tokens/{provider}",
             get(ua::list_oauth_access_tokens),
         )
-        .route("/users/{user_id}/mfa", delete(ua::disable_mfa))
-        .route("/users/{user_id}/totp", delete(ua::disable_mfa))
-        .route("/users/{user_id}/backup_code", delete(ua::disable_mfa))
+        .route("/v1/users/{user_id}/mfa", delete(ua::disable_mfa))
+        .route("/v1/users/{user_id}/totp", delete(ua::disable_mfa))
+        .route("/v1/users/{user_id}/backup_code", delete(ua::disable_mfa))
         .route(
-            "/users/{user_id}/verify_totp",
+            "/v1/users/{user_id}/verify_totp",
             post(ua::missing_sub_resource),
         )
         .route(
-            "/users/{user_id}/passkeys/{id}",
+            "/v1/users/{user_id}/passkeys/{id}",
             delete(ua::missing_sub_resource),
         )
         .route(
-            "/users/{user_id}/web3_wallets/{id}",
+            "/v1/users/{user_id}/web3_wallets/{id}",
             delete(ua::missing_sub_resource),
         )
         .route(
-            "/users/{user_id}/external_accounts/{id}",
+            "/v1/users/{user_id}/external_accounts/{id}",
             delete(ua::missing_sub_resource),
         )
         .route(
-            "/users/{user_id}/trusted_devices",
+            "/v1/users/{user_id}/trusted_devices",
             get(ua::list_trusted_devices),
         )
         .route(
-            "/users/{user_id}/trusted_devices/{id}",
+            "/v1/users/{user_id}/trusted_devices/{id}",
             delete(ua::missing_sub_resource),
         )
         .route(
-            "/users/{user_id}/password/set_compromised",
+            "/v1/users/{user_id}/password/set_compromised",
             post(ua::password_compromised),
         )
         .route(
-            "/users/{user_id}/password/unset_compromised",
+            "/v1/users/{user_id}/password/unset_compromised",
             post(ua::password_compromised),
         )
         .route(
-            "/users/{user_id}/billing/subscription",
+            "/v1/users/{user_id}/billing/subscription",
             get(ua::billing_not_enabled),
         )
         .route(
-            "/users/{user_id}/billing/credits",
+            "/v1/users/{user_id}/billing/credits",
             get(ua::billing_not_enabled).post(ua::billing_not_enabled),
         )
         .route(
-            "/users/{user_id}/email_address",
+            "/v1/users/{user_id}/email_address",
             put(idn::replace_email_address),
         )
         .route(
-            "/users/{user_id}/phone_number",
+            "/v1/users/{user_id}/phone_number",
             put(idn::replace_phone_number),
         )
-        .route("/email_addresses", post(idn::create_email_address))
+        .route("/v1/email_addresses", post(idn::create_email_address))
         .route(
-            "/email_addresses/{id}",
+            "/v1/email_addresses/{id}",
             get(idn::get_email_address)
                 .patch(idn::update_email_address)
                 .delete(idn::delete_email_address),
         )
-        .route("/phone_numbers", post(idn::create_phone_number))
+        .route("/v1/phone_numbers", post(idn::create_phone_number))
         .route(
-            "/phone_numbers/{id}",
+            "/v1/phone_numbers/{id}",
             get(idn::get_phone_number)
                 .patch(idn::update_phone_number)
                 .delete(idn::delete_phone_number),
         )
         .route(
-            "/sessions",
+            "/v1/sessions",
             get(sessions::list_sessions).post(sessions::create_session),
         )
-        .route("/sessions/{session_id}", get(sessions::get_session))
+        .route("/v1/sessions/{session_id}", get(sessions::get_session))
         .route(
-            "/sessions/{session_id}/revoke",
+            "/v1/sessions/{session_id}/revoke",
             post(sessions::revoke_session),
         )
         .route(
-            "/sessions/{session_id}/verify",
+            "/v1/sessions/{session_id}/verify",
             post(sessions::verify_session),
         )
         .route(
-            "/sessions/{session_id}/tokens",
+            "/v1/sessions/{session_id}/tokens",
             post(sessions::create_session_token),
         )
         .route(
-            "/sessions/{session_id}/tokens/{template}",
+            "/v1/sessions/{session_id}/tokens/{template}",
             post(sessions::create_session_token_from_template),
         )
-        .route("/clients", get(sessions::list_clients))
-        .route("/clients/verify", post(sessions::verify_client))
+        .route("/v1/clients", get(sessions::list_clients))
+        .route("/v1/clients/verify", post(sessions::verify_client))
         .route(
-            "/clients/handshake_payload",
+            "/v1/clients/handshake_payload",
             get(sessions::handshake_payload),
         )
-        .route("/clients/{client_id}", get(sessions::get_client))
-        .route("/jwks", get(instance::get_jwks))
+        .route("/v1/clients/{client_id}", get(sessions::get_client))
+        .route("/v1/jwks", get(instance::get_jwks))
         .route(
-            "/instance",
+            "/v1/instance",
             get(instance::get_instance).patch(instance::update_instance),
         )
         .route(
-            "/instance/restrictions",
+            "/v1/instance/restrictions",
             axum::routing::patch(instance::update_restrictions),
         )
         .route(
-            "/instance/organization_settings",
+            "/v1/instance/organization_settings",
             get(instance::get_organization_settings).patch(instance::update_organization_settings),
         )
         .route(
-            "/instance/protect",
+            "/v1/instance/protect",
             get(ix::get_protect).patch(ix::update_protect),
         )
         .route(
-            "/instance/communication",
+            "/v1/instance/communication",
             get(ix::get_communication).patch(ix::update_communication),
         )
         .route(
-            "/instance/oauth_application_settings",
+            "/v1/instance/oauth_application_settings",
             get(ix::get_oauth_applications).patch(ix::update_oauth_applications),
         )
-        .route("/instance/change_domain", post(ix::change_domain))
-        .route("/beta_features/change_domain", post(ix::change_domain))
-        .route("/beta_features/domain", put(ix::change_domain))
+        .route("/v1/instance/change_domain", post(ix::change_domain))
+        .route("/v1/beta_features/change_domain", post(ix::change_domain))
+        .route("/v1/beta_features/domain", put(ix::change_domain))
         .route(
-            "/beta_features/instance_settings",
+            "/v1/beta_features/instance_settings",
             axum::routing::patch(ix::update_beta_settings),
         )
 }

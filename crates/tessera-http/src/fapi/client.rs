@@ -9,7 +9,7 @@ use serde_json::json;
 use tessera_core::Core;
 use tessera_domain::kinds::SessionStatus;
 
-use super::context::Caller;
+use super::context::{no_client, Caller, TokenCaller};
 use super::transport::Form;
 use super::wire;
 use crate::error::{ApiError, ApiResult};
@@ -130,12 +130,17 @@ pub async fn get_session(
 /// `POST /v1/client/sessions/{id}/tokens`: a fresh session token (bare `{object, jwt}`).
 pub async fn create_token(
     State(core): State<Core>,
-    caller: Caller,
+    caller: TokenCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TokenBody>> {
-    let view = caller.require_client()?;
-    let jwt = core
-        .view_session_token(view, &id, caller.info.origin.clone())
+    let minted = match caller.client_token {
+        Some(token) => {
+            core.client_token_session_token(&token, &id, caller.origin)
+                .await
+        }
+        None => Ok(None),
+    };
+    let jwt = minted
         .map_err(|e| match e {
             tessera_core::CoreError::NotAllowed { .. } => ApiError::new(
                 "authentication_invalid",
@@ -143,7 +148,8 @@ pub async fn create_token(
                 "The session is no longer active; sign in again.",
             ),
             other => other.into(),
-        })?;
+        })?
+        .ok_or_else(no_client)?;
     Ok(Json(TokenBody {
         object: "token",
         jwt,

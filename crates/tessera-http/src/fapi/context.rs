@@ -34,14 +34,14 @@ pub fn client_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The peer address, or the client named in `X-Forwarded-For` by a trusted proxy.
-pub fn client_ip(extensions: &axum::http::Extensions, headers: &HeaderMap) -> Option<String> {
-    let trusted = extensions.get::<TrustedProxies>();
+pub fn peer_ip(
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+    trusted: &TrustedProxies,
+) -> Option<String> {
     extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| match trusted {
-            Some(t) => t.client_ip(info.0.ip(), headers).to_string(),
-            None => info.0.ip().to_canonical().to_string(),
-        })
+        .map(|info| trusted.client_ip(info.0.ip(), headers).to_string())
 }
 
 impl FromRequestParts<Core> for Caller {
@@ -59,27 +59,59 @@ impl FromRequestParts<Core> for Caller {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let ip = client_ip(&parts.extensions, &parts.headers);
-        Ok(Self {
-            client,
-            info: RequestInfo {
-                ip,
+        // The IP and user agent as the edge read them (behind trusted proxies too).
+        let mut info =
+            tessera_core::webhooks::events::current_request().unwrap_or_else(|| RequestInfo {
+                ip: peer_ip(
+                    &parts.extensions,
+                    &parts.headers,
+                    &TrustedProxies::default(),
+                ),
                 user_agent: header_text(header::USER_AGENT),
-                origin: header_text(header::ORIGIN),
-            },
-        })
+                origin: None,
+            });
+        info.origin = header_text(header::ORIGIN);
+        Ok(Self { client, info })
     }
 }
 
 impl Caller {
     /// The client, or Clerk's error for a request that needs one.
     pub fn require_client(&self) -> Result<&ClientView, ApiError> {
-        self.client.as_ref().ok_or_else(|| {
-            ApiError::new(
-                "client_not_found",
-                "No client",
-                "This request needs a client; none is known for this browser (the __client cookie is missing or expired).",
-            )
+        self.client.as_ref().ok_or_else(no_client)
+    }
+}
+
+/// Clerk's error for a request that needs a client and has none.
+pub fn no_client() -> ApiError {
+    ApiError::new(
+        "client_not_found",
+        "No client",
+        "This request needs a client; none is known for this browser (the __client cookie is missing or expired).",
+    )
+}
+
+/// The caller of a token refresh: its client token and Origin, its client
+/// not loaded (the service reads it in place).
+#[derive(Debug)]
+pub struct TokenCaller {
+    /// See [`client_token`].
+    pub client_token: Option<String>,
+    /// The `Origin` header (the token's `azp`).
+    pub origin: Option<String>,
+}
+
+impl<S: Sync> FromRequestParts<S> for TokenCaller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            client_token: client_token(&parts.headers),
+            origin: parts
+                .headers
+                .get(header::ORIGIN)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
         })
     }
 }

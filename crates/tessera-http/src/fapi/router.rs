@@ -6,103 +6,115 @@ use tessera_core::Core;
 
 use super::{client, environment, identifications, me, sign_ins, sign_ups};
 
-/// The FAPI routes, to be nested under `/v1`.
+/// The FAPI routes (under `/v1`).
 pub fn routes() -> Router<Core> {
     Router::new()
         .route(
-            "/environment",
+            "/v1/environment",
             get(environment::get_environment).patch(environment::get_environment),
         )
         .route(
-            "/client",
+            "/v1/client",
             get(client::get_client)
                 .put(client::create_client)
                 .post(client::create_client)
                 .delete(client::delete_client),
         )
-        .route("/client/handshake", get(super::handshake::handshake))
-        .route("/client/sessions", delete(client::end_all_sessions))
-        .route("/client/sessions/{id}", get(client::get_session))
-        .route("/client/sessions/{id}/touch", post(client::touch_session))
-        .route("/client/sessions/{id}/tokens", post(client::create_token))
+        .route("/v1/client/handshake", get(super::handshake::handshake))
+        .route("/v1/client/sessions", delete(client::end_all_sessions))
+        .route("/v1/client/sessions/{id}", get(client::get_session))
         .route(
-            "/client/sessions/{id}/tokens/{template}",
+            "/v1/client/sessions/{id}/touch",
+            post(client::touch_session),
+        )
+        .route(
+            "/v1/client/sessions/{id}/tokens",
+            post(client::create_token),
+        )
+        .route(
+            "/v1/client/sessions/{id}/tokens/{template}",
             post(client::create_template_token),
         )
-        .route("/client/sessions/{id}/end", post(client::end_session))
-        .route("/client/sessions/{id}/remove", post(client::remove_session))
-        .route("/client/sign_ups", post(sign_ups::create_sign_up))
+        .route("/v1/client/sessions/{id}/end", post(client::end_session))
         .route(
-            "/client/sign_ups/{id}",
+            "/v1/client/sessions/{id}/remove",
+            post(client::remove_session),
+        )
+        .route("/v1/client/sign_ups", post(sign_ups::create_sign_up))
+        .route(
+            "/v1/client/sign_ups/{id}",
             get(sign_ups::get_sign_up).patch(sign_ups::update_sign_up),
         )
         .route(
-            "/client/sign_ups/{id}/prepare_verification",
+            "/v1/client/sign_ups/{id}/prepare_verification",
             post(sign_ups::prepare_verification),
         )
         .route(
-            "/client/sign_ups/{id}/attempt_verification",
+            "/v1/client/sign_ups/{id}/attempt_verification",
             post(sign_ups::attempt_verification),
         )
-        .route("/client/sign_ins", post(sign_ins::create_sign_in))
-        .route("/client/sign_ins/{id}", get(sign_ins::get_sign_in))
+        .route("/v1/client/sign_ins", post(sign_ins::create_sign_in))
+        .route("/v1/client/sign_ins/{id}", get(sign_ins::get_sign_in))
         .route(
-            "/client/sign_ins/{id}/prepare_first_factor",
+            "/v1/client/sign_ins/{id}/prepare_first_factor",
             post(sign_ins::prepare_first_factor),
         )
         .route(
-            "/client/sign_ins/{id}/attempt_first_factor",
+            "/v1/client/sign_ins/{id}/attempt_first_factor",
             post(sign_ins::attempt_first_factor),
         )
         .route(
-            "/client/sign_ins/{id}/reset_password",
+            "/v1/client/sign_ins/{id}/reset_password",
             post(sign_ins::reset_password),
         )
-        .route("/dev_browser", post(client::create_dev_browser))
+        .route("/v1/dev_browser", post(client::create_dev_browser))
         .route(
-            "/me",
+            "/v1/me",
             get(me::get_me).patch(me::update_me).delete(me::delete_me),
         )
-        .route("/me/metadata", axum::routing::patch(me::merge_my_metadata))
-        .route("/me/change_password", post(me::change_password))
         .route(
-            "/me/email_addresses",
+            "/v1/me/metadata",
+            axum::routing::patch(me::merge_my_metadata),
+        )
+        .route("/v1/me/change_password", post(me::change_password))
+        .route(
+            "/v1/me/email_addresses",
             post(identifications::create_email_address),
         )
         .route(
-            "/me/email_addresses/{id}",
+            "/v1/me/email_addresses/{id}",
             get(identifications::get_email_address).delete(identifications::delete_email_address),
         )
         .route(
-            "/me/email_addresses/{id}/prepare_verification",
+            "/v1/me/email_addresses/{id}/prepare_verification",
             post(identifications::prepare_email_verification),
         )
         .route(
-            "/me/email_addresses/{id}/attempt_verification",
+            "/v1/me/email_addresses/{id}/attempt_verification",
             post(identifications::attempt_email_verification),
         )
         .route(
-            "/me/phone_numbers",
+            "/v1/me/phone_numbers",
             get(identifications::list_phone_numbers).post(identifications::create_phone_number),
         )
         .route(
-            "/me/phone_numbers/{id}",
+            "/v1/me/phone_numbers/{id}",
             get(identifications::get_phone_number)
                 .patch(identifications::update_phone_number)
                 .delete(identifications::delete_phone_number),
         )
         .route(
-            "/me/phone_numbers/{id}/prepare_verification",
+            "/v1/me/phone_numbers/{id}/prepare_verification",
             post(identifications::prepare_phone_verification),
         )
         .route(
-            "/me/phone_numbers/{id}/attempt_verification",
+            "/v1/me/phone_numbers/{id}/attempt_verification",
             post(identifications::attempt_phone_verification),
         )
-        .route("/me/sessions/active", get(me::active_sessions))
-        .route("/me/sessions/{id}/revoke", post(me::revoke_session))
+        .route("/v1/me/sessions/active", get(me::active_sessions))
+        .route("/v1/me/sessions/{id}/revoke", post(me::revoke_session))
         .route(
-            "/me/profile_image",
+            "/v1/me/profile_image",
             post(me::set_profile_image).delete(me::delete_profile_image),
         )
 }
