@@ -180,15 +180,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tessera-http-edge-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let core = core(&dir).await;
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
         let router = Router::new()
-            .route(
-                "/v1/boom",
-                get(|| async {
-                    panic!("boom");
-                    #[allow(unreachable_code)]
-                    "never"
-                }),
-            )
+            .route("/v1/boom", get(boom))
             .route("/v1/fine", get(|| async { "fine" }));
         let app = App {
             router: router.with_state(()),
