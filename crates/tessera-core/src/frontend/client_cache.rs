@@ -60,13 +60,9 @@ impl ClientCache {
 
     /// The client and sessions stored for `token_hash`, if still current.
     pub fn get(&self, token_hash: &str) -> Option<(Client, Vec<Session>)> {
-        if !self.enabled {
-            return None;
-        }
-        let epoch = self.epoch.load(Ordering::SeqCst);
-        let entries = self.entries();
-        let entry = entries.get(token_hash).filter(|e| e.epoch == epoch)?;
-        Some((entry.client.clone(), entry.sessions.clone()))
+        self.read(token_hash, |client, sessions| {
+            (client.clone(), sessions.to_vec())
+        })
     }
 
     /// Runs `read` on the rows stored for `token_hash`, if still current, without

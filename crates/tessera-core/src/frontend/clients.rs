@@ -117,7 +117,11 @@ pub(crate) async fn start_session(
 impl Core {
     /// The client a token belongs to, if it is known and not expired.
     pub async fn client_for_token(&self, token: &str) -> CoreResult<Option<ClientView>> {
-        let hash = hash_secret(token);
+        self.client_for_token_hash(hash_secret(token)).await
+    }
+
+    /// [`Self::client_for_token`] by the token's hash.
+    async fn client_for_token_hash(&self, hash: String) -> CoreResult<Option<ClientView>> {
         let (client, sessions) = match self.clients.get(&hash) {
             Some(rows) => rows,
             None => {
@@ -279,16 +283,15 @@ impl Core {
     ) -> CoreResult<Option<String>> {
         let mut origin = origin;
         let now = now_ms();
-        let cached = self
-            .clients
-            .read(&hash_secret(client_token), |client, sessions| {
-                (client.expire_at > now)
-                    .then(|| self.signed_in_claims(sessions, session_id, origin.take(), now))
-                    .transpose()
-            });
+        let hash = hash_secret(client_token);
+        let cached = self.clients.read(&hash, |client, sessions| {
+            (client.expire_at > now)
+                .then(|| self.signed_in_claims(sessions, session_id, origin.take(), now))
+                .transpose()
+        });
         let claims = match cached {
             Some(claims) => claims?,
-            None => match self.client_for_token(client_token).await? {
+            None => match self.client_for_token_hash(hash).await? {
                 Some(view) => {
                     Some(self.signed_in_claims(&view.sessions, session_id, origin, now_ms())?)
                 }
