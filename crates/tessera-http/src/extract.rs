@@ -1,13 +1,21 @@
 //! Extractors that fail with Clerk's error envelope instead of axum's plain text.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderName};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use tessera_core::Core;
 
 use crate::error::ApiError;
+
+/// The first `name` header as text, if it is readable text.
+pub fn header_text(headers: &HeaderMap, name: HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
 
 /// The request carried the instance's secret key as a bearer token.
 #[derive(Debug, Clone, Copy)]

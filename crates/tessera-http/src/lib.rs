@@ -47,11 +47,7 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 async fn edge(core: Core, trusted: Arc<TrustedProxies>, req: Request, router: Router) -> Response {
     let info = tessera_core::frontend::RequestInfo {
         ip: fapi::context::peer_ip(req.extensions(), req.headers(), &trusted),
-        user_agent: req
-            .headers()
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        user_agent: extract::header_text(req.headers(), axum::http::header::USER_AGENT),
         origin: None,
     };
     tessera_core::webhooks::events::with_request(info, async move {

@@ -118,10 +118,7 @@ pub async fn create_session_token(
     headers: HeaderMap,
     JsonBody(b): JsonBody<CreateTokenBody>,
 ) -> ApiResult<Json<Value>> {
-    let azp = headers
-        .get(axum::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let azp = crate::extract::header_text(&headers, axum::http::header::ORIGIN);
     let jwt = core
         .create_session_token(&id, b.expires_in_seconds, azp)
         .await?;

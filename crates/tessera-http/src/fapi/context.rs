@@ -11,6 +11,7 @@ use tessera_core::Core;
 use super::cookies::{self, CLIENT_COOKIE};
 use crate::client_ip::TrustedProxies;
 use crate::error::ApiError;
+use crate::extract::header_text;
 
 /// The calling browser or device.
 #[derive(Debug, Clone)]
@@ -52,13 +53,6 @@ impl FromRequestParts<Core> for Caller {
             Some(t) => core.client_for_token(&t).await?,
             None => None,
         };
-        let header_text = |name: header::HeaderName| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
         // The IP and user agent as the edge read them (behind trusted proxies too).
         let mut info =
             tessera_core::webhooks::events::current_request().unwrap_or_else(|| RequestInfo {
@@ -67,10 +61,10 @@ impl FromRequestParts<Core> for Caller {
                     &parts.headers,
                     &TrustedProxies::default(),
                 ),
-                user_agent: header_text(header::USER_AGENT),
+                user_agent: header_text(&parts.headers, header::USER_AGENT),
                 origin: None,
             });
-        info.origin = header_text(header::ORIGIN);
+        info.origin = header_text(&parts.headers, header::ORIGIN);
         Ok(Self { client, info })
     }
 }
@@ -107,11 +101,7 @@ impl<S: Sync> FromRequestParts<S> for TokenCaller {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Self {
             client_token: client_token(&parts.headers),
-            origin: parts
-                .headers
-                .get(header::ORIGIN)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+            origin: header_text(&parts.headers, header::ORIGIN),
         })
     }
 }

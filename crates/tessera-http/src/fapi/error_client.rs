@@ -12,6 +12,7 @@ use tessera_core::Core;
 
 use super::context::client_token;
 use super::transport::is_fapi_path;
+use crate::extract::header_text;
 
 /// Error bodies are small; anything larger is passed through untouched.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -46,10 +47,7 @@ pub async fn attach(core: &Core, caller: Option<HeaderMap>, response: Response) 
     let Some(token) = client_token(&caller) else {
         return response;
     };
-    let origin = caller
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let origin = header_text(&caller, header::ORIGIN);
     let (mut parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_ERROR_BODY).await {
         Ok(b) => b,
