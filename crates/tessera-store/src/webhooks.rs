@@ -65,6 +65,9 @@ pub struct Endpoint {
     pub disabled_reason: Option<String>,
     /// Start of the current run of failures (ms), if failing.
     pub failing_since: Option<i64>,
+    /// Last enabled (ms): created, or enabled again after being disabled.
+    /// Messages written before this are not fanned out to it.
+    pub enabled_at: i64,
     /// Created (ms).
     pub created_at: i64,
     /// Updated (ms).
@@ -87,12 +90,12 @@ impl Endpoint {
 }
 
 const ENDPOINT_COLUMNS: &str = "id, url, description, filter_types, disabled, disabled_reason, \
-     failing_since, created_at, updated_at";
+     failing_since, enabled_at, created_at, updated_at";
 
 /// Inserts an endpoint.
 pub async fn insert_endpoint(conn: &mut Conn, e: &Endpoint) -> StoreResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     ))
     .bind(e.id.clone())
     .bind(e.url.clone())
@@ -101,6 +104,7 @@ pub async fn insert_endpoint(conn: &mut Conn, e: &Endpoint) -> StoreResult<()> {
     .bind(e.disabled)
     .bind(e.disabled_reason.clone())
     .bind(e.failing_since)
+    .bind(e.enabled_at)
     .bind(e.created_at)
     .bind(e.updated_at)
     .execute(conn)
@@ -112,7 +116,8 @@ pub async fn insert_endpoint(conn: &mut Conn, e: &Endpoint) -> StoreResult<()> {
 pub async fn update_endpoint(conn: &mut Conn, e: &Endpoint) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE webhook_endpoints SET url = $2, description = $3, filter_types = $4, \
-         disabled = $5, disabled_reason = $6, failing_since = $7, updated_at = $8 WHERE id = $1",
+         disabled = $5, disabled_reason = $6, failing_since = $7, enabled_at = $8, updated_at = $9 \
+         WHERE id = $1",
     )
     .bind(e.id.clone())
     .bind(e.url.clone())
@@ -121,6 +126,7 @@ pub async fn update_endpoint(conn: &mut Conn, e: &Endpoint) -> StoreResult<()> {
     .bind(e.disabled)
     .bind(e.disabled_reason.clone())
     .bind(e.failing_since)
+    .bind(e.enabled_at)
     .bind(e.updated_at)
     .execute(conn)
     .await?;
@@ -289,16 +295,16 @@ pub async fn list_messages(
 
 /// Takes up to `limit` messages not yet fanned out (oldest first) and marks
 /// them fanned out; the caller inserts their deliveries in the same
-/// transaction.
+/// transaction. Each comes as (id, event type, created at).
 pub async fn take_unfanned(
     conn: &mut Conn,
     backend: Backend,
     limit: i64,
-) -> StoreResult<Vec<(String, String)>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+) -> StoreResult<Vec<(String, String, i64)>> {
+    let rows = sqlx::query_as(&format!(
         "UPDATE webhook_messages SET fanned_out = 1 WHERE seq IN \
          (SELECT seq FROM webhook_messages WHERE fanned_out = 0 ORDER BY seq LIMIT $1{}) \
-         RETURNING id, event_type",
+         RETURNING id, event_type, created_at",
         skip_locked(backend)
     ))
     .bind(limit)

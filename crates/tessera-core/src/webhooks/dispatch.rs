@@ -173,8 +173,10 @@ pub struct Outcome {
 }
 
 impl Core {
-    /// Queues deliveries of up to `limit` new messages for the enabled
-    /// endpoints that want them; returns how many messages were handled.
+    /// Queues deliveries of up to `limit` new messages for the endpoints that
+    /// want them and were enabled when the message was written (not for one
+    /// disabled then and enabled since the fan-out fell behind); returns how
+    /// many messages were handled.
     pub async fn fan_out(&self, limit: i64) -> CoreResult<usize> {
         let now = now_ms();
         let mut tx = self.store.begin().await?;
@@ -183,10 +185,10 @@ impl Core {
             return Ok(0);
         }
         let endpoints = store::list_endpoints(&mut tx).await?;
-        for (message_id, event_type) in &messages {
+        for (message_id, event_type, written_at) in &messages {
             for e in endpoints
                 .iter()
-                .filter(|e| e.disabled == 0 && e.wants(event_type))
+                .filter(|e| e.disabled == 0 && e.enabled_at <= *written_at && e.wants(event_type))
             {
                 store::insert_delivery(
                     &mut tx,

@@ -93,6 +93,7 @@ impl Core {
             disabled: i64::from(input.disabled),
             disabled_reason: input.disabled.then(|| "disabled on creation".to_owned()),
             failing_since: None,
+            enabled_at: now,
             created_at: now,
             updated_at: now,
         };
@@ -145,6 +146,9 @@ impl Core {
                 e.disabled_reason = Some("disabled by an operator".to_owned());
             }
             Some(false) => {
+                if e.disabled != 0 {
+                    e.enabled_at = now;
+                }
                 e.disabled = 0;
                 e.disabled_reason = None;
                 e.failing_since = None;
