@@ -63,7 +63,9 @@ pub fn url_host(url: &str) -> CoreResult<String> {
     Ok(host.to_owned())
 }
 
-/// The client cache: on when this process is the database's only writer (SQLite).
+/// The client cache: always on when this process is the database's only writer
+/// (SQLite); on PostgreSQL, on only while [`Core::follow_client_changes`] runs
+/// and hears the database.
 fn client_cache(store: &Store) -> ClientCache {
     ClientCache::new(store.backend() == tessera_store::Backend::Sqlite)
 }

@@ -9,6 +9,7 @@
 //! depends only on the domain.
 
 pub mod attempts;
+pub mod changes;
 pub mod clients;
 mod error;
 pub mod handshakes;
@@ -51,6 +52,8 @@ pub struct Store {
     backend: Backend,
     read: AnyPool,
     write: AnyPool,
+    /// How to open a listening connection (PostgreSQL).
+    listen: Option<changes::ListenOptions>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -94,9 +97,11 @@ impl Store {
                     backend,
                     read,
                     write,
+                    listen: None,
                 })
             }
             Backend::Postgres => {
+                let listen = changes::ListenOptions::parse(url)?;
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
@@ -106,6 +111,7 @@ impl Store {
                     backend,
                     read: pool.clone(),
                     write: pool,
+                    listen: Some(listen),
                 })
             }
         }

@@ -29,6 +29,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
     dispatcher: JoinHandle<()>,
+    follower: JoinHandle<()>,
 }
 
 impl Running {
@@ -38,6 +39,7 @@ impl Running {
         self.task.await.context("server task")??;
         // Sends in flight finish (each bounded by the webhook timeout).
         let _ = self.dispatcher.await;
+        let _ = self.follower.await;
         self.core.store.close().await;
         Ok(())
     }
@@ -126,6 +128,12 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             }
         }
     });
+    // On PostgreSQL, hears the client changes other processes commit, so
+    // that the client cache can serve.
+    let follower = {
+        let (core, stop) = (core.clone(), stop.subscribe());
+        tokio::spawn(async move { core.follow_client_changes(stop).await })
+    };
     // Fans webhook messages out and sends them, and sends queued email and SMS.
     let dispatcher = tokio::spawn(tessera_core::webhooks::dispatch::run(
         core.clone(),
@@ -157,5 +165,6 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         stop,
         task,
         dispatcher,
+        follower,
     })
 }

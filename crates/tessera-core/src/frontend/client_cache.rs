@@ -14,15 +14,46 @@
 //! - time-based state (client expiry, session expiry and abandonment) is
 //!   computed from the cached rows at every use, never cached.
 //!
-//! This holds only when this process is the database's one writer: the cache
-//! is on for SQLite (one server owns the file) and off for PostgreSQL, whose
-//! replicas write the same rows.
+//! On SQLite, one server owns the file, so its own commits are all there is:
+//! the cache is always on. On PostgreSQL, other processes (replicas, commands)
+//! write the same rows, and the database announces each committed change to
+//! clients and sessions (`tessera_store::changes`). Each server follows those
+//! announcements ([`crate::Core::follow_client_changes`]) on a connection of
+//! its own and moves the epoch on for each one. The cache serves entries only
+//! while that connection is known to be alive: a beacon the server sends
+//! itself through the database every [`BEACON_EVERY`] must come back on it,
+//! and each one that does lets the cache serve for [`LEASE`] more. A lost
+//! connection switches the cache off at once; once listening again, the epoch
+//! moves on (what was committed meanwhile was not heard) before the cache
+//! serves again. A change committed by another process is therefore seen here
+//! as soon as its notification arrives, a few milliseconds after its commit.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
+use rand::Rng;
+use tessera_store::changes::Change;
 use tessera_store::records::{Client, Session};
+use tokio::sync::watch;
+
+use crate::Core;
+
+/// How often a server sends itself a beacon through the database.
+pub const BEACON_EVERY: Duration = Duration::from_secs(1);
+/// How long the cache serves after a beacon came back.
+pub const LEASE: Duration = Duration::from_secs(3);
+/// Without a beacon back for this long, the listening connection is replaced.
+const SILENT_LIMIT: Duration = Duration::from_secs(5);
+/// Wait before listening again after a failure.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Milliseconds on a monotonic clock (since first use).
+fn mono_ms() -> i64 {
+    static START: LazyLock<Instant> = LazyLock::new(Instant::now);
+    START.elapsed().as_millis() as i64
+}
 
 /// Clients the cache holds at most; when full, stale entries go first, then all.
 const CAPACITY: usize = 10_000;
@@ -37,19 +68,38 @@ struct Entry {
 /// Clients and their sessions by the SHA-256 of their token.
 #[derive(Debug)]
 pub struct ClientCache {
-    enabled: bool,
+    /// Serves while [`mono_ms`] is below this: `i64::MAX` for always, 0 for off.
+    serve_until: AtomicI64,
     epoch: AtomicU64,
     entries: Mutex<HashMap<String, Entry>>,
 }
 
 impl ClientCache {
-    /// A cache that serves entries when `enabled` (and otherwise stores nothing).
+    /// A cache that serves entries always when `enabled`, or otherwise only
+    /// within the leases given by [`Self::lease`] (storing nothing outside them).
     pub fn new(enabled: bool) -> Self {
         Self {
-            enabled,
+            serve_until: AtomicI64::new(if enabled { i64::MAX } else { 0 }),
             epoch: AtomicU64::new(0),
             entries: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether entries are served now.
+    pub fn serving(&self) -> bool {
+        mono_ms() < self.serve_until.load(Ordering::SeqCst)
+    }
+
+    /// Serves for `length` from now (or longer, if already allowed).
+    pub fn lease(&self, length: Duration) {
+        let until = mono_ms().saturating_add(length.as_millis() as i64);
+        self.serve_until.fetch_max(until, Ordering::SeqCst);
+    }
+
+    /// Stops serving until the next [`Self::lease`], and makes every entry stale.
+    pub fn suspend(&self) {
+        self.serve_until.store(0, Ordering::SeqCst);
+        self.invalidate();
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -72,7 +122,7 @@ impl ClientCache {
         token_hash: &str,
         read: impl FnOnce(&Client, &[Session]) -> R,
     ) -> Option<R> {
-        if !self.enabled {
+        if !self.serving() {
             return None;
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
@@ -89,7 +139,7 @@ impl ClientCache {
     /// Stores rows read from the database under `epoch` (taken before the read);
     /// nothing is stored if a write has committed since.
     pub fn put(&self, token_hash: String, epoch: u64, client: &Client, sessions: &[Session]) {
-        if !self.enabled {
+        if !self.serving() {
             return;
         }
         let mut entries = self.entries();
@@ -116,6 +166,90 @@ impl ClientCache {
     /// Makes every entry stale: called after each committed write.
     pub fn invalidate(&self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Core {
+    /// Keeps this server's client cache as fresh as a PostgreSQL database that
+    /// other processes write too, until `stop` (see the module documentation).
+    /// Returns at once on SQLite, where the cache is always on.
+    pub async fn follow_client_changes(&self, mut stop: watch::Receiver<bool>) {
+        if self.store.backend() != tessera_store::Backend::Postgres {
+            return;
+        }
+        let beacon = format!("beacon {:032x}", rand::thread_rng().gen::<u128>());
+        let store = self.store.clone();
+        let sender_beacon = beacon.clone();
+        let sender = tokio::spawn(async move {
+            let mut every = tokio::time::interval(BEACON_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if let Err(e) = store.send_beacon(&sender_beacon).await {
+                    tracing::debug!("sending the client cache's beacon failed: {e}");
+                }
+            }
+        });
+        let mut failures = 0_u32;
+        while !*stop.borrow() {
+            let listening = tokio::select! {
+                listening = self.store.client_changes() => listening,
+                _ = stop.changed() => break,
+            };
+            let mut changes = match listening {
+                Ok(changes) => changes,
+                Err(e) => {
+                    failures += 1;
+                    if failures == 1 || failures.is_multiple_of(60) {
+                        tracing::warn!(
+                            "listening for client changes failed ({failures} times): {e}; \
+                             the client cache stays off"
+                        );
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(RETRY_AFTER) => continue,
+                        _ = stop.changed() => break,
+                    }
+                }
+            };
+            if failures > 0 {
+                tracing::info!("listening for client changes again");
+                failures = 0;
+            }
+            // Changes committed while nobody listened were not heard.
+            self.clients.invalidate();
+            if let Err(e) = self.store.send_beacon(&beacon).await {
+                tracing::debug!("sending the client cache's beacon failed: {e}");
+            }
+            let mut silent_until = tokio::time::Instant::now() + SILENT_LIMIT;
+            loop {
+                tokio::select! {
+                    change = changes.next() => match change {
+                        Ok(Change::Rows) => self.clients.invalidate(),
+                        Ok(Change::Beacon(b)) if b == beacon => {
+                            self.clients.lease(LEASE);
+                            silent_until = tokio::time::Instant::now() + SILENT_LIMIT;
+                        }
+                        Ok(Change::Beacon(_)) => {}
+                        Err(e) => {
+                            tracing::warn!("{e}; the client cache is off until listening again");
+                            break;
+                        }
+                    },
+                    () = tokio::time::sleep_until(silent_until) => {
+                        tracing::warn!(
+                            "no beacon came back on the connection listening for client changes \
+                             in {SILENT_LIMIT:?}; the client cache is off until listening again"
+                        );
+                        break;
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+            self.clients.suspend();
+        }
+        sender.abort();
+        self.clients.suspend();
     }
 }
 
@@ -148,8 +282,35 @@ mod tests {
     #[test]
     fn a_disabled_cache_serves_nothing() {
         let cache = ClientCache::new(false);
+        assert!(!cache.serving());
         cache.put("a".into(), cache.epoch(), &client(), &[]);
         assert!(cache.get("a").is_none());
         assert!(cache.read("a", |_, _| ()).is_none());
+    }
+
+    #[test]
+    fn serves_within_a_lease_and_stops_when_suspended() {
+        let cache = ClientCache::new(false);
+        cache.lease(Duration::from_secs(60));
+        assert!(cache.serving());
+        cache.put("a".into(), cache.epoch(), &client(), &[]);
+        assert!(cache.get("a").is_some());
+        // A shorter lease does not cut a longer one short.
+        cache.lease(Duration::ZERO);
+        assert!(cache.get("a").is_some());
+        cache.suspend();
+        assert!(!cache.serving());
+        assert!(cache.get("a").is_none());
+        // Entries from before the suspension stay stale under a new lease.
+        cache.lease(Duration::from_secs(60));
+        assert!(cache.get("a").is_none());
+
+        let lapsing = ClientCache::new(false);
+        lapsing.lease(Duration::from_millis(20));
+        lapsing.put("a".into(), lapsing.epoch(), &client(), &[]);
+        assert!(lapsing.get("a").is_some());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(!lapsing.serving(), "a lease lapses");
+        assert!(lapsing.get("a").is_none());
     }
 }

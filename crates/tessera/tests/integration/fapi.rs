@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::browser::Browser;
-use crate::support::{assert_error, assert_id, TestApp};
+use crate::support::{assert_error, assert_id, Backend, TestApp};
 
 both_backends!(
     environment_and_empty_client,
@@ -173,6 +173,130 @@ async fn tokens_follow_every_write_under_load(app: &TestApp) {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = b.post(&format!("/client/sessions/{sid}/tokens"), &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
+
+/// Waits until `app`'s client cache serves (on PostgreSQL, once its beacon
+/// came back on its listening connection).
+async fn wait_until_cache_serves(app: &TestApp) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !app.core().clients.serving() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the client cache never came on"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Asks for tokens until refused (401, or 404 once the session is gone);
+/// returns how long that took.
+async fn refused_after(b: &mut Browser<'_>, sid: &str) -> std::time::Duration {
+    let since = std::time::Instant::now();
+    loop {
+        let (status, body) = b.post(&format!("/client/sessions/{sid}/tokens"), &[]).await;
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::NOT_FOUND {
+            return since.elapsed();
+        }
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            since.elapsed() < std::time::Duration::from_secs(1),
+            "still given tokens a second after the change"
+        );
+    }
+}
+
+/// Two servers on one PostgreSQL database: each one's client cache hears what
+/// the other commits. A revocation through the Backend API, a sign-out through
+/// the Frontend API and a user's deletion (its sessions go with it), each made
+/// on one server, stop tokens on the other within a second (in practice
+/// milliseconds; the cache would otherwise serve the old rows until the next
+/// settings reload, 10 s). After its listening connection is cut, a server
+/// listens again and hears the next change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_hear_each_others_client_changes_postgres() {
+    let Some(a) = TestApp::start(Backend::Postgres).await else {
+        return;
+    };
+    let b = a.replica().await;
+    wait_until_cache_serves(&a).await;
+    wait_until_cache_serves(&b).await;
+    let email = unique_email("replica");
+    let user = a.user(json!({"email_address": [email]})).await;
+    let mut on_a = Browser::new(&a);
+    let mut on_b = Browser::new(&b);
+    let signed_in = async |on_a: &mut Browser<'_>, on_b: &mut Browser<'_>| {
+        let sid = sign_in_with_password(on_a, &email).await;
+        on_b.client_cookie = on_a.client_cookie.clone();
+        for _ in 0..3 {
+            let (status, body) = on_b
+                .post(&format!("/client/sessions/{sid}/tokens"), &[])
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        sid
+    };
+
+    let sid = signed_in(&mut on_a, &mut on_b).await;
+    let (status, _) = a.post(&format!("/sessions/{sid}/revoke"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let revoked = refused_after(&mut on_b, &sid).await;
+
+    let sid = signed_in(&mut on_a, &mut on_b).await;
+    let (status, body) = on_a.post(&format!("/client/sessions/{sid}/end"), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ended = refused_after(&mut on_b, &sid).await;
+
+    // Cut both servers' listening connections.
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(a.database_url())
+        .await
+        .unwrap();
+    let cut: Vec<(i32,)> = sqlx::query_as(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name = $1",
+    )
+    .bind(tessera_store::changes::LISTENER_NAME)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(cut.len(), 2, "one listening connection per server");
+    for (pid,) in &cut {
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (listening,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND application_name = $1 AND NOT (pid = ANY($2))",
+        )
+        .bind(tessera_store::changes::LISTENER_NAME)
+        .bind(cut.iter().map(|(pid,)| *pid).collect::<Vec<_>>())
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if listening == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never listening again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    wait_until_cache_serves(&b).await;
+
+    let sid = signed_in(&mut on_a, &mut on_b).await;
+    let user_id = user["id"].as_str().unwrap();
+    let (status, body) = a.delete(&format!("/users/{user_id}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let deleted = refused_after(&mut on_b, &sid).await;
+    eprintln!("tokens refused on the other server after: revocation {revoked:?}, sign-out {ended:?}, deletion {deleted:?}");
+
+    b.stop().await;
+    a.stop().await;
 }
 
 async fn phone_numbers_by_sms_code(app: &TestApp) {

@@ -37,6 +37,7 @@ pub struct TestApp {
     pub running: Option<Running>,
     pub smtp: crate::smtp::SmtpSink,
     pub sms: crate::smtp::SmsSink,
+    settings: tessera::config::Settings,
     dir: PathBuf,
     pg: Option<(String, String)>,
 }
@@ -131,17 +132,51 @@ impl TestApp {
             trusted_proxies: Default::default(),
             webhooks,
         };
+        Some(Self::launch(settings, smtp, sms, dir, pg).await)
+    }
+
+    /// Starts a server with `settings`, whose sinks and folder are given.
+    async fn launch(
+        settings: Settings,
+        smtp: crate::smtp::SmtpSink,
+        sms: crate::smtp::SmsSink,
+        dir: PathBuf,
+        pg: Option<(String, String)>,
+    ) -> Self {
         let running = tessera::start(&settings).await.expect("server starts");
-        Some(Self {
+        Self {
             base: format!("http://{}", running.addr),
-            secret,
+            secret: settings.secret_key.clone().unwrap(),
             http: reqwest::Client::new(),
             running: Some(running),
             smtp,
             sms,
+            settings,
             dir,
             pg,
-        })
+        }
+    }
+
+    /// Starts a second server on this one's database (PostgreSQL), with the
+    /// same keys; stopping it leaves the database to this one.
+    pub async fn replica(&self) -> Self {
+        assert!(self.pg.is_some(), "replicas share a PostgreSQL database");
+        let dir = std::env::temp_dir().join(unique("tessera-replica"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let smtp = crate::smtp::SmtpSink::start().await;
+        let sms = crate::smtp::SmsSink::start().await;
+        let settings = Settings {
+            data_dir: dir.clone(),
+            smtp_url: Some(smtp.url()),
+            sms_webhook_url: Some(sms.url.clone()),
+            ..self.settings.clone()
+        };
+        Self::launch(settings, smtp, sms, dir, None).await
+    }
+
+    /// The database this server uses.
+    pub fn database_url(&self) -> &str {
+        &self.settings.database_url
     }
 
     /// The running server's services (for checks the API does not show).
