@@ -180,7 +180,8 @@ impl Core {
         let beacon = format!("beacon {:032x}", rand::thread_rng().gen::<u128>());
         let store = self.store.clone();
         let sender_beacon = beacon.clone();
-        let sender = tokio::spawn(async move {
+        // Stops with this function, however it ends.
+        let _sender = AbortOnDrop(tokio::spawn(async move {
             let mut every = tokio::time::interval(BEACON_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -189,7 +190,7 @@ impl Core {
                     tracing::debug!("sending the client cache's beacon failed: {e}");
                 }
             }
-        });
+        }));
         let mut failures = 0_u32;
         while !*stop.borrow() {
             let listening = tokio::select! {
@@ -248,8 +249,16 @@ impl Core {
             }
             self.clients.suspend();
         }
-        sender.abort();
         self.clients.suspend();
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -189,18 +189,23 @@ async fn wait_until_cache_serves(app: &TestApp) {
 }
 
 /// Asks for tokens until refused (401, or 404 once the session is gone);
-/// returns how long that took.
-async fn refused_after(b: &mut Browser<'_>, sid: &str) -> std::time::Duration {
+/// returns how long that took and how many tokens were given meanwhile.
+async fn refused_after(b: &mut Browser<'_>, sid: &str) -> (std::time::Duration, usize) {
     let since = std::time::Instant::now();
+    let mut given = 0;
     loop {
         let (status, body) = b.post(&format!("/client/sessions/{sid}/tokens"), &[]).await;
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::NOT_FOUND {
-            return since.elapsed();
+            return (since.elapsed(), given);
         }
         assert_eq!(status, StatusCode::OK, "{body}");
+        given += 1;
+        // Milliseconds in practice; the bound leaves room for a loaded machine
+        // and still catches a server that did not hear the change (its cache
+        // would serve the old rows until the next settings reload, 10 s).
         assert!(
-            since.elapsed() < std::time::Duration::from_secs(1),
-            "still given tokens a second after the change"
+            since.elapsed() < std::time::Duration::from_secs(3),
+            "still given tokens 3 s after the change"
         );
     }
 }
@@ -208,10 +213,9 @@ async fn refused_after(b: &mut Browser<'_>, sid: &str) -> std::time::Duration {
 /// Two servers on one PostgreSQL database: each one's client cache hears what
 /// the other commits. A revocation through the Backend API, a sign-out through
 /// the Frontend API and a user's deletion (its sessions go with it), each made
-/// on one server, stop tokens on the other within a second (in practice
-/// milliseconds; the cache would otherwise serve the old rows until the next
-/// settings reload, 10 s). After its listening connection is cut, a server
-/// listens again and hears the next change.
+/// on one server, stop tokens on the other within milliseconds. After its
+/// listening connection is cut, a server listens again and hears the next
+/// change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_hear_each_others_client_changes_postgres() {
     let Some(a) = TestApp::start(Backend::Postgres).await else {
@@ -293,7 +297,10 @@ async fn replicas_hear_each_others_client_changes_postgres() {
     let (status, body) = a.delete(&format!("/users/{user_id}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let deleted = refused_after(&mut on_b, &sid).await;
-    eprintln!("tokens refused on the other server after: revocation {revoked:?}, sign-out {ended:?}, deletion {deleted:?}");
+    eprintln!(
+        "tokens refused on the other server after (time, tokens given meanwhile): \
+         revocation {revoked:?}, sign-out {ended:?}, deletion {deleted:?}"
+    );
 
     b.stop().await;
     a.stop().await;
