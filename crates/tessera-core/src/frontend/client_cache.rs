@@ -45,7 +45,7 @@ pub const BEACON_EVERY: Duration = Duration::from_secs(1);
 /// How long the cache serves after a beacon came back.
 pub const LEASE: Duration = Duration::from_secs(3);
 /// Without a beacon back for this long, the listening connection is replaced.
-const SILENT_LIMIT: Duration = Duration::from_secs(5);
+pub const SILENT_LIMIT: Duration = Duration::from_secs(5);
 /// Wait before listening again after a failure.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 

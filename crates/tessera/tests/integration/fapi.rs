@@ -210,6 +210,19 @@ async fn refused_after(b: &mut Browser<'_>, sid: &str) -> (std::time::Duration, 
     }
 }
 
+/// The server backends of the connections listening for client changes.
+async fn listening_pids(admin: &mut sqlx::PgConnection) -> Vec<i32> {
+    let pids: Vec<(i32,)> = sqlx::query_as(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name = $1",
+    )
+    .bind(tessera_store::changes::LISTENER_NAME)
+    .fetch_all(admin)
+    .await
+    .unwrap();
+    pids.into_iter().map(|(pid,)| pid).collect()
+}
+
 /// Two servers on one PostgreSQL database: each one's client cache hears what
 /// the other commits. A revocation through the Backend API, a sign-out through
 /// the Frontend API and a user's deletion (its sessions go with it), each made
@@ -254,16 +267,9 @@ async fn replicas_hear_each_others_client_changes_postgres() {
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(a.database_url())
         .await
         .unwrap();
-    let cut: Vec<(i32,)> = sqlx::query_as(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
-         AND application_name = $1",
-    )
-    .bind(tessera_store::changes::LISTENER_NAME)
-    .fetch_all(&mut admin)
-    .await
-    .unwrap();
+    let cut = listening_pids(&mut admin).await;
     assert_eq!(cut.len(), 2, "one listening connection per server");
-    for (pid,) in &cut {
+    for pid in &cut {
         sqlx::query("SELECT pg_terminate_backend($1)")
             .bind(pid)
             .execute(&mut admin)
@@ -272,16 +278,8 @@ async fn replicas_hear_each_others_client_changes_postgres() {
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let (listening,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND application_name = $1 AND NOT (pid = ANY($2))",
-        )
-        .bind(tessera_store::changes::LISTENER_NAME)
-        .bind(cut.iter().map(|(pid,)| *pid).collect::<Vec<_>>())
-        .fetch_one(&mut admin)
-        .await
-        .unwrap();
-        if listening == 2 {
+        let listening = listening_pids(&mut admin).await;
+        if listening.iter().filter(|pid| !cut.contains(pid)).count() == 2 {
             break;
         }
         assert!(
@@ -302,6 +300,62 @@ async fn replicas_hear_each_others_client_changes_postgres() {
          revocation {revoked:?}, sign-out {ended:?}, deletion {deleted:?}"
     );
 
+    b.stop().await;
+    a.stop().await;
+}
+
+/// A server whose database goes silent (no bytes either way, connections left
+/// open) stops serving from its client cache when its lease runs out, since it
+/// can no longer hear changes, and replaces its listening connection; once the
+/// database answers again, the cache serves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_database_turns_the_client_cache_off_postgres() {
+    use std::time::{Duration, Instant};
+
+    let Some(a) = TestApp::start(Backend::Postgres).await else {
+        return;
+    };
+    let mut url = url::Url::parse(a.database_url()).unwrap();
+    let target = url.socket_addrs(|| Some(5432)).unwrap()[0];
+    let relay = crate::relay::Relay::start(target).await;
+    url.set_port(Some(relay.addr.port())).unwrap();
+    let b = a.replica_at(url.to_string()).await;
+    wait_until_cache_serves(&b).await;
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(a.database_url())
+        .await
+        .unwrap();
+    let before = listening_pids(&mut admin).await;
+
+    relay.freeze(true);
+    let frozen = Instant::now();
+    while b.core().clients.serving() {
+        assert!(
+            frozen.elapsed() < Duration::from_secs(10),
+            "the cache went on serving without hearing the database"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let off_after = frozen.elapsed();
+    // At most one lease after the last beacon that came back.
+    assert!(
+        off_after <= tessera_core::frontend::client_cache::LEASE + Duration::from_millis(500),
+        "{off_after:?}"
+    );
+    // Past the silence limit, the server gives its listening connection up and
+    // opens another (which waits in the relay until the database answers).
+    tokio::time::sleep(
+        (tessera_core::frontend::client_cache::SILENT_LIMIT + Duration::from_secs(1))
+            .saturating_sub(frozen.elapsed()),
+    )
+    .await;
+    relay.freeze(false);
+    wait_until_cache_serves(&b).await;
+    let after = listening_pids(&mut admin).await;
+    assert!(
+        after.iter().any(|pid| !before.contains(pid)),
+        "a new listening connection: {before:?} then {after:?}"
+    );
+    eprintln!("the cache stopped serving {off_after:?} after the database went silent");
     b.stop().await;
     a.stop().await;
 }

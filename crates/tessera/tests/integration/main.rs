@@ -6,6 +6,7 @@
 //! HTTP to it, on SQLite and on PostgreSQL. One test binary, one module per area.
 
 mod browser;
+mod relay;
 mod smtp;
 mod support;
 

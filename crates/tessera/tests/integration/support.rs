@@ -160,6 +160,12 @@ impl TestApp {
     /// Starts a second server on this one's database (PostgreSQL), with the
     /// same keys; stopping it leaves the database to this one.
     pub async fn replica(&self) -> Self {
+        self.replica_at(self.settings.database_url.clone()).await
+    }
+
+    /// [`Self::replica`], reaching the database at `database_url` (the same
+    /// database through another way, such as a relay).
+    pub async fn replica_at(&self, database_url: String) -> Self {
         assert!(self.pg.is_some(), "replicas share a PostgreSQL database");
         let dir = std::env::temp_dir().join(unique("tessera-replica"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -167,6 +173,7 @@ impl TestApp {
         let sms = crate::smtp::SmsSink::start().await;
         let settings = Settings {
             data_dir: dir.clone(),
+            database_url,
             smtp_url: Some(smtp.url()),
             sms_webhook_url: Some(sms.url.clone()),
             ..self.settings.clone()
