@@ -87,7 +87,12 @@ impl ClientCache {
 
     /// Whether entries are served now.
     pub fn serving(&self) -> bool {
-        mono_ms() < self.serve_until.load(Ordering::SeqCst)
+        // Always on (SQLite) and off need no clock.
+        match self.serve_until.load(Ordering::SeqCst) {
+            i64::MAX => true,
+            0 => false,
+            until => mono_ms() < until,
+        }
     }
 
     /// Serves for `length` from now (or longer, if already allowed).
@@ -249,7 +254,6 @@ impl Core {
             }
             self.clients.suspend();
         }
-        self.clients.suspend();
     }
 }
 

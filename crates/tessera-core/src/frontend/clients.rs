@@ -117,31 +117,32 @@ pub(crate) async fn start_session(
 impl Core {
     /// The client a token belongs to, if it is known and not expired.
     pub async fn client_for_token(&self, token: &str) -> CoreResult<Option<ClientView>> {
-        self.client_for_token_hash(hash_secret(token)).await
-    }
-
-    /// [`Self::client_for_token`] by the token's hash.
-    async fn client_for_token_hash(&self, hash: String) -> CoreResult<Option<ClientView>> {
-        let (client, sessions) = match self.clients.get(&hash) {
-            Some(rows) => rows,
-            None => {
-                let epoch = self.clients.epoch();
-                let mut conn = self.store.read().await?;
-                let Some((client, sessions)) =
-                    tessera_store::clients::find_with_sessions_by_token_hash(&mut conn, &hash)
-                        .await?
-                else {
-                    return Ok(None);
-                };
-                self.clients.put(hash, epoch, &client, &sessions);
-                (client, sessions)
-            }
+        let hash = hash_secret(token);
+        let rows = match self.clients.get(&hash) {
+            Some(rows) => Some(rows),
+            None => self.read_client(hash).await?,
+        };
+        let Some((client, sessions)) = rows else {
+            return Ok(None);
         };
         let now = now_ms();
         if client.expire_at <= now {
             return Ok(None);
         }
         Ok(Some(view_at(client, sessions, now)))
+    }
+
+    /// Reads the client whose token hashes to `hash`, with its sessions, from
+    /// the database, and keeps them in the client cache.
+    async fn read_client(&self, hash: String) -> CoreResult<Option<(Client, Vec<Session>)>> {
+        let epoch = self.clients.epoch();
+        let mut conn = self.store.read().await?;
+        let rows =
+            tessera_store::clients::find_with_sessions_by_token_hash(&mut conn, &hash).await?;
+        if let Some((client, sessions)) = &rows {
+            self.clients.put(hash, epoch, client, sessions);
+        }
+        Ok(rows)
     }
 
     /// Creates a new, empty client (`PUT /v1/client`); returns it and its token.
@@ -281,20 +282,20 @@ impl Core {
         session_id: &str,
         origin: Option<String>,
     ) -> CoreResult<Option<String>> {
+        let claims_of = |client: &Client, sessions: &[Session], origin, now| {
+            (client.expire_at > now)
+                .then(|| self.signed_in_claims(sessions, session_id, origin, now))
+                .transpose()
+        };
         let mut origin = origin;
-        let now = now_ms();
         let hash = hash_secret(client_token);
         let cached = self.clients.read(&hash, |client, sessions| {
-            (client.expire_at > now)
-                .then(|| self.signed_in_claims(sessions, session_id, origin.take(), now))
-                .transpose()
+            claims_of(client, sessions, origin.take(), now_ms())
         });
         let claims = match cached {
             Some(claims) => claims?,
-            None => match self.client_for_token_hash(hash).await? {
-                Some(view) => {
-                    Some(self.signed_in_claims(&view.sessions, session_id, origin, now_ms())?)
-                }
+            None => match self.read_client(hash).await? {
+                Some((client, sessions)) => claims_of(&client, &sessions, origin, now_ms())?,
                 None => None,
             },
         };
