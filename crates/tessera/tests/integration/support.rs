@@ -37,7 +37,7 @@ pub struct TestApp {
     pub running: Option<Running>,
     pub smtp: crate::smtp::SmtpSink,
     pub sms: crate::smtp::SmsSink,
-    settings: tessera::config::Settings,
+    settings: Settings,
     dir: PathBuf,
     pg: Option<(String, String)>,
 }
@@ -167,8 +167,7 @@ impl TestApp {
     /// database through another way, such as a relay).
     pub async fn replica_at(&self, database_url: String) -> Self {
         assert!(self.pg.is_some(), "replicas share a PostgreSQL database");
-        let dir = std::env::temp_dir().join(unique("tessera-replica"));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::cli::temp_dir("replica");
         let smtp = crate::smtp::SmtpSink::start().await;
         let sms = crate::smtp::SmsSink::start().await;
         let settings = Settings {

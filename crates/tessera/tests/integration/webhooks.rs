@@ -512,10 +512,7 @@ async fn a_message_written_while_disabled_never_reaches_the_endpoint(app: &TestA
         (StatusCode::OK, &json!(true)),
         "{e}"
     );
-    let while_disabled = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let while_disabled = tessera_core::clock::now_ms();
     tokio::time::sleep(Duration::from_millis(5)).await;
     let (_, e) = app
         .post(&format!("/webhooks/endpoints/{ep}/enable"), json!({}))
