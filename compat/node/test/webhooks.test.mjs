@@ -47,7 +47,12 @@ describe('webhooks', () => {
 
   after(async () => {
     if (endpoint) await bapi('DELETE', `/webhooks/endpoints/${endpoint.id}`);
-    server?.close();
+    if (!server) return;
+    // The sender keeps pooled connections open, and one it opened while another
+    // was busy may never carry a request: close() alone would wait for it.
+    const closed = new Promise((r) => server.close(r));
+    server.closeAllConnections();
+    await closed;
   });
 
   async function deliveryOf(type, dataId) {
