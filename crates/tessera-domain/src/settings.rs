@@ -189,6 +189,8 @@ pub struct AttributeSetting {
     pub used_for_first_factor: bool,
     /// It must be verified during sign-up.
     pub verify_at_sign_up: bool,
+    /// It can be a second factor (phone numbers: SMS codes after the first factor).
+    pub used_for_second_factor: bool,
 }
 
 impl AttributeSetting {
@@ -198,6 +200,7 @@ impl AttributeSetting {
             required,
             used_for_first_factor: first_factor,
             verify_at_sign_up: verify,
+            used_for_second_factor: false,
         }
     }
 }
@@ -333,6 +336,13 @@ pub struct UserSettings {
     pub enumeration_protection: bool,
     /// Per-IP and per-identifier limits on sign-in, sign-up and code sending.
     pub rate_limits_enabled: bool,
+}
+
+impl UserSettings {
+    /// SMS codes to a phone number the user reserved are a second factor.
+    pub fn sms_second_factor(&self) -> bool {
+        self.phone_number.enabled && self.phone_number.used_for_second_factor
+    }
 }
 
 impl Default for UserSettings {

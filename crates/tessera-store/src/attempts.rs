@@ -64,6 +64,8 @@ pub struct SignIn {
     pub user_id: Option<UserId>,
     /// First-factor verification state (JSON document).
     pub first_factor: Option<Value>,
+    /// Second-factor verification state (JSON document).
+    pub second_factor: Option<Value>,
     /// The session created on completion.
     pub created_session_id: Option<SessionId>,
     /// When the attempt is abandoned (ms).
@@ -188,6 +190,7 @@ struct SignInRow {
     identifier: Option<String>,
     user_id: Option<String>,
     first_factor: Option<String>,
+    second_factor: Option<String>,
     created_session_id: Option<String>,
     abandon_at: i64,
     created_at: i64,
@@ -204,6 +207,7 @@ impl TryFrom<SignInRow> for SignIn {
             identifier: r.identifier,
             user_id: r.user_id.map(UserId::from_trusted),
             first_factor: json_opt(r.first_factor)?,
+            second_factor: json_opt(r.second_factor)?,
             created_session_id: r.created_session_id.map(SessionId::from_trusted),
             abandon_at: r.abandon_at,
             created_at: r.created_at,
@@ -213,7 +217,8 @@ impl TryFrom<SignInRow> for SignIn {
 }
 
 const SIGN_IN_COLUMNS: &str =
-    "id, client_id, status, identifier, user_id, first_factor, created_session_id, abandon_at, created_at, updated_at";
+    "id, client_id, status, identifier, user_id, first_factor, second_factor, \
+     created_session_id, abandon_at, created_at, updated_at";
 
 /// Loads a sign-in.
 pub async fn get_sign_in(conn: &mut Conn, id: &SignInId) -> StoreResult<SignIn> {
@@ -235,7 +240,7 @@ pub async fn save_sign_in(conn: &mut Conn, s: &SignIn) -> StoreResult<()> {
         .execute(&mut *conn)
         .await?;
     sqlx::query(&format!(
-        "INSERT INTO sign_ins ({SIGN_IN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO sign_ins ({SIGN_IN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(s.id.as_str().to_owned())
     .bind(s.client_id.as_str().to_owned())
@@ -243,6 +248,7 @@ pub async fn save_sign_in(conn: &mut Conn, s: &SignIn) -> StoreResult<()> {
     .bind(s.identifier.clone())
     .bind(s.user_id.as_ref().map(|i| i.as_str().to_owned()))
     .bind(s.first_factor.as_ref().map(ToString::to_string))
+    .bind(s.second_factor.as_ref().map(ToString::to_string))
     .bind(s.created_session_id.as_ref().map(|i| i.as_str().to_owned()))
     .bind(s.abandon_at)
     .bind(s.created_at)

@@ -71,11 +71,13 @@ pub(crate) async fn ensure_client(
 
 /// Starts a session for `user` on `client` and makes it the active one; the
 /// client's token rotates. Single-session instances refuse a second session.
+/// `second_factor`: the sign-in also passed a second factor now.
 pub(crate) async fn start_session(
     core: &Core,
     conn: &mut Conn,
     client: &mut Client,
     user_id: &tessera_domain::ids::UserId,
+    second_factor: bool,
     info: &RequestInfo,
     now: i64,
 ) -> CoreResult<(Session, String)> {
@@ -97,6 +99,7 @@ pub(crate) async fn start_session(
         });
     }
     let mut session = new_session(client.id.clone(), user_id.clone(), None, now);
+    session.second_factor_at = second_factor.then_some(now);
     session.ip_address = info.ip.clone();
     session.user_agent = info.user_agent.clone();
     tessera_store::sessions::insert(conn, &session).await?;

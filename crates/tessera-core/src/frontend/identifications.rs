@@ -283,6 +283,12 @@ impl Core {
             .own_identification(user_id, IdentificationKind::PhoneNumber, id)
             .await?
             .id;
+        if reserved == Some(true) && !self.instance().settings.user.sms_second_factor() {
+            return Err(CoreError::value(
+                "reserved_for_second_factor",
+                "SMS codes are not a second factor on this instance",
+            ));
+        }
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let before: Vec<Identification> =

@@ -1,5 +1,7 @@
-//! Sign-in attempts: identify the user, then a first factor (password or an
-//! emailed code), then a session. Wrong passwords count towards lockout.
+//! Sign-in attempts: identify the user, then a first factor (password or a
+//! code by email or SMS), then an SMS code as second factor for users who
+//! reserved a phone number for it, then a session. Wrong passwords count
+//! towards lockout.
 
 use serde_json::{json, Value};
 use tessera_domain::identifiers::{self, is_test_email};
@@ -45,6 +47,27 @@ pub fn mask_email(email: &str) -> String {
         }
         None => "***".to_owned(),
     }
+}
+
+/// The user's phone numbers that take an SMS second factor: verified and
+/// reserved for it, the default one first.
+pub fn second_factor_phones(idns: &[Identification]) -> Vec<&Identification> {
+    let mut phones: Vec<&Identification> = idns
+        .iter()
+        .filter(|i| {
+            i.kind == IdentificationKind::PhoneNumber
+                && i.reserved_for_second_factor
+                && i.verification_status == VerificationStatus::Verified
+        })
+        .collect();
+    phones.sort_by_key(|p| !p.default_second_factor);
+    phones
+}
+
+/// Masks a phone number for display, keeping its last four digits.
+pub fn mask_phone(phone: &str) -> String {
+    let keep = phone.len().saturating_sub(4);
+    format!("{}{}", "*".repeat(keep), &phone[keep..])
 }
 
 async fn find_user(
@@ -221,6 +244,7 @@ impl Core {
             identifier: identifier.clone(),
             user_id: user.as_ref().map(|u| u.id.clone()),
             first_factor: None,
+            second_factor: None,
             created_session_id: None,
             abandon_at: now + SIGN_IN_LIFETIME_MS,
             created_at: now,
@@ -248,11 +272,10 @@ impl Core {
         if password_ok {
             sign_in.first_factor =
                 Some(json!({"strategy": "password", "status": "verified", "attempts": 1}));
-            if let Some(user) = &user {
-                let (session, token) =
-                    start_session(self, &mut tx, &mut client_row, &user.id, info, now).await?;
-                sign_in.status = "complete".to_owned();
-                sign_in.created_session_id = Some(session.id);
+            if let Some(token) = self
+                .first_factor_passed(&mut tx, &mut sign_in, &mut client_row, info, now)
+                .await?
+            {
                 new_token = Some(token);
             }
         }
@@ -479,11 +502,9 @@ impl Core {
             // The code proved control of the address; the new password comes next.
             sign_in.status = "needs_new_password".to_owned();
         } else if passed == Attempt::Verified {
-            let (session, token) =
-                start_session(self, &mut tx, &mut client_row, &user_id, info, now).await?;
-            sign_in.status = "complete".to_owned();
-            sign_in.created_session_id = Some(session.id);
-            new_token = Some(token);
+            new_token = self
+                .first_factor_passed(&mut tx, &mut sign_in, &mut client_row, info, now)
+                .await?;
         }
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
@@ -543,10 +564,9 @@ impl Core {
             .await?;
         }
         let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
-        let (session, token) =
-            start_session(self, &mut tx, &mut client_row, &user_id, info, now).await?;
-        sign_in.status = "complete".to_owned();
-        sign_in.created_session_id = Some(session.id);
+        let new_token = self
+            .first_factor_passed(&mut tx, &mut sign_in, &mut client_row, info, now)
+            .await?;
         sign_in.updated_at = now;
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
@@ -556,7 +576,209 @@ impl Core {
             sign_in,
             user: user_data,
             client: view,
-            new_token: Some(token),
+            new_token,
         })
     }
+
+    /// After a verified first factor: the second factor comes next when the
+    /// instance takes SMS codes as one and the user reserved a phone number for
+    /// it; otherwise the session starts. Returns the new client token, if any.
+    async fn first_factor_passed(
+        &self,
+        conn: &mut Conn,
+        sign_in: &mut SignIn,
+        client_row: &mut Client,
+        info: &RequestInfo,
+        now: i64,
+    ) -> CoreResult<Option<String>> {
+        let user_id = sign_in
+            .user_id
+            .clone()
+            .ok_or_else(|| CoreError::missing("identifier"))?;
+        if self.instance().settings.user.sms_second_factor() {
+            let idns = tessera_store::identifications::list_for_user(conn, &user_id).await?;
+            if !second_factor_phones(&idns).is_empty() {
+                sign_in.status = "needs_second_factor".to_owned();
+                sign_in.second_factor = None;
+                return Ok(None);
+            }
+        }
+        let (session, token) =
+            start_session(self, conn, client_row, &user_id, false, info, now).await?;
+        sign_in.status = "complete".to_owned();
+        sign_in.created_session_id = Some(session.id);
+        Ok(Some(token))
+    }
+
+    fn require_second_factor_step(sign_in: &SignIn) -> CoreResult<()> {
+        if sign_in.status == "needs_second_factor" {
+            Ok(())
+        } else {
+            Err(CoreError::NotAllowed {
+                code: "sign_in_no_second_factor",
+                detail: "This sign-in does not need a second factor now.".to_owned(),
+            })
+        }
+    }
+
+    /// `POST /v1/client/sign_ins/{id}/prepare_second_factor` (`phone_code`):
+    /// sends a code to the chosen (else the default) second-factor phone number.
+    pub async fn prepare_second_factor(
+        &self,
+        client: &Client,
+        id: &str,
+        strategy: &str,
+        phone_number_id: Option<&str>,
+        info: &RequestInfo,
+    ) -> CoreResult<SignInOutcome> {
+        let now = now_ms();
+        let inst = self.instance();
+        let mut sign_in = self.sign_in_of_client(client, id).await?;
+        Self::require_second_factor_step(&sign_in)?;
+        if strategy != "phone_code" {
+            return Err(CoreError::value(
+                "strategy",
+                format!("{strategy} is not a second factor of this account"),
+            ));
+        }
+        let user_id = sign_in
+            .user_id
+            .clone()
+            .ok_or_else(|| CoreError::missing("identifier"))?;
+        let target = {
+            let mut conn = self.store.read().await?;
+            let idns = tessera_store::identifications::list_for_user(&mut conn, &user_id).await?;
+            let phones = second_factor_phones(&idns);
+            let chosen = match phone_number_id {
+                Some(wanted) => phones.into_iter().find(|p| p.id.as_str() == wanted),
+                None => phones.into_iter().next(),
+            };
+            chosen.cloned().ok_or_else(|| {
+                CoreError::value(
+                    "phone_number_id",
+                    "must be a phone number this account reserved for second factor",
+                )
+            })?
+        };
+        self.rate_limit(crate::rate_limits::CODES_PER_IP, info.ip.as_deref())
+            .await?;
+        self.rate_limit(
+            crate::rate_limits::CODES_PER_ADDRESS,
+            Some(&target.identifier),
+        )
+        .await?;
+        let code = codes::generate();
+        let state = CodeState::prepared(
+            strategy,
+            &second_factor_key(&sign_in),
+            &code,
+            Some(target.id.as_str().to_owned()),
+            now,
+        );
+        sign_in.second_factor = Some(to_value(&state)?);
+        sign_in.updated_at = now;
+        let mut tx = self.store.begin().await?;
+        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        self.commit(tx).await?;
+        let is_test = identifiers::is_test_phone(&target.identifier);
+        if !(inst.environment == EnvironmentType::Development && is_test) {
+            self.deliver_sms(&target.identifier, &code, "verification_code")
+                .await;
+        }
+        self.get_sign_in(client, id).await
+    }
+
+    /// `POST /v1/client/sign_ins/{id}/attempt_second_factor` (`phone_code`):
+    /// a right code completes the sign-in with a session verified by two factors.
+    pub async fn attempt_second_factor(
+        &self,
+        client: &Client,
+        id: &str,
+        strategy: &str,
+        code: Option<String>,
+        info: &RequestInfo,
+    ) -> CoreResult<SignInOutcome> {
+        let now = now_ms();
+        let inst = self.instance();
+        let mut sign_in = self.sign_in_of_client(client, id).await?;
+        Self::require_second_factor_step(&sign_in)?;
+        if strategy != "phone_code" {
+            return Err(CoreError::value(
+                "strategy",
+                format!("{strategy} is not a second factor of this account"),
+            ));
+        }
+        let code = code.ok_or_else(|| CoreError::missing("code"))?;
+        let user_id = sign_in
+            .user_id
+            .clone()
+            .ok_or_else(|| CoreError::missing("identifier"))?;
+        self.rate_limit(crate::rate_limits::SIGN_IN_PER_IP, info.ip.as_deref())
+            .await?;
+        self.rate_limit(
+            crate::rate_limits::SIGN_IN_PER_IDENTIFIER,
+            sign_in.identifier.as_deref(),
+        )
+        .await?;
+        let (user, phone) = {
+            let mut conn = self.store.read().await?;
+            let user = tessera_store::users::get(&mut conn, &user_id).await?;
+            let idns = tessera_store::identifications::list_for_user(&mut conn, &user_id).await?;
+            (user, idns)
+        };
+        check_user_may_sign_in(&user, now)?;
+        let mut state: CodeState = sign_in
+            .second_factor
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .filter(|s: &CodeState| s.strategy == strategy)
+            .ok_or_else(|| CoreError::NotAllowed {
+                code: "verification_missing",
+                detail: "Prepare the second factor before attempting it.".to_owned(),
+            })?;
+        // The number must still be one of the account's second factors.
+        let target = second_factor_phones(&phone)
+            .into_iter()
+            .find(|p| state.identification_id.as_deref() == Some(p.id.as_str()))
+            .map(|p| p.identifier.clone());
+        let Some(target) = target else {
+            return Err(CoreError::NotAllowed {
+                code: "verification_missing",
+                detail: "Prepare the second factor again: that phone number is no longer one."
+                    .to_owned(),
+            });
+        };
+        let test_ok = inst.environment == EnvironmentType::Development
+            && inst.settings.instance.test_mode
+            && identifiers::is_test_phone(&target);
+        let passed = state.attempt(&second_factor_key(&sign_in), &code, now, test_ok);
+        sign_in.second_factor = Some(to_value(&state)?);
+        sign_in.updated_at = now;
+        let mut tx = self.store.begin().await?;
+        let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
+        let mut new_token = None;
+        if passed == Attempt::Verified {
+            let (session, token) =
+                start_session(self, &mut tx, &mut client_row, &user_id, true, info, now).await?;
+            sign_in.status = "complete".to_owned();
+            sign_in.created_session_id = Some(session.id);
+            new_token = Some(token);
+        }
+        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
+        let view = load_view(&mut tx, client_row, now).await?;
+        self.commit(tx).await?;
+        attempt_error(passed)?;
+        Ok(SignInOutcome {
+            sign_in,
+            user: user_data,
+            client: view,
+            new_token,
+        })
+    }
+}
+
+/// What a second-factor code is bound to: its sign-in, apart from the first factor's codes.
+fn second_factor_key(sign_in: &SignIn) -> String {
+    format!("{}:second_factor", sign_in.id)
 }

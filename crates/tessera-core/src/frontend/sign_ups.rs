@@ -428,7 +428,8 @@ impl Core {
         };
         self.emit_user(conn, "user.created", &view, Some(info))
             .await?;
-        let (session, token) = start_session(self, conn, client, &user_id, info, now).await?;
+        let (session, token) =
+            start_session(self, conn, client, &user_id, false, info, now).await?;
         sign_up.status = "complete".to_owned();
         sign_up.created_user_id = Some(user_id);
         sign_up.created_session_id = Some(session.id);

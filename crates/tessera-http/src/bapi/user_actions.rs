@@ -217,8 +217,20 @@ pub async fn list_oauth_access_tokens(
     Ok(Json(crate::wire::list(Vec::new(), 0, paginated)))
 }
 
-/// `DELETE /v1/users/{user_id}/mfa|totp|backup_code`: nothing to remove until MFA exists.
+/// `DELETE /v1/users/{user_id}/mfa`: every second factor of the user goes (the
+/// phone numbers reserved for SMS codes stop being reserved).
 pub async fn disable_mfa(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let user_id = core.disable_sms_second_factor(&id).await?;
+    Ok(Json(json!({ "user_id": user_id.as_str() })))
+}
+
+/// `DELETE /v1/users/{user_id}/totp|backup_code`: neither exists on this server
+/// yet, so there is nothing to remove.
+pub async fn disable_totp_or_backup_codes(
     _: SecretKeyAuth,
     State(core): State<Core>,
     Path(id): Path<String>,

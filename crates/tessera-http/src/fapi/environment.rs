@@ -7,13 +7,16 @@ use tessera_core::Core;
 use tessera_domain::settings::{AttributeSetting, EnvironmentType, SignUpMode};
 
 fn attribute(a: AttributeSetting, first_factors: &[&str], verifications: &[&str]) -> Value {
+    // Only phone numbers can be a second factor (SMS codes); `verifications`
+    // names the code strategy of the attribute.
+    let second = a.enabled && a.used_for_second_factor && verifications == ["phone_code"];
     json!({
         "enabled": a.enabled,
         "required": a.enabled && a.required,
         "used_for_first_factor": a.enabled && a.used_for_first_factor,
         "first_factors": if a.enabled && a.used_for_first_factor { first_factors.to_vec() } else { Vec::new() },
-        "used_for_second_factor": false,
-        "second_factors": [],
+        "used_for_second_factor": second,
+        "second_factors": if second { verifications.to_vec() } else { Vec::new() },
         "verifications": if a.enabled { verifications.to_vec() } else { Vec::new() },
         "verify_at_sign_up": a.enabled && a.verify_at_sign_up,
     })
@@ -54,6 +57,11 @@ pub fn environment(core: &Core) -> Value {
     if u.email_address.enabled {
         first_factors.push("email_code");
     }
+    let second_factors: Vec<&str> = if u.sms_second_factor() {
+        vec!["phone_code"]
+    } else {
+        Vec::new()
+    };
     json!({
         "object": "environment",
         "id": inst.id.as_str(),
@@ -69,7 +77,7 @@ pub fn environment(core: &Core) -> Value {
             "identification_requirements": [identification.clone()],
             "identification_strategies": identification,
             "first_factors": first_factors,
-            "second_factors": [],
+            "second_factors": second_factors,
             "email_address_verification_strategies": ["email_code"],
             "single_session_mode": u.single_session_mode,
             "enhanced_email_deliverability": false,
@@ -143,7 +151,7 @@ pub fn environment(core: &Core) -> Value {
             "social": {},
             "saml": { "enabled": false },
             "enterprise_sso": { "enabled": false, "self_serve_sso": false },
-            "sign_in": { "second_factor": { "required": false, "enabled": false } },
+            "sign_in": { "second_factor": { "required": false, "enabled": u.sms_second_factor() } },
             "sign_up": {
                 "captcha_enabled": false,
                 "captcha_widget_type": "smart",

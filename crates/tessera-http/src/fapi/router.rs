@@ -64,6 +64,14 @@ pub fn routes() -> Router<Core> {
             post(sign_ins::attempt_first_factor),
         )
         .route(
+            "/v1/client/sign_ins/{id}/prepare_second_factor",
+            post(sign_ins::prepare_second_factor),
+        )
+        .route(
+            "/v1/client/sign_ins/{id}/attempt_second_factor",
+            post(sign_ins::attempt_second_factor),
+        )
+        .route(
             "/v1/client/sign_ins/{id}/reset_password",
             post(sign_ins::reset_password),
         )

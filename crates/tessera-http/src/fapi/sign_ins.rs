@@ -1,4 +1,5 @@
-//! `/v1/client/sign_ins…`: create, get, prepare and attempt the first factor.
+//! `/v1/client/sign_ins…`: create, get, prepare and attempt the first and
+//! second factors, reset the password.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -98,6 +99,54 @@ pub async fn attempt_first_factor(
             &strategy,
             form.text("code"),
             form.get("password").map(|p| Password::new(p.to_owned())),
+            &caller.info,
+        )
+        .await
+        .map_err(with_param)?;
+    wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
+}
+
+/// `POST /v1/client/sign_ins/{id}/prepare_second_factor`
+pub async fn prepare_second_factor(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let client = caller.require_client()?;
+    let strategy = form
+        .text("strategy")
+        .ok_or_else(|| ApiError::from(CoreError::missing("strategy")))?;
+    let out = core
+        .prepare_second_factor(
+            &client.client,
+            &id,
+            &strategy,
+            form.get("phone_number_id"),
+            &caller.info,
+        )
+        .await
+        .map_err(with_param)?;
+    wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
+}
+
+/// `POST /v1/client/sign_ins/{id}/attempt_second_factor`
+pub async fn attempt_second_factor(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let client = caller.require_client()?;
+    let strategy = form
+        .text("strategy")
+        .ok_or_else(|| ApiError::from(CoreError::missing("strategy")))?;
+    let out = core
+        .attempt_second_factor(
+            &client.client,
+            &id,
+            &strategy,
+            form.text("code"),
             &caller.info,
         )
         .await

@@ -7,7 +7,9 @@ use axum::Json;
 use serde_json::{json, Value};
 use tessera_core::clock::now_ms;
 use tessera_core::codes::CodeState;
-use tessera_core::frontend::sign_ins::{mask_email, SignInOutcome};
+use tessera_core::frontend::sign_ins::{
+    mask_email, mask_phone, second_factor_phones, SignInOutcome,
+};
 use tessera_core::frontend::sign_ups::{SignUpFields, SignUpOutcome};
 use tessera_core::sessions::ClientView;
 use tessera_core::users::UserView;
@@ -221,16 +223,10 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
             .iter()
             .filter(|i| i.kind == IdentificationKind::PhoneNumber)
         {
-            let digits = idn.identifier.len();
-            let masked = format!(
-                "{}{}",
-                "*".repeat(digits.saturating_sub(4)),
-                &idn.identifier[digits.saturating_sub(4)..]
-            );
             let shown = if s.identifier.as_deref() == Some(idn.identifier.as_str()) {
                 idn.identifier.clone()
             } else {
-                masked
+                mask_phone(&idn.identifier)
             };
             factors.push(json!({
                 "strategy": "phone_code",
@@ -261,6 +257,22 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
             "has_image": has_image,
         });
     }
+    let second_factors = match &out.user {
+        Some((_, idns)) if s.status == "needs_second_factor" => Value::from(
+            second_factor_phones(idns)
+                .into_iter()
+                .map(|p| {
+                    json!({
+                        "strategy": "phone_code",
+                        "safe_identifier": mask_phone(&p.identifier),
+                        "phone_number_id": p.id.as_str(),
+                        "default": p.default_second_factor,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        ),
+        _ => Value::Null,
+    };
     let settings = &core.instance().settings;
     let mut identifiers = Vec::new();
     if settings.user.email_address.used_for_first_factor {
@@ -280,9 +292,9 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
         "identifier": s.identifier,
         "user_data": user_data,
         "supported_first_factors": if out.user.is_some() { Value::from(factors) } else { Value::Null },
-        "supported_second_factors": null,
+        "supported_second_factors": second_factors,
         "first_factor_verification": code_verification(s.first_factor.as_ref(), now, &[]),
-        "second_factor_verification": null,
+        "second_factor_verification": code_verification(s.second_factor.as_ref(), now, &[]),
         "created_session_id": s.created_session_id.as_ref().map(|i| i.as_str()),
         "abandon_at": s.abandon_at,
         "client_trust_state": "new",

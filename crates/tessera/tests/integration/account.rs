@@ -77,6 +77,7 @@ async fn enable_phone_numbers(app: &TestApp) {
         .update_settings(|s| {
             s.user.phone_number.enabled = true;
             s.user.phone_number.used_for_first_factor = true;
+            s.user.phone_number.used_for_second_factor = true;
             Ok(())
         })
         .await
