@@ -13,47 +13,18 @@
 //                      submits itself once all digits are in)
 import { after, before, describe, test } from 'node:test';
 
-import { assert, ClerkPage, signOut, strongPassword, uniqueEmail, waitForCode } from './helpers.mjs';
-
-const UI_TIMEOUT = 30_000;
-
-/** Mounts a component into a fresh <div id="mount-..."> and returns its CSS selector. */
-async function mount(s, kind) {
-  return s.run(
-    async (clerk, k) => {
-      const div = document.createElement('div');
-      div.id = `mount-${k}-${Date.now()}`;
-      document.getElementById('mount').replaceChildren(div);
-      if (k === 'signUp') clerk.mountSignUp(div, { routing: 'hash' });
-      else clerk.mountSignIn(div, { routing: 'hash' });
-      return `#${div.id}`;
-    },
-    kind,
-  );
-}
-
-/** Unmounts the component so that the screenshot shows the signed-in state. */
-function unmount(s, kind, root) {
-  return s.run(
-    async (clerk, a) => {
-      const div = document.querySelector(a.root);
-      if (a.kind === 'signUp') clerk.unmountSignUp(div);
-      else clerk.unmountSignIn(div);
-      div.textContent = `Signed in as ${clerk.user?.primaryEmailAddress?.emailAddress}`;
-      return null;
-    },
-    { kind, root },
-  );
-}
-
-/** Waits until clerk.user has the given primary email (set by the component's setActive). */
-function waitForUser(s, email) {
-  return s.page.waitForFunction(
-    (e) => window.Clerk?.user?.primaryEmailAddress?.emailAddress === e,
-    email,
-    { timeout: UI_TIMEOUT },
-  );
-}
+import {
+  assert,
+  ClerkPage,
+  mount,
+  signOut,
+  strongPassword,
+  uniqueEmail,
+  unmount,
+  waitForCode,
+  waitForUser,
+  UI_TIMEOUT,
+} from './helpers.mjs';
 
 describe('prebuilt components (@clerk/ui)', () => {
   let s;

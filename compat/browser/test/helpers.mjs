@@ -299,3 +299,46 @@ export async function signOut(s) {
   const st = await s.state();
   assert.equal(st.userId, null, `still signed in after signOut(): ${JSON.stringify(st)}`);
 }
+
+// --- prebuilt components (@clerk/ui) -------------------------------------------
+
+/** How long a component may take to show its next card. */
+export const UI_TIMEOUT = 30_000;
+
+/** Mounts a component into a fresh <div id="mount-..."> and returns its CSS selector. */
+export async function mount(s, kind) {
+  return s.run(
+    async (clerk, k) => {
+      const div = document.createElement('div');
+      div.id = `mount-${k}-${Date.now()}`;
+      document.getElementById('mount').replaceChildren(div);
+      if (k === 'signUp') clerk.mountSignUp(div, { routing: 'hash' });
+      else clerk.mountSignIn(div, { routing: 'hash' });
+      return `#${div.id}`;
+    },
+    kind,
+  );
+}
+
+/** Unmounts the component so that the screenshot shows the signed-in state. */
+export function unmount(s, kind, root) {
+  return s.run(
+    async (clerk, a) => {
+      const div = document.querySelector(a.root);
+      if (a.kind === 'signUp') clerk.unmountSignUp(div);
+      else clerk.unmountSignIn(div);
+      div.textContent = `Signed in as ${clerk.user?.primaryEmailAddress?.emailAddress}`;
+      return null;
+    },
+    { kind, root },
+  );
+}
+
+/** Waits until clerk.user has the given primary email (set by the component's setActive). */
+export function waitForUser(s, email) {
+  return s.page.waitForFunction(
+    (e) => window.Clerk?.user?.primaryEmailAddress?.emailAddress === e,
+    email,
+    { timeout: UI_TIMEOUT },
+  );
+}

@@ -204,6 +204,17 @@ impl Core {
         Ok(kid)
     }
 
+    /// Applies a partial settings document (see [`InstanceSettings::merged`]).
+    pub async fn patch_settings(&self, patch: &serde_json::Value) -> CoreResult<Instance> {
+        self.update_settings(|s| {
+            *s = s
+                .merged(patch)
+                .map_err(|e| CoreError::value(&e.path, e.detail))?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Changes the settings document in one transaction and returns the new instance.
     pub async fn update_settings(
         &self,

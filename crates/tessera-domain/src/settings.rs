@@ -369,6 +369,129 @@ impl Default for UserSettings {
     }
 }
 
+/// Why a change to the settings document was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    /// Dotted path of the offending key (`user.phone_number.enabled`), or `settings`.
+    pub path: String,
+    /// What is wrong.
+    pub detail: String,
+}
+
+impl InstanceSettings {
+    /// Applies a partial document: objects merge key by key, any other value
+    /// replaces what was there. Unknown keys, values of the wrong type and
+    /// values outside the rules are refused, naming the key; nothing changes then.
+    pub fn merged(&self, patch: &serde_json::Value) -> Result<Self, SettingsError> {
+        use serde_json::Value;
+        let Value::Object(_) = patch else {
+            return Err(SettingsError {
+                path: "settings".to_owned(),
+                detail: "must be a JSON object".to_owned(),
+            });
+        };
+        let mut doc = serde_json::to_value(self).map_err(|e| SettingsError {
+            path: "settings".to_owned(),
+            detail: e.to_string(),
+        })?;
+        unknown_key(&doc, patch, "")?;
+        merge(&mut doc, patch);
+        let next: Self = serde_json::from_value(doc).map_err(|e| SettingsError {
+            path: "settings".to_owned(),
+            detail: e.to_string(),
+        })?;
+        next.check()?;
+        Ok(next)
+    }
+
+    /// The rules a document must keep (those Clerk's dashboard enforces).
+    fn check(&self) -> Result<(), SettingsError> {
+        let fail = |path: &str, detail: &str| {
+            Err(SettingsError {
+                path: path.to_owned(),
+                detail: detail.to_owned(),
+            })
+        };
+        let u = &self.user;
+        let p = &u.password_settings;
+        if !(8..=72).contains(&p.min_length) {
+            return fail("user.password_settings.min_length", "must be 8 to 72");
+        }
+        if p.max_length > 72 || p.max_length < p.min_length {
+            return fail(
+                "user.password_settings.max_length",
+                "must be at least min_length and at most 72",
+            );
+        }
+        let n = &u.username_settings;
+        if n.min_length < 1 || n.max_length > 64 || n.max_length < n.min_length {
+            return fail(
+                "user.username_settings",
+                "lengths must be 1 to 64, min_length at most max_length",
+            );
+        }
+        if u.lockout.enabled && u.lockout.max_attempts < 1 {
+            return fail("user.lockout.max_attempts", "must be at least 1");
+        }
+        if u.lockout.duration_mins < 0 {
+            return fail("user.lockout.duration_mins", "must not be negative");
+        }
+        let first_factor = [u.email_address, u.phone_number, u.username]
+            .iter()
+            .any(|a| a.enabled && a.used_for_first_factor);
+        if !first_factor {
+            return fail(
+                "user",
+                "at least one of email_address, phone_number and username must be enabled and used_for_first_factor",
+            );
+        }
+        Ok(())
+    }
+}
+
+fn unknown_key(
+    doc: &serde_json::Value,
+    patch: &serde_json::Value,
+    prefix: &str,
+) -> Result<(), SettingsError> {
+    let (Some(doc), Some(patch)) = (doc.as_object(), patch.as_object()) else {
+        return Ok(());
+    };
+    for (key, value) in patch {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match doc.get(key) {
+            None => {
+                return Err(SettingsError {
+                    path,
+                    detail: "is not a setting".to_owned(),
+                })
+            }
+            Some(inner) => unknown_key(inner, value, &path)?,
+        }
+    }
+    Ok(())
+}
+
+fn merge(doc: &mut serde_json::Value, patch: &serde_json::Value) {
+    match (doc, patch) {
+        (serde_json::Value::Object(d), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                match d.get_mut(k) {
+                    Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
+                    _ => {
+                        d.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (doc, patch) => *doc = patch.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,5 +510,50 @@ mod tests {
             serde_json::from_str(r#"{"instance":{"hibp":false}}"#).unwrap();
         assert!(!settings.instance.hibp);
         assert!(settings.instance.test_mode);
+    }
+
+    #[test]
+    fn a_partial_document_merges_into_the_settings() {
+        let base = InstanceSettings::default();
+        let next = base
+            .merged(&serde_json::json!({
+                "user": {"phone_number": {"enabled": true, "used_for_second_factor": true},
+                         "sign_up_mode": "restricted"}
+            }))
+            .unwrap();
+        assert!(next.user.sms_second_factor());
+        assert_eq!(next.user.sign_up_mode, SignUpMode::Restricted);
+        assert!(
+            !next.user.phone_number.required,
+            "siblings keep their values"
+        );
+        assert!(next.user.email_address.required);
+        assert_eq!(next.instance, base.instance);
+    }
+
+    #[test]
+    fn unknown_keys_wrong_types_and_broken_rules_are_refused() {
+        let base = InstanceSettings::default();
+        let err = base
+            .merged(&serde_json::json!({"user": {"phone_number": {"enbled": true}}}))
+            .unwrap_err();
+        assert_eq!(err.path, "user.phone_number.enbled");
+        let err = base.merged(&serde_json::json!({"nope": 1})).unwrap_err();
+        assert_eq!(err.path, "nope");
+        let err = base
+            .merged(&serde_json::json!({"user": {"single_session_mode": "yes"}}))
+            .unwrap_err();
+        assert_eq!(err.path, "settings");
+        let err = base
+            .merged(&serde_json::json!({"user": {"password_settings": {"min_length": 4}}}))
+            .unwrap_err();
+        assert_eq!(err.path, "user.password_settings.min_length");
+        let err = base
+            .merged(
+                &serde_json::json!({"user": {"email_address": {"used_for_first_factor": false}}}),
+            )
+            .unwrap_err();
+        assert_eq!(err.path, "user");
+        assert!(base.merged(&serde_json::json!([1])).is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! The smaller instance settings of BAPI: protect, communication, OAuth
-//! applications, the beta instance settings, and domain changes.
+//! applications, the beta instance settings, and domain changes; and Tessera's
+//! own `/v1/instance/settings`, the whole settings document.
 
 use axum::extract::State;
 use axum::Json;
@@ -228,4 +229,29 @@ pub async fn change_domain(_: SecretKeyAuth) -> ApiError {
          tessera.toml); restart the server with the new URL to change its domain.",
     )
     .param("home_url")
+}
+
+/// `GET /v1/instance/settings` (Tessera): the whole settings document, every
+/// key with its current value.
+pub async fn get_settings(_: SecretKeyAuth, State(core): State<Core>) -> ApiResult<Json<Value>> {
+    settings_document(&core.instance().settings)
+}
+
+/// `PATCH /v1/instance/settings` (Tessera): merges a partial document into the
+/// settings (objects key by key, other values replace) and answers the whole
+/// new document. Unknown keys, wrong types and broken rules are refused with
+/// the key's path as `param_name`, and nothing changes.
+pub async fn patch_settings(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    JsonBody(patch): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let inst = core.patch_settings(&patch).await?;
+    settings_document(&inst.settings)
+}
+
+fn settings_document(s: &InstanceSettings) -> ApiResult<Json<Value>> {
+    serde_json::to_value(s)
+        .map(Json)
+        .map_err(|e| CoreError::Internal(e.to_string()).into())
 }

@@ -221,6 +221,10 @@ pub fn routes() -> Router<Core> {
             "/v1/instance/oauth_application_settings",
             get(ix::get_oauth_applications).patch(ix::update_oauth_applications),
         )
+        .route(
+            "/v1/instance/settings",
+            get(ix::get_settings).patch(ix::patch_settings),
+        )
         .route("/v1/instance/change_domain", post(ix::change_domain))
         .route("/v1/beta_features/change_domain", post(ix::change_domain))
         .route("/v1/beta_features/domain", put(ix::change_domain))

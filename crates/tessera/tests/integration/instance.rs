@@ -6,7 +6,64 @@ use serde_json::json;
 use crate::both_backends;
 use crate::support::{assert_error, assert_id, TestApp};
 
-both_backends!(instance_settings_persist, smaller_instance_settings);
+both_backends!(
+    instance_settings_persist,
+    smaller_instance_settings,
+    the_settings_document,
+);
+
+async fn the_settings_document(app: &TestApp) {
+    let (status, doc) = app.get("/instance/settings").await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+    assert_eq!(doc["user"]["phone_number"]["enabled"], false);
+    assert_eq!(doc["user"]["email_address"]["required"], true);
+
+    let (status, doc) = app
+        .patch(
+            "/instance/settings",
+            json!({"user": {"phone_number": {"enabled": true, "used_for_second_factor": true},
+                            "single_session_mode": true}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+    assert_eq!(doc["user"]["phone_number"]["used_for_second_factor"], true);
+    assert_eq!(doc["user"]["phone_number"]["required"], false);
+    assert_eq!(doc["user"]["single_session_mode"], true);
+    // The Frontend API's environment follows at once.
+    let (_, env) = crate::browser::Browser::new(app).get("/environment").await;
+    assert_eq!(env["auth_config"]["second_factors"], json!(["phone_code"]));
+    assert_eq!(env["auth_config"]["single_session_mode"], true);
+
+    // Refused, naming the key, and nothing changes.
+    for (patch, param) in [
+        (
+            json!({"user": {"phone_number": {"enbled": true}}}),
+            "user.phone_number.enbled",
+        ),
+        (
+            json!({"user": {"password_settings": {"min_length": 3}}}),
+            "user.password_settings.min_length",
+        ),
+        (json!({"user": {"single_session_mode": "no"}}), "settings"),
+    ] {
+        let (status, body) = app.patch("/instance/settings", patch).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_error(&body, "form_param_value_invalid");
+        assert_eq!(body["errors"][0]["meta"]["param_name"], param, "{body}");
+    }
+    let (_, doc) = app.get("/instance/settings").await;
+    assert_eq!(doc["user"]["single_session_mode"], true);
+    assert_eq!(doc["user"]["password_settings"]["min_length"], 8);
+
+    let resp = app
+        .http
+        .get(format!("{}/v1/instance/settings", app.base))
+        .bearer_auth("sk_test_wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
 
 async fn smaller_instance_settings(app: &TestApp) {
     let (status, p) = app
