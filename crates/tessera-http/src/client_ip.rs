@@ -120,6 +120,44 @@ impl TrustedProxies {
     }
 }
 
+/// Headers in which reverse proxies and CDNs name the client's city and
+/// country (Cloudflare, Amazon CloudFront), believed only from a trusted proxy.
+const CITY_HEADERS: [&str; 2] = ["cf-ipcity", "cloudfront-viewer-city"];
+const COUNTRY_HEADERS: [&str; 2] = ["cf-ipcountry", "cloudfront-viewer-country"];
+
+impl TrustedProxies {
+    /// The client's city and country for a request from `peer`, when `peer`
+    /// is a trusted proxy that named them; (None, None) otherwise. Countries
+    /// are two ASCII letters (Cloudflare's `XX` for unknown and `T1` for Tor
+    /// count as none); cities are at most 100 printable characters.
+    pub fn client_location(
+        &self,
+        peer: IpAddr,
+        headers: &HeaderMap,
+    ) -> (Option<String>, Option<String>) {
+        if !self.contains(peer) {
+            return (None, None);
+        }
+        let first = |names: &[&str]| {
+            names.iter().find_map(|n| {
+                headers
+                    .get(*n)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+            })
+        };
+        let city = first(&CITY_HEADERS)
+            .filter(|c| c.len() <= 100 && c.chars().all(|ch| !ch.is_control()))
+            .map(str::to_owned);
+        let country = first(&COUNTRY_HEADERS)
+            .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+            .map(str::to_ascii_uppercase)
+            .filter(|c| c != "XX" && c != "T1");
+        (city, country)
+    }
+}
+
 impl fmt::Display for TrustedProxies {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let items: Vec<String> = self.0.iter().map(Network::to_string).collect();
@@ -208,5 +246,36 @@ mod tests {
         // Garbage stops the walk at the last good hop.
         let h = xff(&["unknown, 10.0.0.2"]);
         assert_eq!(t.client_ip(ip("10.0.0.1"), &h), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn location_headers_only_from_trusted_proxies() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("cf-ipcity", "Lisbon".parse().unwrap());
+        h.insert("cf-ipcountry", "pt".parse().unwrap());
+        let proxy: IpAddr = "10.1.1.1".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.5".parse().unwrap();
+        assert_eq!(
+            trusted.client_location(proxy, &h),
+            (Some("Lisbon".to_owned()), Some("PT".to_owned()))
+        );
+        assert_eq!(trusted.client_location(stranger, &h), (None, None));
+        assert_eq!(
+            TrustedProxies::default().client_location(proxy, &h),
+            (None, None)
+        );
+        let mut h = HeaderMap::new();
+        h.insert("cf-ipcountry", "XX".parse().unwrap());
+        h.insert("cloudfront-viewer-country", "DE".parse().unwrap());
+        h.insert("cloudfront-viewer-city", "Berlin".parse().unwrap());
+        assert_eq!(
+            trusted.client_location(proxy, &h),
+            (Some("Berlin".to_owned()), None),
+            "the first header present decides; XX is unknown"
+        );
+        let mut h = HeaderMap::new();
+        h.insert("cf-ipcountry", "DEU".parse().unwrap());
+        assert_eq!(trusted.client_location(proxy, &h), (None, None));
     }
 }

@@ -45,10 +45,16 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// caller's client on Frontend API error answers (`meta.client`); and internal
 /// errors logged with their method and path.
 async fn edge(core: Core, trusted: Arc<TrustedProxies>, req: Request, router: Router) -> Response {
+    let (city, country) = match fapi::context::peer(req.extensions()) {
+        Some(peer) if !trusted.is_empty() => trusted.client_location(peer, req.headers()),
+        _ => (None, None),
+    };
     let info = tessera_core::frontend::RequestInfo {
         ip: fapi::context::peer_ip(req.extensions(), req.headers(), &trusted),
         user_agent: extract::header_text(req.headers(), axum::http::header::USER_AGENT),
         origin: None,
+        city,
+        country,
     };
     tessera_core::webhooks::events::with_request(info, async move {
         let echo = match Cors::check(&core, &req) {

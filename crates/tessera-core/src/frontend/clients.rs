@@ -102,6 +102,8 @@ pub(crate) async fn start_session(
     session.second_factor_at = second_factor.then_some(now);
     session.ip_address = info.ip.clone();
     session.user_agent = info.user_agent.clone();
+    session.city = info.city.clone();
+    session.country = info.country.clone();
     tessera_store::sessions::insert(conn, &session).await?;
     core.emit_sessions(conn, "session.created", [&session], Some(info))
         .await?;

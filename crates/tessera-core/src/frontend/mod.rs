@@ -18,4 +18,8 @@ pub struct RequestInfo {
     pub user_agent: Option<String>,
     /// The page's Origin (token `azp`).
     pub origin: Option<String>,
+    /// City, as a trusted proxy named it.
+    pub city: Option<String>,
+    /// Country (ISO 3166 alpha-2), as a trusted proxy named it.
+    pub country: Option<String>,
 }

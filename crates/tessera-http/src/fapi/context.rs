@@ -34,15 +34,20 @@ pub fn client_token(headers: &HeaderMap) -> Option<String> {
     })
 }
 
+/// The TCP peer's address.
+pub fn peer(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
 /// The peer address, or the client named in `X-Forwarded-For` by a trusted proxy.
 pub fn peer_ip(
     extensions: &axum::http::Extensions,
     headers: &HeaderMap,
     trusted: &TrustedProxies,
 ) -> Option<String> {
-    extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| trusted.client_ip(info.0.ip(), headers).to_string())
+    peer(extensions).map(|ip| trusted.client_ip(ip, headers).to_string())
 }
 
 impl FromRequestParts<Core> for Caller {
@@ -62,7 +67,7 @@ impl FromRequestParts<Core> for Caller {
                     &TrustedProxies::default(),
                 ),
                 user_agent: header_text(&parts.headers, header::USER_AGENT),
-                origin: None,
+                ..RequestInfo::default()
             });
         info.origin = header_text(&parts.headers, header::ORIGIN);
         Ok(Self { client, info })

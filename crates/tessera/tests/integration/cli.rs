@@ -299,6 +299,12 @@ fn serve_with(name: &str, extra: &[(&str, &str)]) -> Served {
 /// Signs a new user in through the Frontend API with `X-Forwarded-For: xff`;
 /// returns the IP the server recorded on the session (`latest_activity.ip_address`).
 async fn session_ip(base: &str, secret: &str, xff: &str) -> Value {
+    session_activity(base, secret, &[("x-forwarded-for", xff)]).await["ip_address"].clone()
+}
+
+/// Signs a new user in through the Frontend API with these extra headers;
+/// returns the session's `latest_activity` as the Backend API shows it.
+async fn session_activity(base: &str, secret: &str, headers: &[(&str, &str)]) -> Value {
     let http = ::reqwest::Client::new();
     let email = format!("ip{:08x}@example.com", rand::random::<u32>());
     let created = http
@@ -309,10 +315,13 @@ async fn session_ip(base: &str, secret: &str, xff: &str) -> Value {
         .await
         .unwrap();
     assert!(created.status().is_success());
-    let out: Value = http
+    let mut req = http
         .post(format!("{base}/v1/client/sign_ins"))
-        .header("origin", "http://127.0.0.1:3000")
-        .header("x-forwarded-for", xff)
+        .header("origin", "http://127.0.0.1:3000");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let out: Value = req
         .form(&[
             ("identifier", email.as_str()),
             ("password", "correct horse battery"),
@@ -333,7 +342,7 @@ async fn session_ip(base: &str, secret: &str, xff: &str) -> Value {
         .json()
         .await
         .unwrap();
-    session["latest_activity"]["ip_address"].clone()
+    session["latest_activity"].clone()
 }
 
 /// Status of a new sign-up through the Frontend API with `X-Forwarded-For: xff`.
@@ -362,6 +371,14 @@ fn forwarded_for_is_believed_only_from_trusted_proxies() {
     let served = serve_with("untrusted", &[]);
     let ip = runtime.block_on(session_ip(&served.1, &served.2, "198.51.100.9"));
     assert_eq!(ip, "127.0.0.1");
+    // Nor are a CDN's location headers.
+    let activity = runtime.block_on(session_activity(
+        &served.1,
+        &served.2,
+        &[("cf-ipcity", "Lisbon"), ("cf-ipcountry", "PT")],
+    ));
+    assert_eq!(activity["city"], Value::Null, "{activity}");
+    assert_eq!(activity["country"], Value::Null);
     served.stop();
 
     // Behind a trusted proxy (here: the loopback peer), the client is the
@@ -375,6 +392,19 @@ fn forwarded_for_is_believed_only_from_trusted_proxies() {
     runtime.block_on(async {
         let ip = session_ip(base, secret, "6.6.6.6, 198.51.100.9, 10.1.2.3").await;
         assert_eq!(ip, "198.51.100.9");
+        // The proxy's location headers name the session's city and country.
+        let activity = session_activity(
+            base,
+            secret,
+            &[
+                ("x-forwarded-for", "198.51.100.9"),
+                ("cf-ipcity", "Lisbon"),
+                ("cf-ipcountry", "PT"),
+            ],
+        )
+        .await;
+        assert_eq!(activity["city"], "Lisbon", "{activity}");
+        assert_eq!(activity["country"], "PT");
         // Per-IP limits count the forwarded client: 30 sign-ups a minute each
         // (61 tries: a window boundary in between still leaves one window over 30).
         let mut refused = false;
