@@ -132,6 +132,26 @@ fn to_value(state: &CodeState) -> CoreResult<Value> {
 }
 
 impl Core {
+    /// Sign-in attempts per IP and per identifier.
+    async fn limit_sign_in_attempts(
+        &self,
+        info: &RequestInfo,
+        identifier: Option<&str>,
+    ) -> CoreResult<()> {
+        self.rate_limit(crate::rate_limits::SIGN_IN_PER_IP, info.ip.as_deref())
+            .await?;
+        self.rate_limit(crate::rate_limits::SIGN_IN_PER_IDENTIFIER, identifier)
+            .await
+    }
+
+    /// Codes sent per IP and per address or number.
+    async fn limit_code_sends(&self, info: &RequestInfo, to: &str) -> CoreResult<()> {
+        self.rate_limit(crate::rate_limits::CODES_PER_IP, info.ip.as_deref())
+            .await?;
+        self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(to))
+            .await
+    }
+
     async fn sign_in_of_client(&self, client: &Client, id: &str) -> CoreResult<SignIn> {
         let id = SignInId::parse(id).ok_or(CoreError::NotFound)?;
         let mut conn = self.store.read().await?;
@@ -204,13 +224,8 @@ impl Core {
         let identifier = identifier
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty());
-        self.rate_limit(crate::rate_limits::SIGN_IN_PER_IP, info.ip.as_deref())
+        self.limit_sign_in_attempts(info, identifier.as_deref())
             .await?;
-        self.rate_limit(
-            crate::rate_limits::SIGN_IN_PER_IDENTIFIER,
-            identifier.as_deref(),
-        )
-        .await?;
         let user = match &identifier {
             Some(id) => {
                 let mut conn = self.store.read().await?;
@@ -370,13 +385,7 @@ impl Core {
                 )
             })?
         };
-        self.rate_limit(crate::rate_limits::CODES_PER_IP, info.ip.as_deref())
-            .await?;
-        self.rate_limit(
-            crate::rate_limits::CODES_PER_ADDRESS,
-            Some(&target.identifier),
-        )
-        .await?;
+        self.limit_code_sends(info, &target.identifier).await?;
         let code = codes::generate();
         let state = CodeState::prepared(
             strategy,
@@ -437,13 +446,8 @@ impl Core {
             .user_id
             .clone()
             .ok_or_else(|| CoreError::missing("identifier"))?;
-        self.rate_limit(crate::rate_limits::SIGN_IN_PER_IP, info.ip.as_deref())
+        self.limit_sign_in_attempts(info, sign_in.identifier.as_deref())
             .await?;
-        self.rate_limit(
-            crate::rate_limits::SIGN_IN_PER_IDENTIFIER,
-            sign_in.identifier.as_deref(),
-        )
-        .await?;
         let user = {
             let mut conn = self.store.read().await?;
             tessera_store::users::get(&mut conn, &user_id).await?
@@ -660,13 +664,7 @@ impl Core {
                 )
             })?
         };
-        self.rate_limit(crate::rate_limits::CODES_PER_IP, info.ip.as_deref())
-            .await?;
-        self.rate_limit(
-            crate::rate_limits::CODES_PER_ADDRESS,
-            Some(&target.identifier),
-        )
-        .await?;
+        self.limit_code_sends(info, &target.identifier).await?;
         let code = codes::generate();
         let state = CodeState::prepared(
             strategy,
@@ -713,13 +711,8 @@ impl Core {
             .user_id
             .clone()
             .ok_or_else(|| CoreError::missing("identifier"))?;
-        self.rate_limit(crate::rate_limits::SIGN_IN_PER_IP, info.ip.as_deref())
+        self.limit_sign_in_attempts(info, sign_in.identifier.as_deref())
             .await?;
-        self.rate_limit(
-            crate::rate_limits::SIGN_IN_PER_IDENTIFIER,
-            sign_in.identifier.as_deref(),
-        )
-        .await?;
         let (user, phone) = {
             let mut conn = self.store.read().await?;
             let user = tessera_store::users::get(&mut conn, &user_id).await?;
