@@ -614,15 +614,21 @@ impl Core {
         Ok(Some(token))
     }
 
-    fn require_second_factor_step(sign_in: &SignIn) -> CoreResult<()> {
-        if sign_in.status == "needs_second_factor" {
-            Ok(())
-        } else {
-            Err(CoreError::NotAllowed {
+    /// The sign-in is at its second factor, and `strategy` is one this server has.
+    fn require_second_factor_step(sign_in: &SignIn, strategy: &str) -> CoreResult<()> {
+        if sign_in.status != "needs_second_factor" {
+            return Err(CoreError::NotAllowed {
                 code: "sign_in_no_second_factor",
                 detail: "This sign-in does not need a second factor now.".to_owned(),
-            })
+            });
         }
+        if strategy != "phone_code" {
+            return Err(CoreError::value(
+                "strategy",
+                format!("{strategy} is not a second factor of this account"),
+            ));
+        }
+        Ok(())
     }
 
     /// `POST /v1/client/sign_ins/{id}/prepare_second_factor` (`phone_code`):
@@ -638,13 +644,7 @@ impl Core {
         let now = now_ms();
         let inst = self.instance();
         let mut sign_in = self.sign_in_of_client(client, id).await?;
-        Self::require_second_factor_step(&sign_in)?;
-        if strategy != "phone_code" {
-            return Err(CoreError::value(
-                "strategy",
-                format!("{strategy} is not a second factor of this account"),
-            ));
-        }
+        Self::require_second_factor_step(&sign_in, strategy)?;
         let user_id = sign_in
             .user_id
             .clone()
@@ -699,13 +699,7 @@ impl Core {
         let now = now_ms();
         let inst = self.instance();
         let mut sign_in = self.sign_in_of_client(client, id).await?;
-        Self::require_second_factor_step(&sign_in)?;
-        if strategy != "phone_code" {
-            return Err(CoreError::value(
-                "strategy",
-                format!("{strategy} is not a second factor of this account"),
-            ));
-        }
+        Self::require_second_factor_step(&sign_in, strategy)?;
         let code = code.ok_or_else(|| CoreError::missing("code"))?;
         let user_id = sign_in
             .user_id
@@ -713,7 +707,7 @@ impl Core {
             .ok_or_else(|| CoreError::missing("identifier"))?;
         self.limit_sign_in_attempts(info, sign_in.identifier.as_deref())
             .await?;
-        let (user, phone) = {
+        let (user, idns) = {
             let mut conn = self.store.read().await?;
             let user = tessera_store::users::get(&mut conn, &user_id).await?;
             let idns = tessera_store::identifications::list_for_user(&mut conn, &user_id).await?;
@@ -730,7 +724,7 @@ impl Core {
                 detail: "Prepare the second factor before attempting it.".to_owned(),
             })?;
         // The number must still be one of the account's second factors.
-        let target = second_factor_phones(&phone)
+        let target = second_factor_phones(&idns)
             .into_iter()
             .find(|p| state.identification_id.as_deref() == Some(p.id.as_str()))
             .map(|p| p.identifier.clone());
