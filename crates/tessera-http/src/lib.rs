@@ -45,9 +45,13 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// caller's client on Frontend API error answers (`meta.client`); and internal
 /// errors logged with their method and path.
 async fn edge(core: Core, trusted: Arc<TrustedProxies>, req: Request, router: Router) -> Response {
-    let (city, country) = match fapi::context::peer(req.extensions()) {
-        Some(peer) if !trusted.is_empty() => trusted.client_location(peer, req.headers()),
-        _ => (None, None),
+    // Only a trusted proxy names a location; without one configured, no lookup at all.
+    let (city, country) = if trusted.is_empty() {
+        (None, None)
+    } else {
+        fapi::context::peer(req.extensions()).map_or((None, None), |peer| {
+            trusted.client_location(peer, req.headers())
+        })
     };
     let info = tessera_core::frontend::RequestInfo {
         ip: fapi::context::peer_ip(req.extensions(), req.headers(), &trusted),

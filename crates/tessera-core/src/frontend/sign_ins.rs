@@ -510,17 +510,11 @@ impl Core {
                 .first_factor_passed(&mut tx, &mut sign_in, &mut client_row, info, now)
                 .await?;
         }
-        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
-        let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
-        let view = load_view(&mut tx, client_row, now).await?;
-        self.commit(tx).await?;
+        let out = self
+            .save_and_commit(tx, sign_in, client_row, new_token, now)
+            .await?;
         attempt_error(passed)?;
-        Ok(SignInOutcome {
-            sign_in,
-            user: user_data,
-            client: view,
-            new_token,
-        })
+        Ok(out)
     }
 
     /// `POST /v1/client/sign_ins/{id}/reset_password`: sets the new password after a
@@ -572,6 +566,20 @@ impl Core {
             .first_factor_passed(&mut tx, &mut sign_in, &mut client_row, info, now)
             .await?;
         sign_in.updated_at = now;
+        self.save_and_commit(tx, sign_in, client_row, new_token, now)
+            .await
+    }
+
+    /// Saves the attempt, reads what the answer shows (the user, the client
+    /// with its sessions) in the same transaction, and commits.
+    async fn save_and_commit(
+        &self,
+        mut tx: tessera_store::Tx,
+        sign_in: SignIn,
+        client_row: Client,
+        new_token: Option<String>,
+        now: i64,
+    ) -> CoreResult<SignInOutcome> {
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
         let view = load_view(&mut tx, client_row, now).await?;
@@ -751,17 +759,11 @@ impl Core {
             sign_in.created_session_id = Some(session.id);
             new_token = Some(token);
         }
-        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
-        let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
-        let view = load_view(&mut tx, client_row, now).await?;
-        self.commit(tx).await?;
+        let out = self
+            .save_and_commit(tx, sign_in, client_row, new_token, now)
+            .await?;
         attempt_error(passed)?;
-        Ok(SignInOutcome {
-            sign_in,
-            user: user_data,
-            client: view,
-            new_token,
-        })
+        Ok(out)
     }
 }
 
