@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::future::{FutureExt, LocalBoxFuture};
 use tokio::task::JoinSet;
 
 /// Unmeasured time before every measured phase (connections, caches, pool fill).
@@ -115,31 +116,96 @@ where
     .await?
 }
 
-/// Measures a raw operation and an endpoint in `rounds` alternating slices of
-/// `duration / rounds` each, so that a change in the machine's speed (other
-/// tenants, other processes) touches both alike. `raw(warmup, slice)` and
-/// `endpoint(warmup, slice)` run one slice; the first gets the full warm-up.
-pub async fn alternate<R, RF, E, EF>(
+/// One measured phase of an alternating measurement: `phase(warmup, slice)`
+/// runs one slice.
+pub type Phase<'a> =
+    Box<dyn FnMut(Duration, Duration) -> LocalBoxFuture<'a, anyhow::Result<Measured>> + 'a>;
+
+/// Measures `phases` in `rounds` rounds of slices of `duration / rounds` each
+/// (the first phase, the second, …, then again), so that a change in the
+/// machine's speed (other tenants, other processes) touches every phase alike.
+/// The first round gets the full warm-up. Returns each phase's slices added up.
+pub async fn alternate_all(
+    rounds: u32,
+    duration: Duration,
+    mut phases: Vec<Phase<'_>>,
+) -> anyhow::Result<Vec<Measured>> {
+    let rounds = rounds.max(1);
+    let slice = duration / rounds;
+    let mut slices: Vec<Vec<Measured>> = phases.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        let warmup = if round == 0 { WARMUP } else { SETTLE };
+        for (phase, measured) in phases.iter_mut().zip(&mut slices) {
+            measured.push(phase(warmup, slice).await?);
+        }
+    }
+    Ok(slices.into_iter().map(Measured::combine).collect())
+}
+
+/// [`alternate_all`] for a raw operation and an endpoint.
+pub async fn alternate<'a, R, RF, E, EF>(
     rounds: u32,
     duration: Duration,
     mut raw: R,
     mut endpoint: E,
 ) -> anyhow::Result<(Measured, Measured)>
 where
-    R: FnMut(Duration, Duration) -> RF,
-    RF: Future<Output = anyhow::Result<Measured>>,
-    E: FnMut(Duration, Duration) -> EF,
-    EF: Future<Output = anyhow::Result<Measured>>,
+    R: FnMut(Duration, Duration) -> RF + 'a,
+    RF: Future<Output = anyhow::Result<Measured>> + 'a,
+    E: FnMut(Duration, Duration) -> EF + 'a,
+    EF: Future<Output = anyhow::Result<Measured>> + 'a,
 {
-    let rounds = rounds.max(1);
-    let slice = duration / rounds;
-    let (mut raws, mut endpoints) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let warmup = if round == 0 { WARMUP } else { SETTLE };
-        raws.push(raw(warmup, slice).await?);
-        endpoints.push(endpoint(warmup, slice).await?);
+    let phases: Vec<Phase<'a>> = vec![
+        Box::new(move |w, d| raw(w, d).boxed_local()),
+        Box::new(move |w, d| endpoint(w, d).boxed_local()),
+    ];
+    let mut measured = alternate_all(rounds, duration, phases).await?.into_iter();
+    match (measured.next(), measured.next()) {
+        (Some(raw), Some(endpoint)) => Ok((raw, endpoint)),
+        _ => anyhow::bail!("an alternating measurement lost a phase"),
     }
-    Ok((Measured::combine(raws), Measured::combine(endpoints)))
+}
+
+/// `SCHED_BATCH` at nice 0 for the calling thread (and the threads it starts):
+/// a woken thread then waits for the end of the running thread's time slice
+/// instead of preempting it.
+pub fn schedule_as_batch() {
+    use thread_priority::unix::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadSchedulePolicy,
+    };
+    use thread_priority::{ThreadPriority, ThreadPriorityOsValue};
+    let policy = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch);
+    let nice = ThreadPriority::Os(ThreadPriorityOsValue::default());
+    if let Err(e) = set_thread_priority_and_policy(thread_native_id(), nice, policy) {
+        eprintln!("generator threads stay at the normal policy: {e:?}");
+    }
+}
+
+/// Runs `job` on a new OS thread scheduled as `SCHED_BATCH`, on a runtime of
+/// its own: a load generator that takes its share of the cores without
+/// preempting the server in the middle of a request, as a generator on
+/// another machine would not.
+pub async fn on_batch_thread<F, Fut, T>(job: F) -> anyhow::Result<T>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<T>>,
+    T: Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("bench-batch".to_owned())
+        .spawn(move || {
+            schedule_as_batch();
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|runtime| runtime.block_on(job()));
+            let _ = tx.send(result);
+        })?;
+    rx.await
+        .map_err(|_| anyhow::anyhow!("the generator thread panicked"))?
 }
 
 /// `concurrency` workers each send one request after the other for `duration`
@@ -308,4 +374,46 @@ pub fn print_table(rows: &[Row]) {
         );
     }
     println!("load average now: {}", load_average());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn phases_alternate_and_their_slices_add_up() {
+        let order = RefCell::new(Vec::new());
+        let phases: Vec<Phase<'_>> = (0..3)
+            .map(|phase| -> Phase<'_> {
+                let order = &order;
+                Box::new(move |warmup, slice| {
+                    order.borrow_mut().push((phase, warmup));
+                    async move { Ok(Measured::new(phase + 1, slice, Vec::new())) }.boxed_local()
+                })
+            })
+            .collect();
+        let measured = alternate_all(2, Duration::from_secs(4), phases)
+            .await
+            .unwrap();
+        let phases: Vec<usize> = order.borrow().iter().map(|(p, _)| *p).collect();
+        assert_eq!(phases, [0, 1, 2, 0, 1, 2]);
+        assert!(order.borrow()[..3].iter().all(|(_, w)| *w == WARMUP));
+        assert!(order.borrow()[3..].iter().all(|(_, w)| *w == SETTLE));
+        let ops: Vec<usize> = measured.iter().map(|m| m.ops).collect();
+        assert_eq!(ops, [2, 4, 6]);
+        assert!(measured.iter().all(|m| m.elapsed == Duration::from_secs(4)));
+    }
+
+    #[tokio::test]
+    async fn a_batch_thread_runs_its_own_runtime() {
+        let answer = on_batch_thread(|| async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            anyhow::Ok(std::thread::current().name().map(str::to_owned))
+        })
+        .await
+        .unwrap();
+        assert_eq!(answer.as_deref(), Some("bench-batch"));
+    }
 }

@@ -53,20 +53,6 @@ enum Scenario {
     Webhooks(webhooks::Args),
 }
 
-/// `SCHED_BATCH` at nice 0 for the calling thread (and the threads it starts).
-fn schedule_as_batch() {
-    use thread_priority::unix::{
-        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
-        ThreadSchedulePolicy,
-    };
-    use thread_priority::{ThreadPriority, ThreadPriorityOsValue};
-    let policy = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch);
-    let nice = ThreadPriority::Os(ThreadPriorityOsValue::default());
-    if let Err(e) = set_thread_priority_and_policy(thread_native_id(), nice, policy) {
-        eprintln!("generator threads stay at the normal policy: {e:?}");
-    }
-}
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let batch = cli.generator_batch;
@@ -75,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         .thread_name("bench-client")
         .on_thread_start(move || {
             if batch {
-                schedule_as_batch();
+                load::schedule_as_batch();
             }
         })
         .enable_all()
