@@ -90,8 +90,8 @@ pub async fn connections(addr: SocketAddr, count: usize) -> anyhow::Result<Vec<M
     Ok(conns)
 }
 
-/// `concurrency` closed-loop workers, each on a connection of its own, asking
-/// for tokens of `requests` in turn.
+/// One closed-loop worker per connection of `conns`, each asking for the token
+/// of one of `requests` (worker `n` for request `n mod len`).
 async fn refresh_loop(
     conns: Arc<Vec<Mutex<Conn>>>,
     requests: Arc<Vec<Request>>,
