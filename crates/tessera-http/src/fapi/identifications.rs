@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
 use serde_json::Value;
-use tessera_core::{Core, CoreError};
+use tessera_core::Core;
 use tessera_domain::kinds::IdentificationKind;
 
 use super::me::Me;
@@ -22,9 +22,7 @@ async fn create(
     form: &Form,
     kind: IdentificationKind,
 ) -> ApiResult<Response> {
-    let value = form
-        .text(kind.as_str())
-        .ok_or_else(|| ApiError::from(CoreError::missing(kind.as_str())))?;
+    let value = form.required_text(kind.as_str())?;
     let idn = core
         .create_own_identification(&me.user_id, kind, &value)
         .await?;

@@ -140,10 +140,7 @@ pub async fn merge_my_metadata(
 
 /// `POST /v1/me/change_password`
 pub async fn change_password(State(core): State<Core>, me: Me, form: Form) -> ApiResult<Response> {
-    let new = form
-        .get("new_password")
-        .map(|p| Password::new(p.to_owned()))
-        .ok_or_else(|| ApiError::from(CoreError::missing("new_password")))?;
+    let new = form.required_password("new_password")?;
     core.change_own_password(
         &me.user_id,
         form.get("current_password")

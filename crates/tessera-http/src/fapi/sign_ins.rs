@@ -65,9 +65,7 @@ pub async fn prepare_first_factor(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let strategy = form
-        .text("strategy")
-        .ok_or_else(|| ApiError::from(CoreError::missing("strategy")))?;
+    let strategy = form.required_text("strategy")?;
     let out = core
         .prepare_first_factor(
             &client.client,
@@ -89,9 +87,7 @@ pub async fn attempt_first_factor(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let strategy = form
-        .text("strategy")
-        .ok_or_else(|| ApiError::from(CoreError::missing("strategy")))?;
+    let strategy = form.required_text("strategy")?;
     let out = core
         .attempt_first_factor(
             &client.client,
@@ -114,9 +110,7 @@ pub async fn prepare_second_factor(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let strategy = form
-        .text("strategy")
-        .ok_or_else(|| ApiError::from(CoreError::missing("strategy")))?;
+    let strategy = form.required_text("strategy")?;
     let out = core
         .prepare_second_factor(
             &client.client,
@@ -138,9 +132,7 @@ pub async fn attempt_second_factor(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let strategy = form
-        .text("strategy")
-        .ok_or_else(|| ApiError::from(CoreError::missing("strategy")))?;
+    let strategy = form.required_text("strategy")?;
     let out = core
         .attempt_second_factor(
             &client.client,
@@ -162,10 +154,7 @@ pub async fn reset_password(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let password = form
-        .get("password")
-        .map(|p| Password::new(p.to_owned()))
-        .ok_or_else(|| ApiError::from(CoreError::missing("password")))?;
+    let password = form.required_password("password")?;
     let out = core
         .reset_password(
             &client.client,

@@ -6,7 +6,8 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use tessera_core::Core;
+use tessera_core::passwords::Password;
+use tessera_core::{Core, CoreError};
 
 use crate::error::ApiError;
 
@@ -161,6 +162,20 @@ impl Form {
     /// The first non-empty value of `key` (clerk-js sends `null` as an empty string).
     pub fn text(&self, key: &str) -> Option<String> {
         self.get(key).filter(|v| !v.is_empty()).map(str::to_owned)
+    }
+
+    /// [`Form::text`], or a `form_param_missing` error naming `key`.
+    pub fn required_text(&self, key: &str) -> Result<String, ApiError> {
+        self.text(key)
+            .ok_or_else(|| ApiError::from(CoreError::missing(key)))
+    }
+
+    /// The password in `key` as sent (even empty, so that the rules judge it),
+    /// or a `form_param_missing` error naming `key`.
+    pub fn required_password(&self, key: &str) -> Result<Password, ApiError> {
+        self.get(key)
+            .map(|p| Password::new(p.to_owned()))
+            .ok_or_else(|| ApiError::from(CoreError::missing(key)))
     }
 
     /// A boolean (`true`/`false`).
