@@ -10,6 +10,48 @@ use crate::browser::Browser;
 use crate::support::{assert_error, TestApp};
 
 both_backends!(errors_carry_the_current_client);
+both_backends!(missing_sign_in_parameters_are_named);
+
+/// Every sign-in step without its required parameter answers 422
+/// `form_param_missing` naming it, and the sign-in is left as it was.
+async fn missing_sign_in_parameters_are_named(app: &TestApp) {
+    let user = app.user(json!({})).await;
+    let email = user["email_addresses"][0]["email_address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut b = Browser::new(app);
+    let (status, out) = b.post("/client/sign_ins", &[("identifier", &email)]).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
+    for (step, form, param) in [
+        ("prepare_first_factor", &[][..], "strategy"),
+        (
+            "attempt_first_factor",
+            &[("code", "123456")][..],
+            "strategy",
+        ),
+        ("prepare_second_factor", &[("strategy", "")][..], "strategy"),
+        (
+            "attempt_second_factor",
+            &[("code", "123456")][..],
+            "strategy",
+        ),
+        ("reset_password", &[][..], "password"),
+    ] {
+        let (status, body) = b.post(&format!("/client/sign_ins/{id}/{step}"), form).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{step}: {body}");
+        assert_error(&body, "form_param_missing");
+        assert_eq!(body["errors"][0]["meta"]["param_name"], param, "{step}");
+    }
+    let (status, body) = b.get(&format!("/client/sign_ins/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response"]["status"], "needs_first_factor");
+    assert!(
+        body["response"]["first_factor_verification"].is_null(),
+        "{body}"
+    );
+}
 
 async fn errors_carry_the_current_client(app: &TestApp) {
     let user = app.user(json!({})).await;
