@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::browser::Browser;
-use crate::support::{assert_error, assert_id, TestApp};
+use crate::support::{assert_error, assert_id, first_email, TestApp};
 
 both_backends!(
     my_phone_numbers,
@@ -397,10 +397,7 @@ async fn new_password_must_differ_from_the_current_one(app: &TestApp) {
 /// [`signed_in`] from a page at `origin` (production instances accept only their own).
 async fn signed_in_from(app: &TestApp, origin: Option<String>) -> Me<'_> {
     let user = app.user(json!({})).await;
-    let email = user["email_addresses"][0]["email_address"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let email = first_email(&user);
     let mut b = Browser::new(app);
     if let Some(origin) = origin {
         b.origin = origin;

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::account::signed_in;
 use crate::both_backends;
 use crate::browser::Browser;
-use crate::support::{assert_error, TestApp};
+use crate::support::{assert_error, first_email, TestApp};
 
 both_backends!(errors_carry_the_current_client);
 both_backends!(missing_sign_in_parameters_are_named);
@@ -16,10 +16,7 @@ both_backends!(missing_sign_in_parameters_are_named);
 /// `form_param_missing` naming it, and the sign-in is left as it was.
 async fn missing_sign_in_parameters_are_named(app: &TestApp) {
     let user = app.user(json!({})).await;
-    let email = user["email_addresses"][0]["email_address"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let email = first_email(&user);
     let mut b = Browser::new(app);
     let (status, out) = b.post("/client/sign_ins", &[("identifier", &email)]).await;
     assert_eq!(status, StatusCode::OK, "{out}");
@@ -55,10 +52,7 @@ async fn missing_sign_in_parameters_are_named(app: &TestApp) {
 
 async fn errors_carry_the_current_client(app: &TestApp) {
     let user = app.user(json!({})).await;
-    let email = user["email_addresses"][0]["email_address"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let email = first_email(&user);
 
     // No client yet: nothing to add.
     let mut b = Browser::new(app);

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::account::{random_phone, signed_in};
 use crate::both_backends;
 use crate::browser::Browser;
-use crate::support::{assert_error, TestApp};
+use crate::support::{assert_error, first_email, TestApp};
 
 both_backends!(
     sign_in_needs_the_sms_code_of_a_reserved_number,
@@ -45,10 +45,7 @@ async fn user_with_second_factor(app: &TestApp) -> (String, String, String, Stri
     assert_eq!(status, StatusCode::OK, "{out}");
     let user = &out["client"]["sessions"][0]["user"];
     assert_eq!(user["two_factor_enabled"], true, "{user}");
-    let email = user["email_addresses"][0]["email_address"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let email = first_email(user);
     let user_id = user["id"].as_str().unwrap().to_owned();
     (email, phone, pid, user_id)
 }

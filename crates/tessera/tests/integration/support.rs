@@ -268,6 +268,14 @@ pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
     (status, json)
 }
 
+/// The first email address of a user's JSON (Backend or Frontend API shape).
+pub fn first_email(user: &Value) -> String {
+    user["email_addresses"][0]["email_address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a user without an email address: {user}"))
+        .to_owned()
+}
+
 /// Asserts a Clerk error envelope with `code` (and the trace id).
 #[track_caller]
 pub fn assert_error(body: &Value, code: &str) {
