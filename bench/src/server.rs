@@ -126,7 +126,7 @@ impl BenchServer {
         })?;
         let settings = Settings {
             secret_key: Some(secret.clone()),
-            environment: EnvironmentType::Development,
+            environment: Some(EnvironmentType::Development),
             frontend_url: None,
             hash_concurrency,
             smtp_url: None,

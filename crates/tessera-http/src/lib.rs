@@ -170,8 +170,9 @@ mod tests {
         let store = tessera_store::Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let options = BootOptions {
-            environment: tessera_domain::settings::EnvironmentType::Development,
+            environment: Some(tessera_domain::settings::EnvironmentType::Development),
             frontend_url: "http://127.0.0.1:9".to_owned(),
+            frontend_url_configured: false,
             secret_key: None,
             mailer: tessera_core::mailer::Mailer::Log,
             sms: tessera_core::sms::SmsSender::Log,

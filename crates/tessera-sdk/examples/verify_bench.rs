@@ -44,20 +44,11 @@ fn field(body: &Value, name: &str) -> anyhow::Result<String> {
 async fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("tessera-sdk-bench-{}", std::process::id()));
     let secret = "sk_test_0123456789abcdef0123456789abcdef".to_owned();
-    let settings = Settings {
-        addr: "127.0.0.1:0".parse()?,
-        data_dir: dir.clone(),
-        database_url: format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
-        secret_key: Some(secret.clone()),
-        environment: Default::default(),
-        frontend_url: None,
-        hash_concurrency: 1,
-        smtp_url: None,
-        smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
-        sms_webhook_url: None,
-        trusted_proxies: Default::default(),
-        webhooks: Default::default(),
-    };
+    let settings = Settings::for_test(
+        dir.clone(),
+        format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+        secret.clone(),
+    );
     let running = tessera::start(&settings).await?;
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();

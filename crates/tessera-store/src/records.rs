@@ -20,6 +20,12 @@ pub struct Instance {
     pub secret_key_hash: String,
     /// A masked form of the secret key for display.
     pub secret_key_hint: String,
+    /// The public URL (publishable key host, tokens' `iss`); `None` in
+    /// instances stored before it was kept.
+    pub frontend_url: Option<String>,
+    /// Whether an operator configured the frontend URL (else it was derived
+    /// from the listen address).
+    pub frontend_url_configured: bool,
     /// The settings document.
     pub settings: InstanceSettings,
     /// Creation time (ms).

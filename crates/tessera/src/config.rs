@@ -28,6 +28,11 @@ pub struct ConfigArgs {
     /// CIDR networks [default: none, the TCP peer is the client].
     #[arg(long, env = "TESSERA_TRUSTED_PROXIES", global = true)]
     pub trusted_proxies: Option<String>,
+    /// Database connections this process opens at most: PostgreSQL's pool (plus one
+    /// listening connection), SQLite's readers (plus one writer) [default: 16 on
+    /// PostgreSQL, 8 on SQLite].
+    #[arg(long, env = "TESSERA_DATABASE_POOL_SIZE", global = true)]
+    pub database_pool_size: Option<u32>,
 }
 
 /// `tessera.toml`; every key optional, unknown keys rejected.
@@ -64,6 +69,8 @@ pub struct FileConfig {
     pub webhook_disable_after: Option<String>,
     /// Timeout of one webhook request (e.g. `15s`).
     pub webhook_timeout: Option<String>,
+    /// Database connections this process opens at most.
+    pub database_pool_size: Option<u32>,
 }
 
 /// Validated settings.
@@ -75,10 +82,14 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Database URL.
     pub database_url: String,
+    /// Whether the database is the SQLite file in the data folder (the default).
+    pub database_in_data_dir: bool,
+    /// Database connections this process opens at most (`None`: the backend's default).
+    pub database_pool_size: Option<u32>,
     /// Configured secret key, if any.
     pub secret_key: Option<String>,
-    /// Development or production.
-    pub environment: EnvironmentType,
+    /// Development or production, when configured (else the stored instance's).
+    pub environment: Option<EnvironmentType>,
     /// Configured public URL (else derived from the bound address).
     pub frontend_url: Option<String>,
     /// Concurrent password hashes.
@@ -136,13 +147,21 @@ impl Settings {
             .clone()
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("tessera-data"));
-        let database_url = match args.database_url.clone().or(file.database_url) {
-            Some(url) => url,
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                data_dir.join("tessera.db").display()
-            ),
-        };
+        let (database_url, database_in_data_dir) =
+            match args.database_url.clone().or(file.database_url) {
+                Some(url) => (url, false),
+                None => (
+                    format!(
+                        "sqlite://{}?mode=rwc",
+                        data_dir.join("tessera.db").display()
+                    ),
+                    true,
+                ),
+            };
+        let database_pool_size = args.database_pool_size.or(file.database_pool_size);
+        if database_pool_size == Some(0) {
+            bail!("database pool size: must be at least 1");
+        }
         let secret_key = match (env("TESSERA_SECRET_KEY"), env("TESSERA_SECRET_KEY_FILE")) {
             (Some(key), _) => Some(key),
             (None, Some(path)) => Some(read_secret_file(Path::new(&path))?),
@@ -153,8 +172,9 @@ impl Settings {
             },
         };
         let environment = match env("TESSERA_INSTANCE").or(file.instance).as_deref() {
-            None | Some("development") => EnvironmentType::Development,
-            Some("production") => EnvironmentType::Production,
+            None => None,
+            Some("development") => Some(EnvironmentType::Development),
+            Some("production") => Some(EnvironmentType::Production),
             Some(other) => bail!("instance: {other:?} must be development or production"),
         };
         let frontend_url = env("TESSERA_FRONTEND_URL").or(file.frontend_url);
@@ -170,9 +190,6 @@ impl Settings {
         let smtp_from = env("TESSERA_SMTP_FROM")
             .or(file.smtp_from)
             .unwrap_or_else(|| "Tessera <no-reply@tessera.invalid>".to_owned());
-        if environment == EnvironmentType::Production && smtp_url.is_none() {
-            bail!("production instances need TESSERA_SMTP_URL: verification codes must reach users by email");
-        }
         let sms_webhook_url = env("TESSERA_SMS_WEBHOOK_URL").or(file.sms_webhook_url);
         let trusted_proxies = match args.trusted_proxies.clone().or(file.trusted_proxies) {
             Some(raw) => tessera_http::client_ip::TrustedProxies::parse(&raw)
@@ -199,6 +216,8 @@ impl Settings {
             addr,
             data_dir,
             database_url,
+            database_in_data_dir,
+            database_pool_size,
             secret_key,
             environment,
             frontend_url,
@@ -206,6 +225,44 @@ impl Settings {
             smtp_url,
             smtp_from,
         })
+    }
+
+    /// Settings for a server on a free loopback port with the database at
+    /// `database_url` (its folder `data_dir`) and `secret_key`; everything else
+    /// at its default (development, no SMTP or SMS delivery). For tests and tools.
+    pub fn for_test(data_dir: PathBuf, database_url: String, secret_key: String) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database_url,
+            database_in_data_dir: false,
+            database_pool_size: None,
+            secret_key: Some(secret_key),
+            environment: Some(EnvironmentType::Development),
+            frontend_url: None,
+            hash_concurrency: 1,
+            smtp_url: None,
+            smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
+            sms_webhook_url: None,
+            trusted_proxies: Default::default(),
+            webhooks: Default::default(),
+        }
+    }
+
+    /// Creates the data folder when the database lives in it; says so plainly
+    /// when the path is taken by a file.
+    pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
+        if !self.database_in_data_dir {
+            return Ok(());
+        }
+        if self.data_dir.exists() && !self.data_dir.is_dir() {
+            bail!(
+                "data folder {} is a file, not a folder: choose another --data-dir",
+                self.data_dir.display()
+            );
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating data folder {}", self.data_dir.display()))
     }
 
     /// The public URL for a server bound to `bound`.

@@ -56,20 +56,36 @@ impl Running {
 
 /// Connects to the database and applies migrations.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    if settings.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
-    }
-    let store = Store::connect(&settings.database_url)
-        .await
-        .with_context(|| {
-            format!(
-                "connecting to {}",
-                tessera_store::redact_url(&settings.database_url)
-            )
-        })?;
+    settings.prepare_data_dir()?;
+    let store = Store::connect_with(
+        &settings.database_url,
+        settings.database_pool_size.map(tessera_store::PoolSize),
+    )
+    .await?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
+}
+
+/// Boot options from the settings, for a server bound to `bound`.
+pub fn boot_options(settings: &Settings, bound: SocketAddr) -> anyhow::Result<BootOptions> {
+    let secret_key = settings
+        .secret_key
+        .as_deref()
+        .map(SecretKey::parse)
+        .transpose()
+        .context("TESSERA_SECRET_KEY")?;
+    Ok(BootOptions {
+        environment: settings.environment,
+        frontend_url: settings.frontend_url_for(bound),
+        frontend_url_configured: settings.frontend_url.is_some(),
+        secret_key,
+        mailer: mailer(settings)?,
+        sms: match &settings.sms_webhook_url {
+            Some(url) => tessera_core::sms::SmsSender::webhook(url)?,
+            None => tessera_core::sms::SmsSender::Log,
+        },
+        webhooks: settings.webhooks.clone(),
+    })
 }
 
 /// The mailer the settings ask for.
@@ -86,30 +102,9 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
+    let options = boot_options(settings, addr)?;
     let store = open_store(settings).await?;
-    let secret_key = settings
-        .secret_key
-        .as_deref()
-        .map(SecretKey::parse)
-        .transpose()
-        .context("TESSERA_SECRET_KEY")?;
-    let booted = boot(
-        store,
-        Hasher::new(settings.hash_concurrency),
-        BootOptions {
-            environment: settings.environment,
-            frontend_url: settings.frontend_url_for(addr),
-            secret_key,
-            mailer: mailer(settings)?,
-            sms: match &settings.sms_webhook_url {
-                Some(url) => tessera_core::sms::SmsSender::webhook(url)?,
-                None => tessera_core::sms::SmsSender::Log,
-            },
-            webhooks: settings.webhooks.clone(),
-        },
-    )
-    .await
-    .context("starting the instance")?;
+    let booted = boot(store, Hasher::new(settings.hash_concurrency), options).await?;
     let core = booted.core;
 
     let (stop, mut stopped) = watch::channel(false);

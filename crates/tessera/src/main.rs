@@ -1,26 +1,38 @@
 //! `tessera`: self-hosted, Clerk-compatible user management and authentication.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use tessera::config::{ConfigArgs, Settings};
+use tessera_core::keys::SecretKey;
 use tessera_core::passwords::Hasher;
 
 mod webhooks_cli;
 
+/// Settings read only from the environment or `tessera.toml`, shown by `--help`.
+const ENVIRONMENT_SETTINGS: &str = "\
+Environment-only settings (or the same key in lower case in tessera.toml):
+  TESSERA_SECRET_KEY, TESSERA_SECRET_KEY_FILE  the instance's secret key (must match the stored one)
+  TESSERA_INSTANCE            development | production (fixed when the instance is created)
+  TESSERA_FRONTEND_URL        public URL, in the publishable key and the tokens' iss (kept in the database)
+  TESSERA_HASH_CONCURRENCY    password hashes running at once [default: cores - 1]
+  TESSERA_SMTP_URL            outgoing email, smtp://host:port or smtps://user:pass@host (production needs it)
+  TESSERA_SMTP_FROM           From address of codes and notices
+  TESSERA_SMS_WEBHOOK_URL     outgoing SMS: POST {to, body, purpose} to your SMS bridge
+  TESSERA_WEBHOOK_RETRY_SCHEDULE  delays before each webhook attempt [default: 0s,5s,5m,30m,2h,5h,10h,10h]
+  TESSERA_WEBHOOK_DISABLE_AFTER   disable an endpoint failing this long [default: 5days]
+  TESSERA_WEBHOOK_TIMEOUT     timeout of one webhook request [default: 15s]
+  RUST_LOG                    log filter [default: info]";
+
 /// Self-hosted user management and authentication, compatible with Clerk's SDKs.
 ///
-/// Settings come from flags, then environment variables, then `tessera.toml`.
-/// Environment only: TESSERA_SECRET_KEY (or TESSERA_SECRET_KEY_FILE) to use a
-/// given secret key, TESSERA_INSTANCE (development | production),
-/// TESSERA_FRONTEND_URL (public URL encoded in the publishable key),
-/// TESSERA_HASH_CONCURRENCY (parallel password hashes), TESSERA_SMTP_URL and
-/// TESSERA_SMTP_FROM (outgoing email), TESSERA_SMS_WEBHOOK_URL (outgoing SMS),
-/// RUST_LOG (log filter).
+/// Settings come from flags, then environment variables, then `tessera.toml`
+/// (in the working directory, or --config), then the defaults.
 #[derive(Parser, Debug)]
-#[command(name = "tessera", version, about, long_about)]
+#[command(name = "tessera", version, about, long_about, after_long_help = ENVIRONMENT_SETTINGS)]
 struct Cli {
     #[command(flatten)]
     config: ConfigArgs,
@@ -31,6 +43,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server (migrates and creates the instance's keys on first start).
+    #[command(after_long_help = ENVIRONMENT_SETTINGS)]
     Serve,
     /// Apply database migrations and exit.
     Migrate,
@@ -39,12 +52,43 @@ enum Command {
         #[command(subcommand)]
         action: Option<KeysAction>,
     },
+    /// Print the stored instance as JSON, or change its frontend URL or secret key.
+    Instance {
+        #[command(subcommand)]
+        action: Option<InstanceAction>,
+    },
+    /// Write a consistent copy of the live SQLite database to FILE (online; on
+    /// PostgreSQL use pg_dump).
+    Backup {
+        /// The new file (must not exist).
+        file: std::path::PathBuf,
+    },
+    /// Copy the whole database into another one (SQLite or PostgreSQL), which is
+    /// migrated first and must be empty. Stop the servers first.
+    Copy {
+        /// The destination database URL (sqlite://… or postgres://…).
+        #[arg(long)]
+        to: String,
+    },
     /// Manage webhook endpoints: list, add, remove, enable, disable, secret,
     /// attempts, messages, resend, recover.
     Webhooks {
         #[command(subcommand)]
         action: webhooks_cli::WebhooksAction,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum InstanceAction {
+    /// Move the instance to a new public URL: the publishable key and the tokens'
+    /// issuer change; restart every server with TESSERA_FRONTEND_URL set to it.
+    SetFrontendUrl {
+        /// The new public URL (https:// for production).
+        url: String,
+    },
+    /// Replace the secret key with TESSERA_SECRET_KEY (or _FILE), or with a new
+    /// one printed once; the old key stops working at once.
+    SetSecretKey,
 }
 
 #[derive(Subcommand, Debug)]
@@ -60,16 +104,35 @@ macro_rules! say {
     }};
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    let log_filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        // PostgreSQL's notices (such as "relation already exists, skipping" when
+        // replicas migrate together) are not the operator's business.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx::postgres::notice=warn"));
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&anyhow::Error::from(e)),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// Configuration and start-up errors are messages: one line with its causes,
+/// no backtrace whatever RUST_BACKTRACE says.
+fn fail(err: &anyhow::Error) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "error: {err:#}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(&cli.config)?;
     match cli.command {
         Command::Serve => serve(&settings).await,
@@ -80,6 +143,16 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys { action } => keys(&settings, action).await,
+        Command::Instance { action } => instance(&settings, action).await,
+        Command::Backup { file } => {
+            let store = tessera::open_store(&settings).await?;
+            let done = tessera_store::transfer::backup_sqlite(&store, &file).await;
+            store.close().await;
+            done?;
+            say!("backed up to {}", file.display());
+            Ok(())
+        }
+        Command::Copy { to } => copy(&settings, &to).await,
         Command::Webhooks { action } => {
             let out = webhooks_cli::run(&settings, action).await?;
             say!("{}", serde_json::to_string_pretty(&out)?);
@@ -151,42 +224,25 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-async fn keys(settings: &Settings, action: Option<KeysAction>) -> anyhow::Result<()> {
+/// Opens the stored instance, or creates it exactly as `serve` would.
+async fn open_or_create(
+    settings: &Settings,
+) -> anyhow::Result<(tessera_store::Store, tessera_core::Core, Option<SecretKey>)> {
     let store = tessera::open_store(settings).await?;
     let frontend = settings.frontend_url_for(settings.addr);
     let hasher = Hasher::new(1);
-    let (core, generated) = match tessera_core::instance::open(
-        store.clone(),
-        hasher.clone(),
-        frontend.clone(),
-    )
-    .await?
+    if let Some(core) =
+        tessera_core::instance::open(store.clone(), hasher.clone(), frontend).await?
     {
-        Some(core) => (core, None),
-        None => {
-            // First use: create the instance exactly as `serve` would.
-            let secret_key = settings
-                .secret_key
-                .as_deref()
-                .map(tessera_core::keys::SecretKey::parse)
-                .transpose()?;
-            let booted = tessera_core::instance::boot(
-                store.clone(),
-                hasher,
-                tessera_core::instance::BootOptions {
-                    environment: settings.environment,
-                    frontend_url: frontend,
-                    secret_key,
-                    mailer: tessera_core::mailer::Mailer::Log,
-                    sms: tessera_core::sms::SmsSender::Log,
-                    webhooks: settings.webhooks.clone(),
-                },
-            )
-            .await
-            .context("creating the instance")?;
-            (booted.core, booted.generated_secret)
-        }
-    };
+        return Ok((store, core, None));
+    }
+    let options = tessera::boot_options(settings, settings.addr)?;
+    let booted = tessera_core::instance::boot(store.clone(), hasher, options).await?;
+    Ok((store, booted.core, booted.generated_secret))
+}
+
+async fn keys(settings: &Settings, action: Option<KeysAction>) -> anyhow::Result<()> {
+    let (store, core, generated) = open_or_create(settings).await?;
     if let Some(KeysAction::Rotate) = action {
         let kid = core.rotate_signing_key().await?;
         say!("{}", json!({ "rotated": true, "kid": kid }));
@@ -205,5 +261,65 @@ async fn keys(settings: &Settings, action: Option<KeysAction>) -> anyhow::Result
     });
     say!("{}", serde_json::to_string_pretty(&out)?);
     store.close().await;
+    Ok(())
+}
+
+async fn instance(settings: &Settings, action: Option<InstanceAction>) -> anyhow::Result<()> {
+    let store = tessera::open_store(settings).await?;
+    let frontend = settings.frontend_url_for(settings.addr);
+    let core = tessera_core::instance::open(store.clone(), Hasher::new(1), frontend)
+        .await?
+        .context("no instance yet: run `tessera serve` once first")?;
+    let mut generated = None;
+    let inst = match action {
+        None => core.instance(),
+        Some(InstanceAction::SetFrontendUrl { url }) => {
+            std::sync::Arc::new(core.set_frontend_url(&url).await?)
+        }
+        Some(InstanceAction::SetSecretKey) => {
+            let sk = match settings.secret_key.as_deref() {
+                Some(raw) => SecretKey::parse(raw).context("TESSERA_SECRET_KEY")?,
+                None => {
+                    let sk = SecretKey::generate(core.instance().environment);
+                    generated = Some(sk.clone());
+                    sk
+                }
+            };
+            std::sync::Arc::new(core.set_secret_key(&sk).await?)
+        }
+    };
+    let out = json!({
+        "instance_id": inst.id.as_str(),
+        "environment": inst.environment.as_str(),
+        "frontend_url": inst.frontend_url,
+        "publishable_key": inst.publishable_key,
+        "secret_key": generated.as_ref().map_or(inst.secret_key_hint.clone(), |sk| sk.expose().to_owned()),
+        "secret_key_masked": generated.is_none(),
+    });
+    say!("{}", serde_json::to_string_pretty(&out)?);
+    store.close().await;
+    Ok(())
+}
+
+async fn copy(settings: &Settings, to: &str) -> anyhow::Result<()> {
+    let from = tessera::open_store(settings).await?;
+    let dest = tessera_store::Store::connect(to).await?;
+    dest.migrate()
+        .await
+        .context("applying migrations to the destination")?;
+    let copied = tessera_store::transfer::copy_all(&from, &dest).await;
+    from.close().await;
+    dest.close().await;
+    let report = copied?;
+    let tables: serde_json::Map<String, serde_json::Value> = report
+        .into_iter()
+        .map(|(table, rows)| (table.to_owned(), json!(rows)))
+        .collect();
+    say!(
+        "{}",
+        serde_json::to_string_pretty(
+            &json!({ "copied_to": tessera_store::redact_url(to), "rows": tables })
+        )?
+    );
     Ok(())
 }

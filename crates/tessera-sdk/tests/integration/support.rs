@@ -42,20 +42,11 @@ impl Server {
         let dir = std::env::temp_dir().join(format!("tessera-sdk-test-{tag:016x}"));
         std::fs::create_dir_all(&dir).unwrap();
         let secret = format!("sk_test_{:032x}", rand::thread_rng().gen::<u128>());
-        let settings = Settings {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.clone(),
-            database_url: format!("sqlite://{}?mode=rwc", dir.join("t.db").display()),
-            secret_key: Some(secret.clone()),
-            environment: Default::default(),
-            frontend_url: None,
-            hash_concurrency: 1,
-            smtp_url: None,
-            smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
-            sms_webhook_url: None,
-            trusted_proxies: Default::default(),
-            webhooks: Default::default(),
-        };
+        let settings = Settings::for_test(
+            dir.clone(),
+            format!("sqlite://{}?mode=rwc", dir.join("t.db").display()),
+            secret.clone(),
+        );
         let running = tessera::start(&settings).await.expect("server starts");
         Self {
             base: format!("http://{}", running.addr),

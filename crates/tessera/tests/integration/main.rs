@@ -18,6 +18,7 @@ mod fapi_errors;
 mod handshake;
 mod identifications;
 mod instance;
+mod operations;
 mod second_factor;
 mod sessions;
 mod users;

@@ -115,22 +115,20 @@ impl TestApp {
                 (with_database(&admin, &db), Some((admin, db)))
             }
         };
-        let secret = format!("sk_test_{:032x}", rand::thread_rng().gen::<u128>());
+        let secret = format!(
+            "sk_{}_{:032x}",
+            environment.key_kind(),
+            rand::thread_rng().gen::<u128>()
+        );
         let smtp = crate::smtp::SmtpSink::start().await;
         let sms = crate::smtp::SmsSink::start().await;
         let settings = Settings {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.clone(),
-            database_url,
-            secret_key: Some(secret.clone()),
-            environment,
-            frontend_url: None,
+            environment: Some(environment),
             hash_concurrency: 2,
             smtp_url: Some(smtp.url()),
-            smtp_from: "Tessera <no-reply@tessera.invalid>".to_owned(),
             sms_webhook_url: Some(sms.url.clone()),
-            trusted_proxies: Default::default(),
             webhooks,
+            ..Settings::for_test(dir.clone(), database_url, secret.clone())
         };
         Some(Self::launch(settings, smtp, sms, dir, pg).await)
     }
