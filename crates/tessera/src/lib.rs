@@ -103,6 +103,13 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         .with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
     let options = boot_options(settings, addr)?;
+    if settings.frontend_url.is_none() && addr.ip().is_unspecified() {
+        tracing::warn!(
+            "listening on every interface without TESSERA_FRONTEND_URL: the publishable key and \
+             the tokens' issuer name {}, which browsers elsewhere cannot reach",
+            options.frontend_url
+        );
+    }
     let store = open_store(settings).await?;
     let booted = boot(store, Hasher::new(settings.hash_concurrency), options).await?;
     let core = booted.core;

@@ -389,6 +389,25 @@ impl PgDatabase {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_migration_logs_nothing() {
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
+    let migrate = || {
+        run(bin()
+            .env_remove("RUST_LOG")
+            .args(["migrate", "--database-url", &db.url]))
+    };
+    let (ok, _, err) = migrate();
+    assert!(ok, "{err}");
+    // PostgreSQL's "relation already exists, skipping" notice is not the operator's business.
+    let (ok, _, err) = migrate();
+    assert!(ok, "{err}");
+    assert!(err.is_empty(), "{err}");
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pool_size_bounds_connections() {
     let Some(db) = PgDatabase::create().await else {
         return;
