@@ -398,6 +398,7 @@ fn assemble(
         outbox: tokio::sync::Notify::new(),
         clients,
         instance: RwLock::new(Arc::new(instance)),
+        moved_to: std::sync::Mutex::new(None),
     }))
 }
 
@@ -459,6 +460,13 @@ impl Core {
     pub async fn set_secret_key(&self, sk: &SecretKey) -> CoreResult<Instance> {
         self.change_instance(|inst| {
             key_fits(inst.environment, sk)?;
+            if crate::keys::secret_matches(sk.expose(), &inst.secret_key_hash) {
+                return Err(CoreError::Config(
+                    "TESSERA_SECRET_KEY is the instance's secret key already: set the new key \
+                     there (or unset it to have one made)"
+                        .to_owned(),
+                ));
+            }
             let line = format!(
                 "secret key replaced: {} -> {}",
                 inst.secret_key_hint,
@@ -522,6 +530,8 @@ impl Core {
         change: impl FnOnce(&mut InstanceSettings) -> CoreResult<()>,
     ) -> CoreResult<Instance> {
         let mut tx = self.store.begin().await?;
+        // Start-ups and `tessera instance` rewrite the row too: one at a time.
+        tessera_store::instance::lock_for_start(&mut tx, self.store.backend()).await?;
         let mut inst = tessera_store::instance::get(&mut tx)
             .await?
             .ok_or_else(|| CoreError::Internal("instance missing".to_owned()))?;
@@ -536,7 +546,105 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use super::url_host;
+    use super::{reconcile, url_host, Instance, StartRequest};
+    use crate::keys::{publishable_key, SecretKey};
+    use tessera_domain::ids::InstanceId;
+    use tessera_domain::settings::{EnvironmentType, InstanceSettings};
+
+    const KEY: &str = "sk_test_0123456789abcdef0123";
+
+    fn stored(url: Option<&str>, configured: bool) -> Instance {
+        Instance {
+            id: InstanceId::generate(0),
+            environment: EnvironmentType::Development,
+            publishable_key: publishable_key(EnvironmentType::Development, "127.0.0.1:1"),
+            secret_key_hash: crate::keys::hash_secret(KEY),
+            secret_key_hint: "sk_test_…0123".to_owned(),
+            frontend_url: url.map(str::to_owned),
+            frontend_url_configured: configured,
+            settings: InstanceSettings::default(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn start(url: &str, configured: bool, follow: bool) -> StartRequest<'_> {
+        StartRequest {
+            environment: None,
+            frontend_url: url,
+            frontend_url_configured: configured,
+            follow_derived_url: follow,
+            secret_key: None,
+        }
+    }
+
+    /// The frontend URL a start ends with, or `None` when it is refused.
+    fn url_after(
+        stored_url: Option<&str>,
+        kept: bool,
+        asked: &str,
+        configured: bool,
+        follow: bool,
+    ) -> Option<String> {
+        reconcile(&stored(stored_url, kept), start(asked, configured, follow))
+            .ok()
+            .map(|r| r.instance.frontend_url.unwrap_or_default())
+    }
+
+    #[test]
+    fn the_frontend_url_changes_only_as_the_rules_say() {
+        let (a, b) = ("http://127.0.0.1:1", "https://auth.example.com");
+        // (stored, stored configured, asked, asked configured, follow) -> result
+        let cases = [
+            (None, false, b, false, false, Some(b)), // stored before URLs were kept
+            (Some(a), false, b, false, true, Some(b)), // derived follows on SQLite
+            (Some(a), false, b, false, false, Some(a)), // replicas keep the stored one
+            (Some(a), true, b, false, true, Some(a)), // configured is kept
+            (Some(a), false, b, true, false, Some(b)), // configured replaces derived
+            (Some(a), true, b, true, true, None),    // two configured: refused
+            (Some(a), true, "http://127.0.0.1:1/", true, false, Some(a)), // trailing slash
+        ];
+        for (stored_url, kept, asked, configured, follow, want) in cases {
+            assert_eq!(
+                url_after(stored_url, kept, asked, configured, follow).as_deref(),
+                want,
+                "{stored_url:?} {kept} {asked} {configured} {follow}"
+            );
+        }
+        // The publishable key follows the URL, and the change is said.
+        let moved = reconcile(&stored(Some(a), false), start(b, true, false)).unwrap();
+        assert_eq!(
+            moved.instance.publishable_key,
+            publishable_key(EnvironmentType::Development, "auth.example.com")
+        );
+        assert_eq!(moved.changes.len(), 2, "{:?}", moved.changes);
+        assert!(
+            reconcile(&stored(Some(a), true), start(a, true, true))
+                .unwrap()
+                .changes
+                .len()
+                <= 1
+        );
+    }
+
+    #[test]
+    fn environment_and_secret_key_never_change_by_configuration() {
+        let inst = stored(Some("http://127.0.0.1:1"), false);
+        let mut asked = start("http://127.0.0.1:1", false, true);
+        asked.environment = Some(EnvironmentType::Production);
+        assert!(reconcile(&inst, asked)
+            .unwrap_err()
+            .contains("development instance"));
+        let other = SecretKey::parse("sk_test_fedcba9876543210fedc").unwrap();
+        let same = SecretKey::parse(KEY).unwrap();
+        let mut asked = start("http://127.0.0.1:1", false, true);
+        asked.secret_key = Some(&other);
+        assert!(reconcile(&inst, asked)
+            .unwrap_err()
+            .contains("does not match"));
+        asked.secret_key = Some(&same);
+        assert!(reconcile(&inst, asked).unwrap().changes.is_empty());
+    }
 
     #[test]
     fn hosts_need_a_dot() {

@@ -59,6 +59,9 @@ pub struct Inner {
     /// Clients by token between writes (on when this process is the only writer).
     pub clients: frontend::client_cache::ClientCache,
     instance: RwLock<Arc<Instance>>,
+    /// The frontend URL the instance was moved to while this server runs (it
+    /// keeps the one it started with until restarted), once warned about.
+    moved_to: std::sync::Mutex<Option<String>>,
 }
 
 impl Deref for Core {
@@ -85,6 +88,22 @@ impl Core {
             Err(poisoned) => *poisoned.into_inner() = inst,
         }
         self.clients.invalidate();
+    }
+
+    /// Says once per move that the instance moved and this server needs a restart.
+    fn warn_moved(&self, url: &str) {
+        let mut seen = match self.0.moved_to.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if seen.as_deref() != Some(url) {
+            tracing::warn!(
+                "the instance moved to {url}: this server keeps serving as {} until restarted \
+                 with TESSERA_FRONTEND_URL={url}",
+                self.frontend_url
+            );
+            *seen = Some(url.to_owned());
+        }
     }
 
     /// Whether `presented` is the instance's secret key (constant-time).
@@ -131,7 +150,15 @@ impl Core {
     /// made by another replica are seen here too.
     pub async fn refresh(&self) -> CoreResult<()> {
         let mut conn = self.store.read().await?;
-        if let Some(inst) = tessera_store::instance::get(&mut conn).await? {
+        if let Some(mut inst) = tessera_store::instance::get(&mut conn).await? {
+            let running = self.instance();
+            if inst.publishable_key != running.publishable_key {
+                // Moved by `tessera instance set-frontend-url`: the publishable key,
+                // the cookies' suffix and the tokens' issuer change together, at restart.
+                self.warn_moved(inst.frontend_url.as_deref().unwrap_or_default());
+                inst.publishable_key.clone_from(&running.publishable_key);
+                inst.frontend_url.clone_from(&running.frontend_url);
+            }
             self.set_instance(inst);
         }
         let keys = tessera_store::keys::list(&mut conn).await?;

@@ -44,6 +44,7 @@ fn field(body: &Value, name: &str) -> anyhow::Result<String> {
 async fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("tessera-sdk-bench-{}", std::process::id()));
     let secret = "sk_test_0123456789abcdef0123456789abcdef".to_owned();
+    std::fs::create_dir_all(&dir)?;
     let settings = Settings::for_test(
         dir.clone(),
         format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),

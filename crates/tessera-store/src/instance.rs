@@ -63,9 +63,10 @@ fn settings_text(inst: &Instance) -> StoreResult<String> {
         .map_err(|e| crate::StoreError::Corrupt(format!("settings: {e}")))
 }
 
-/// Serialises start-ups between servers sharing a PostgreSQL database, so that
-/// two first starts cannot both create an instance or a signing key; held until
-/// the transaction ends. SQLite's single writer needs none.
+/// Serialises writes of the instance row between servers and commands sharing a
+/// PostgreSQL database, so that two first starts cannot both create an instance
+/// or a signing key and no rewrite of the row loses another; held until the
+/// transaction ends. SQLite's single writer needs none.
 pub async fn lock_for_start(conn: &mut Conn, backend: crate::Backend) -> StoreResult<()> {
     if backend == crate::Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(7262450133)")

@@ -288,6 +288,11 @@ mod postgres {
     }
 }
 
+/// The file a `sqlite:` URL names (`None` for other URLs and in-memory databases).
+pub fn sqlite_file(url: &str) -> Option<&str> {
+    sqlite::file_of(url)
+}
+
 /// Hides the password of a database URL for messages.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

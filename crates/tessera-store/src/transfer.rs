@@ -77,7 +77,7 @@ pub async fn copy_all(from: &Store, to: &Store) -> StoreResult<CopyReport> {
     }
     let mut src = from.read().await?;
     snapshot(&mut src, from.backend()).await?;
-    let copied = copy_tables(&mut src, &mut dst, to.backend()).await;
+    let copied = copy_tables(&mut src, from.backend(), &mut dst, to.backend()).await;
     // The snapshot only read; ending it cannot lose anything.
     let _ = src.execute("ROLLBACK").await;
     let report = copied?;
@@ -85,13 +85,28 @@ pub async fn copy_all(from: &Store, to: &Store) -> StoreResult<CopyReport> {
     Ok(report)
 }
 
-async fn copy_tables(src: &mut Conn, dst: &mut Conn, to: Backend) -> StoreResult<CopyReport> {
+async fn copy_tables(
+    src: &mut Conn,
+    from: Backend,
+    dst: &mut Conn,
+    to: Backend,
+) -> StoreResult<CopyReport> {
     let mut report = Vec::with_capacity(TABLES.len());
     for table in TABLES {
         let columns = columns(dst, to, table).await?;
+        let mut theirs = columns_of(src, from, table).await?;
+        let mut ours = columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        theirs.sort();
+        ours.sort();
+        if theirs != ours {
+            return Err(StoreError::Config(format!(
+                "table {table} has columns {theirs:?} in the source but {ours:?} in the \
+                 destination: are both at the same migration?"
+            )));
+        }
         let names = columns
             .iter()
-            .map(|c| c.name.as_str())
+            .map(|c| quoted(&c.name))
             .collect::<Vec<_>>()
             .join(", ");
         let marks = (1..=columns.len())
@@ -197,8 +212,26 @@ async fn check_tables(conn: &mut Conn, backend: Backend) -> StoreResult<()> {
     Ok(())
 }
 
-/// The columns of `table` in the destination, with how their values travel.
-async fn columns(conn: &mut Conn, backend: Backend, table: &str) -> StoreResult<Vec<Column>> {
+/// An identifier quoted for SQL (both backends), whatever a catalogue says.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The column names of `table`.
+async fn columns_of(conn: &mut Conn, backend: Backend, table: &str) -> StoreResult<Vec<String>> {
+    Ok(catalogue(conn, backend, table)
+        .await?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect())
+}
+
+/// `(name, declared type)` of each column of `table`, in order.
+async fn catalogue(
+    conn: &mut Conn,
+    backend: Backend,
+    table: &str,
+) -> StoreResult<Vec<(String, String)>> {
     let rows = match backend {
         Backend::Sqlite => {
             sqlx::query(&format!(
@@ -219,9 +252,16 @@ async fn columns(conn: &mut Conn, backend: Backend, table: &str) -> StoreResult<
         }
     };
     rows.iter()
-        .map(|r| {
-            let name: String = r.try_get(0)?;
-            let declared: String = r.try_get(1)?;
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// The columns of `table` in the destination, with how their values travel.
+async fn columns(conn: &mut Conn, backend: Backend, table: &str) -> StoreResult<Vec<Column>> {
+    catalogue(conn, backend, table)
+        .await?
+        .into_iter()
+        .map(|(name, declared)| {
             let kind = match declared.to_ascii_lowercase().as_str() {
                 "integer" | "bigint" | "smallint" => Kind::Integer,
                 "text" | "character varying" => Kind::Text,
@@ -247,19 +287,36 @@ pub async fn backup_sqlite(store: &Store, file: &Path) -> StoreResult<()> {
                 .to_owned(),
         ));
     }
-    if file.exists() {
-        return Err(StoreError::Config(format!(
-            "{} exists already: choose a new file",
-            file.display()
-        )));
-    }
     let path = file
         .to_str()
         .ok_or_else(|| StoreError::Config(format!("{} is not a UTF-8 path", file.display())))?;
+    // The copy holds private signing keys and password hashes: made here, new
+    // and readable by its owner only, before SQLite fills it (it accepts an
+    // empty file).
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(file).map_err(|e| {
+        StoreError::Config(match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                format!("{} exists already: choose a new file", file.display())
+            }
+            _ => format!("cannot create {}: {e}", file.display()),
+        })
+    })?;
     let mut conn = store.read().await?;
-    sqlx::query("VACUUM INTO $1")
+    let written = sqlx::query("VACUUM INTO $1")
         .bind(path)
         .execute(&mut *conn)
-        .await?;
+        .await;
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(file);
+        return Err(e.into());
+    }
+    // Durable before the command says it is done.
+    std::fs::File::open(file)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::Config(format!("syncing {}: {e}", file.display())))?;
     Ok(())
 }

@@ -66,6 +66,29 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Opens a database that must exist and hold an instance already (the source
+/// of a backup or a copy): a mistyped path is an error, not a new database.
+pub async fn open_existing_store(settings: &Settings) -> anyhow::Result<Store> {
+    if let Some(file) = tessera_store::sqlite_file(&settings.database_url) {
+        if !std::path::Path::new(file).is_file() {
+            anyhow::bail!("no database at {file}: check --data-dir or --database-url");
+        }
+    }
+    let store = open_store(settings).await?;
+    let found = {
+        let mut conn = store.read().await?;
+        tessera_store::instance::get(&mut conn).await?.is_some()
+    };
+    if !found {
+        store.close().await;
+        anyhow::bail!(
+            "{} holds no instance: check --data-dir or --database-url",
+            tessera_store::redact_url(&settings.database_url)
+        );
+    }
+    Ok(store)
+}
+
 /// Boot options from the settings, for a server bound to `bound`.
 pub fn boot_options(settings: &Settings, bound: SocketAddr) -> anyhow::Result<BootOptions> {
     let secret_key = settings

@@ -145,7 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys { action } => keys(&settings, action).await,
         Command::Instance { action } => instance(&settings, action).await,
         Command::Backup { file } => {
-            let store = tessera::open_store(&settings).await?;
+            let store = tessera::open_existing_store(&settings).await?;
             let done = tessera_store::transfer::backup_sqlite(&store, &file).await;
             store.close().await;
             done?;
@@ -302,7 +302,7 @@ async fn instance(settings: &Settings, action: Option<InstanceAction>) -> anyhow
 }
 
 async fn copy(settings: &Settings, to: &str) -> anyhow::Result<()> {
-    let from = tessera::open_store(settings).await?;
+    let from = tessera::open_existing_store(settings).await?;
     let dest = tessera_store::Store::connect(to).await?;
     dest.migrate()
         .await

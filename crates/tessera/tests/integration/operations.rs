@@ -178,6 +178,7 @@ fn a_stored_instance_changes_only_on_purpose() {
     );
 
     // Another secret key, or the other environment: refused, stored instance untouched.
+    let stored = instance(&dir, &[], &[]).0;
     let err = serve(&dir, &[("TESSERA_SECRET_KEY", KEY_TWO)])
         .err()
         .unwrap();
@@ -193,6 +194,14 @@ fn a_stored_instance_changes_only_on_purpose() {
     .err()
     .unwrap();
     assert_message(&err, &["development instance", "production"]);
+    assert_eq!(instance(&dir, &[], &[]).0, stored);
+    // Replacing the key with itself is a mistake, said as one.
+    let (ok, _, err) = run(bin()
+        .args(["instance", "set-secret-key", "--data-dir"])
+        .arg(&dir)
+        .env("TESSERA_SECRET_KEY", KEY_ONE));
+    assert!(!ok);
+    assert_message(&err, &["already"]);
 
     // The secret key is replaced on purpose, and logged.
     let (inst, log) = instance(
@@ -440,6 +449,7 @@ async fn the_pool_size_bounds_connections() {
 /// signing keys, the webhook endpoint, and the secret key.
 struct Fixture {
     user_id: String,
+    image: Vec<u8>,
     jwks: Value,
     endpoints: usize,
 }
@@ -465,6 +475,12 @@ async fn assert_holds(fixture: &Fixture, database_url: &str) {
     assert_eq!(bapi(&base, "/jwks").await.1, fixture.jwks);
     let (_, endpoints) = bapi(&base, "/webhooks/endpoints").await;
     assert_eq!(endpoints["total_count"], fixture.endpoints, "{endpoints}");
+    let image = reqwest::get(format!("{base}/v1/images/users/{}", fixture.user_id))
+        .await
+        .unwrap();
+    assert_eq!(image.bytes().await.unwrap().to_vec(), fixture.image);
+    let (_, sessions) = bapi(&base, &format!("/sessions?user_id={}", fixture.user_id)).await;
+    assert_eq!(sessions.as_array().map(Vec::len), Some(1), "{sessions}");
     // The copy takes writes (PostgreSQL's sequences moved past copied rows).
     let resp = reqwest::Client::new()
         .post(format!("{base}/v1/users"))
@@ -504,7 +520,37 @@ async fn fixture_server(dir: &Path) -> (tessera::Running, Fixture, String) {
         .await
         .unwrap();
     let user: Value = resp.json().await.unwrap();
+    let uid = user["id"].as_str().unwrap();
+    // Bytes travel too (a profile image), and sessions with their clients.
+    let png: Vec<u8> = [b"\x89PNG\r\n\x1a\n".as_slice(), &[7u8; 32]].concat();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(png).file_name("a.png"),
+    );
+    let resp = http
+        .post(format!("{base}/v1/users/{uid}/profile_image"))
+        .bearer_auth(KEY_ONE)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = http
+        .post(format!("{base}/v1/sessions"))
+        .bearer_auth(KEY_ONE)
+        .json(&json!({"user_id": uid}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let image = http
+        .get(format!("{base}/v1/images/users/{uid}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.status(), StatusCode::OK);
     let fixture = Fixture {
+        image: image.bytes().await.unwrap().to_vec(),
         user_id: user["id"].as_str().unwrap().to_owned(),
         jwks: bapi(&base, "/jwks").await.1,
         endpoints: 1,
@@ -530,6 +576,23 @@ async fn an_online_sqlite_backup_restores() {
         .args(["backup", file.to_str().unwrap(), "--database-url"])
         .arg(&url));
     assert!(!ok && err.contains("exists"), "never overwrites: {err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "a backup holds private keys");
+    }
+    // A mistyped source is an error, not a new empty database.
+    let typo = dir.join("typo");
+    let (ok, _, err) = run(bin()
+        .args([
+            "backup",
+            dir.join("other.db").to_str().unwrap(),
+            "--data-dir",
+        ])
+        .arg(&typo));
+    assert!(!ok && err.contains("no database"), "{err}");
+    assert!(!typo.exists() && !dir.join("other.db").exists());
     running.shutdown().await.unwrap();
     // Restored as another server's database file.
     let restored = temp_dir("restore");
