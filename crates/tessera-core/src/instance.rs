@@ -360,13 +360,23 @@ pub async fn boot(store: Store, hasher: Hasher, opts: BootOptions) -> CoreResult
         .frontend_url
         .clone()
         .unwrap_or_else(|| opts.frontend_url.clone());
+    let sms = match opts.sms {
+        crate::sms::SmsSender::Log if instance.environment == EnvironmentType::Production => {
+            tracing::warn!(
+                "production instance without TESSERA_SMS_WEBHOOK_URL: SMS codes cannot be sent \
+                 (and are never written to the log)"
+            );
+            crate::sms::SmsSender::Unconfigured
+        }
+        sms => sms,
+    };
     let core = assemble(
         store,
         hasher,
         instance,
         frontend_url,
         opts.mailer,
-        opts.sms,
+        sms,
         opts.webhooks,
     );
     core.refresh().await?;

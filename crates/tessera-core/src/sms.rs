@@ -11,6 +11,9 @@ use crate::error::{CoreError, CoreResult};
 pub enum SmsSender {
     /// The server log (development).
     Log,
+    /// Nowhere: a production instance without a provider never writes codes
+    /// to its log; every send fails (and is retried) until one is configured.
+    Unconfigured,
     /// `POST <url>` with `{"to", "body", "purpose"}`; any 2xx is success.
     Webhook {
         /// The webhook URL.
@@ -45,6 +48,9 @@ impl SmsSender {
                 tracing::info!(%to, purpose, "SMS (no provider configured; development delivery to the log): {body}");
                 Ok(())
             }
+            Self::Unconfigured => Err(CoreError::Internal(
+                "no SMS provider: set TESSERA_SMS_WEBHOOK_URL".to_owned(),
+            )),
             Self::Webhook { url, http } => {
                 let resp = http
                     .post(url)

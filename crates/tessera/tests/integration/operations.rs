@@ -289,7 +289,10 @@ fn production_needs_a_live_key_email_and_https() {
     // trial, allowed with a warning.
     let server = serve(&dir, &[prod, smtp, ("TESSERA_SECRET_KEY", LIVE_KEY)]).unwrap();
     assert!(server.banner.contains("(production)"), "{}", server.banner);
-    assert!(server.stop().contains("plain http"));
+    let log = server.stop();
+    assert!(log.contains("plain http"), "{log}");
+    // No SMS provider: codes are never written to a production log.
+    assert!(log.contains("SMS codes cannot be sent"), "{log}");
     // The stored environment needs no TESSERA_INSTANCE, and still needs email.
     let err = serve(&dir, &[]).err().unwrap();
     assert_message(&err, &["TESSERA_SMTP_URL"]);
