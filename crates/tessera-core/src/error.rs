@@ -1,7 +1,8 @@
-//! The services' error type. Each variant knows its stable Clerk error code,
-//! its messages and the request parameter it concerns, but not its HTTP
-//! status: the HTTP layer maps codes to statuses in one table.
+//! The services' error type. Each variant knows its Clerk error code (an
+//! [`ErrorCode`], whose table in `tessera-domain` also holds its HTTP status
+//! and usual parameter), its messages and the request parameter it concerns.
 
+use tessera_domain::error_code::ErrorCode;
 use tessera_store::StoreError;
 
 /// Errors of the service layer.
@@ -79,8 +80,8 @@ pub enum CoreError {
     /// The operation conflicts with the resource's state.
     #[error("{detail}")]
     NotAllowed {
-        /// Stable code.
-        code: &'static str,
+        /// The Clerk code (its status and parameter come with it).
+        code: ErrorCode,
         /// Explanation.
         detail: String,
     },
@@ -144,25 +145,25 @@ impl CoreError {
     }
 
     /// The stable Clerk error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotFound => "resource_not_found",
-            Self::ParamMissing { .. } => "form_param_missing",
-            Self::ParamFormatInvalid { .. } => "form_param_format_invalid",
-            Self::ParamValueInvalid { .. } => "form_param_value_invalid",
-            Self::IdentifierExists { .. } => "form_identifier_exists",
-            Self::AttributeDisabled { .. } => "form_param_unknown",
-            Self::PasswordTooShort { .. } => "form_password_length_too_short",
-            Self::PasswordTooLong { .. } => "form_password_size_in_bytes_exceeded",
-            Self::PasswordNotStrongEnough => "form_password_not_strong_enough",
-            Self::PasswordPwned => "form_password_pwned",
-            Self::UsernameInvalidLength { .. } => "form_username_invalid_length",
-            Self::UsernameInvalidCharacter => "form_username_invalid_character",
-            Self::UsernameNeedsNonNumber => "form_username_needs_non_number_char",
-            Self::NotAllowed { code, .. } => code,
-            Self::FeatureUnavailable { .. } => "feature_not_enabled",
-            Self::RateLimited { .. } => "too_many_requests",
-            Self::Config(_) | Self::Internal(_) | Self::Store(_) => "internal_clerk_error",
+            Self::NotFound => ErrorCode::ResourceNotFound,
+            Self::ParamMissing { .. } => ErrorCode::FormParamMissing,
+            Self::ParamFormatInvalid { .. } => ErrorCode::FormParamFormatInvalid,
+            Self::ParamValueInvalid { .. } => ErrorCode::FormParamValueInvalid,
+            Self::IdentifierExists { .. } => ErrorCode::FormIdentifierExists,
+            Self::AttributeDisabled { .. } => ErrorCode::FormParamUnknown,
+            Self::PasswordTooShort { .. } => ErrorCode::FormPasswordLengthTooShort,
+            Self::PasswordTooLong { .. } => ErrorCode::FormPasswordSizeInBytesExceeded,
+            Self::PasswordNotStrongEnough => ErrorCode::FormPasswordNotStrongEnough,
+            Self::PasswordPwned => ErrorCode::FormPasswordPwned,
+            Self::UsernameInvalidLength { .. } => ErrorCode::FormUsernameInvalidLength,
+            Self::UsernameInvalidCharacter => ErrorCode::FormUsernameInvalidCharacter,
+            Self::UsernameNeedsNonNumber => ErrorCode::FormUsernameNeedsNonNumberChar,
+            Self::NotAllowed { code, .. } => *code,
+            Self::FeatureUnavailable { .. } => ErrorCode::FeatureNotEnabled,
+            Self::RateLimited { .. } => ErrorCode::TooManyRequests,
+            Self::Config(_) | Self::Internal(_) | Self::Store(_) => ErrorCode::InternalClerkError,
         }
     }
 
@@ -181,6 +182,7 @@ impl CoreError {
             Self::UsernameInvalidLength { .. }
             | Self::UsernameInvalidCharacter
             | Self::UsernameNeedsNonNumber => Some("username"),
+            Self::NotAllowed { code, .. } => code.param(),
             _ => None,
         }
     }

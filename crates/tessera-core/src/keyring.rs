@@ -4,6 +4,7 @@
 //! the key set after a rotation it made and periodically otherwise.
 
 use std::sync::RwLock;
+use tessera_domain::error_code::ErrorCode;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -146,7 +147,7 @@ impl KeyRing {
     /// Verifies a session token signed by one of the ring's keys and returns its claims.
     pub fn verify(&self, jwt: &str) -> CoreResult<serde_json::Value> {
         let invalid = || CoreError::NotAllowed {
-            code: "token_invalid",
+            code: ErrorCode::TokenInvalid,
             detail: "The token is not a valid, unexpired session token of this instance."
                 .to_owned(),
         };

@@ -1,5 +1,6 @@
 //! Sessions, clients and session tokens as the Backend API exposes them.
 
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{ClientId, SessionId, UserId};
 use tessera_domain::kinds::SessionStatus;
 use tessera_domain::settings::EnvironmentType;
@@ -57,7 +58,7 @@ impl Core {
     ) -> CoreResult<Session> {
         if self.instance().environment == EnvironmentType::Production {
             return Err(CoreError::NotAllowed {
-                code: "operation_not_allowed_on_production",
+                code: ErrorCode::OperationNotAllowedOnProduction,
                 detail: "Creating sessions through the Backend API is only available on development instances.".to_owned(),
             });
         }
@@ -67,7 +68,7 @@ impl Core {
         let user = tessera_store::users::get(&mut tx, &user_id).await?;
         if user.banned {
             return Err(CoreError::NotAllowed {
-                code: "user_banned",
+                code: ErrorCode::UserBanned,
                 detail: "The user is banned.".to_owned(),
             });
         }
@@ -203,14 +204,14 @@ impl Core {
         let claims = self.keyring.verify(token)?;
         if claims.get("sid").and_then(serde_json::Value::as_str) != Some(id) {
             return Err(CoreError::NotAllowed {
-                code: "token_invalid",
+                code: ErrorCode::TokenInvalid,
                 detail: "The token belongs to another session.".to_owned(),
             });
         }
         let session = self.get_session(id).await?;
         if !session.status.is_signed_in() {
             return Err(CoreError::NotAllowed {
-                code: "session_not_active",
+                code: ErrorCode::SessionNotActive,
                 detail: "The session is no longer active.".to_owned(),
             });
         }

@@ -3,6 +3,7 @@
 //! before it opens.
 
 use serde_json::{Map, Value};
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::identifiers::{self, Invalid};
 use tessera_domain::ids::{IdentificationId, UserId};
 use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
@@ -294,7 +295,7 @@ impl Core {
             Some(raw) => {
                 if !user_settings.username.enabled {
                     return Err(CoreError::NotAllowed {
-                        code: "form_param_unknown",
+                        code: ErrorCode::FormParamUnknown,
                         detail: "username is not enabled for this instance; turn it on in the instance's user settings".to_owned(),
                     });
                 }
@@ -598,7 +599,7 @@ impl Core {
             view.user.password_hasher.clone(),
         ) else {
             return Err(CoreError::NotAllowed {
-                code: "password_not_set",
+                code: ErrorCode::PasswordNotSet,
                 detail: "The user does not have a password set.".to_owned(),
             });
         };

@@ -2,6 +2,7 @@
 //! rules that decide what is valid. No IO, no async, no clock: callers pass the
 //! time in. Every other Tessera crate depends on this one; it depends on none.
 
+pub mod error_code;
 pub mod identifiers;
 pub mod ids;
 pub mod kinds;

@@ -1,18 +1,19 @@
-//! The one HTTP error type, Clerk's error envelope, and the table that maps
-//! every error code to its HTTP status.
+//! The one HTTP error type and Clerk's error envelope. Statuses and usual
+//! parameters come from the [`ErrorCode`] table in `tessera-domain`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use tessera_core::CoreError;
+use tessera_domain::error_code::ErrorCode;
 
 /// An error on its way to the wire.
 #[derive(Debug)]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Stable Clerk code.
-    pub code: String,
+    /// The Clerk code.
+    pub code: ErrorCode,
     /// Short message.
     pub message: String,
     /// Human-readable message.
@@ -28,41 +29,26 @@ pub struct ApiError {
 /// Result alias for handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// The status of each error code; codes not listed are 422 (Clerk's "invalid request").
-fn status_for(code: &str) -> StatusCode {
-    match code {
-        "resource_not_found" | "route_not_found" => StatusCode::NOT_FOUND,
-        "authentication_invalid" | "clerk_key_invalid" => StatusCode::UNAUTHORIZED,
-        "malformed_request_body"
-        | "request_body_invalid"
-        | "password_not_set"
-        | "verification_already_verified"
-        | "session_exists" => StatusCode::BAD_REQUEST,
-        "user_banned"
-        | "user_locked"
-        | "origin_invalid"
-        | "operation_not_allowed_on_production" => StatusCode::FORBIDDEN,
-        "feature_not_enabled" => StatusCode::PAYMENT_REQUIRED,
-        "request_body_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-        "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
-        "too_many_requests" => StatusCode::TOO_MANY_REQUESTS,
-        "internal_clerk_error" => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
-}
-
 impl ApiError {
-    /// An error with a code, whose status comes from the table.
-    pub fn new(code: &str, message: impl Into<String>, long_message: impl Into<String>) -> Self {
-        Self {
-            status: status_for(code),
-            code: code.to_owned(),
+    /// An error with a code, whose status and parameter come from the code's table.
+    pub fn new(
+        code: ErrorCode,
+        message: impl Into<String>,
+        long_message: impl Into<String>,
+    ) -> Self {
+        let mut err = Self {
+            status: StatusCode::from_u16(code.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+            code,
             message: message.into(),
             long_message: long_message.into(),
             meta: Map::new(),
             internal: None,
             retry_after: None,
+        };
+        if let Some(param) = code.param() {
+            err = err.param(param);
         }
+        err
     }
 
     /// Adds `meta.param_name`.
@@ -74,14 +60,18 @@ impl ApiError {
 
     /// A 404 for a resource that does not exist.
     pub fn not_found() -> Self {
-        Self::new("resource_not_found", "not found", "Resource not found")
+        Self::new(
+            ErrorCode::ResourceNotFound,
+            "not found",
+            "Resource not found",
+        )
     }
 
     /// A 422 for a parameter with a bad value.
     pub fn invalid(param: &str, detail: impl Into<String>) -> Self {
         let detail = detail.into();
         Self::new(
-            "form_param_format_invalid",
+            ErrorCode::FormParamFormatInvalid,
             "is invalid",
             format!("{param} is invalid: {detail}"),
         )
@@ -90,7 +80,11 @@ impl ApiError {
 
     /// A 400 for a body that is not what the endpoint reads.
     pub fn bad_body(detail: impl Into<String>) -> Self {
-        Self::new("malformed_request_body", "malformed request body", detail)
+        Self::new(
+            ErrorCode::MalformedRequestBody,
+            "malformed request body",
+            detail,
+        )
     }
 }
 
@@ -122,7 +116,7 @@ impl IntoResponse for ApiError {
         let trace_id = tessera_domain::ids::new_body(tessera_core::clock::now_ms());
         let body = json!({
             "errors": [{
-                "code": self.code,
+                "code": self.code.as_str(),
                 "message": self.message,
                 "long_message": self.long_message,
                 "meta": Value::Object(self.meta),
@@ -143,5 +137,107 @@ impl IntoResponse for ApiError {
                 .insert(InternalErrorDetail(format!("trace {trace_id}: {detail}")));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_store::StoreError;
+
+    /// Sends `err` through the HTTP mapping and reads the answer back.
+    async fn answer(err: ApiError) -> (StatusCode, Option<String>, Value) {
+        let response = err.into_response();
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(axum::http::header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, retry_after, serde_json::from_slice(&body).unwrap())
+    }
+
+    fn check_envelope(code: ErrorCode, status: StatusCode, body: &Value) {
+        assert_eq!(status.as_u16(), code.status(), "{code:?}");
+        assert!(status.is_client_error() || code == ErrorCode::InternalClerkError);
+        let errors = body["errors"].as_array().expect("errors is a list");
+        assert_eq!(errors.len(), 1);
+        let e = &errors[0];
+        assert_eq!(e["code"], code.as_str());
+        for field in ["message", "long_message"] {
+            assert!(
+                !e[field].as_str().unwrap_or_default().is_empty(),
+                "{code:?} {field}"
+            );
+        }
+        assert!(e["meta"].is_object());
+        assert!(body["clerk_trace_id"].is_string());
+    }
+
+    #[tokio::test]
+    async fn every_code_maps_to_its_status_envelope_and_param() {
+        for &code in ErrorCode::ALL {
+            let (status, _, body) = answer(ApiError::new(code, "short", "long")).await;
+            check_envelope(code, status, &body);
+            assert_eq!(
+                body["errors"][0]["meta"]["param_name"].as_str(),
+                code.param(),
+                "{code:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_service_error_maps_through_its_code() {
+        let mut errors = vec![
+            CoreError::NotFound,
+            CoreError::missing("first_name"),
+            CoreError::format("email_address", "not an email"),
+            CoreError::value("limit", "too big"),
+            CoreError::IdentifierExists {
+                param: "email_address".to_owned(),
+            },
+            CoreError::AttributeDisabled {
+                param: "username".to_owned(),
+            },
+            CoreError::PasswordTooShort { min: 8 },
+            CoreError::PasswordTooLong { max: 72 },
+            CoreError::PasswordNotStrongEnough,
+            CoreError::PasswordPwned,
+            CoreError::UsernameInvalidLength { min: 4, max: 64 },
+            CoreError::UsernameInvalidCharacter,
+            CoreError::UsernameNeedsNonNumber,
+            CoreError::FeatureUnavailable {
+                feature: "organizations",
+            },
+            CoreError::RateLimited {
+                retry_after_secs: 7,
+            },
+            CoreError::Config("bad".to_owned()),
+            CoreError::Internal("secret detail".to_owned()),
+            CoreError::Store(StoreError::Corrupt("secret detail".to_owned())),
+        ];
+        errors.extend(ErrorCode::ALL.iter().map(|&code| CoreError::NotAllowed {
+            code,
+            detail: "why".to_owned(),
+        }));
+        for err in errors {
+            let code = err.code();
+            let param = err.param().map(str::to_owned);
+            let rate_limited = matches!(err, CoreError::RateLimited { .. });
+            let (status, retry_after, body) = answer(ApiError::from(err)).await;
+            check_envelope(code, status, &body);
+            let meta_param = body["errors"][0]["meta"]["param_name"].as_str();
+            assert_eq!(meta_param, param.as_deref(), "{code:?}");
+            if param.is_none() {
+                assert_eq!(meta_param, None);
+            }
+            assert_eq!(retry_after.is_some(), rate_limited, "{code:?}");
+            if code == ErrorCode::InternalClerkError {
+                assert!(!body.to_string().contains("secret detail"));
+            }
+        }
     }
 }

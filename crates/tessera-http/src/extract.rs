@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, HeaderName};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use tessera_core::Core;
+use tessera_domain::error_code::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -31,7 +32,7 @@ impl FromRequestParts<Core> for SecretKeyAuth {
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
                 ApiError::new(
-                    "authentication_invalid",
+                    ErrorCode::AuthenticationInvalid,
                     "Invalid authentication",
                     "Unable to authenticate the request, you need to supply an active secret key \
                      in the Authorization header as `Bearer sk_...`",
@@ -46,7 +47,7 @@ impl FromRequestParts<Core> for SecretKeyAuth {
             Ok(Self)
         } else {
             Err(ApiError::new(
-                "clerk_key_invalid",
+                ErrorCode::ClerkKeyInvalid,
                 "The provided secret key is invalid",
                 "The secret key in the Authorization header is not this instance's secret key.",
             ))
@@ -70,7 +71,7 @@ pub fn json_error(err: &serde_json::Error) -> ApiError {
                 .and_then(|rest| rest.split('`').next())
             {
                 ApiError::new(
-                    "form_param_unknown",
+                    ErrorCode::FormParamUnknown,
                     "is unknown",
                     format!("{field} is not a valid parameter for this request."),
                 )
@@ -80,14 +81,14 @@ pub fn json_error(err: &serde_json::Error) -> ApiError {
                 .and_then(|rest| rest.split('`').next())
             {
                 ApiError::new(
-                    "form_param_missing",
+                    ErrorCode::FormParamMissing,
                     "is missing",
                     format!("{field} must be included."),
                 )
                 .param(field)
             } else {
                 ApiError::new(
-                    "form_param_format_invalid",
+                    ErrorCode::FormParamFormatInvalid,
                     "is invalid",
                     format!("Invalid request body: {text}"),
                 )
@@ -114,7 +115,7 @@ impl<T: DeserializeOwned> FromRequest<Core> for JsonBody<T> {
         let bytes = Bytes::from_request(req, core).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
-                    "request_body_too_large",
+                    ErrorCode::RequestBodyTooLarge,
                     "request body too large",
                     "The request body is too large.",
                 )
@@ -139,7 +140,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
             .map(QueryPairs)
             .map_err(|e| {
                 ApiError::new(
-                    "form_param_format_invalid",
+                    ErrorCode::FormParamFormatInvalid,
                     "is invalid",
                     format!("Invalid query string: {e}"),
                 )

@@ -20,6 +20,7 @@ use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use tessera_domain::error_code::ErrorCode;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
@@ -94,7 +95,7 @@ async fn edge(core: Core, trusted: Arc<TrustedProxies>, req: Request, router: Ro
 
 fn panic_response() -> Response {
     let mut err = ApiError::new(
-        "internal_clerk_error",
+        ErrorCode::InternalClerkError,
         "Oops, an unexpected error occurred",
         "An unexpected error occurred.",
     );

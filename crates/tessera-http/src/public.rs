@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 use tessera_core::Core;
+use tessera_domain::error_code::ErrorCode;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -70,7 +71,7 @@ pub async fn user_image(State(core): State<Core>, Path(id): Path<String>) -> Api
 /// Any route that does not exist: a 404 whose code differs from a missing resource's.
 pub async fn route_not_found() -> ApiError {
     ApiError::new(
-        "route_not_found",
+        ErrorCode::RouteNotFound,
         "not found",
         "There is no such route on this server.",
     )

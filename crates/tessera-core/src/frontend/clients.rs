@@ -1,6 +1,7 @@
 //! Clients of the Frontend API and their sessions.
 
 use rand::RngCore;
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{ClientId, SessionId};
 use tessera_domain::kinds::SessionStatus;
 use tessera_store::records::{Client, Session};
@@ -88,13 +89,13 @@ pub(crate) async fn start_session(
         .collect();
     if let Some(same) = signed_in.iter().find(|s| &s.user_id == user_id) {
         return Err(CoreError::NotAllowed {
-            code: "identifier_already_signed_in",
+            code: ErrorCode::IdentifierAlreadySignedIn,
             detail: format!("You're already signed in (session {}).", same.id),
         });
     }
     if core.instance().settings.user.single_session_mode && !signed_in.is_empty() {
         return Err(CoreError::NotAllowed {
-            code: "session_exists",
+            code: ErrorCode::SessionExists,
             detail: "You're already signed in.".to_owned(),
         });
     }
@@ -237,7 +238,7 @@ impl Core {
         }
         if !effective_status(&session, now).is_signed_in() {
             return Err(CoreError::NotAllowed {
-                code: "session_not_active",
+                code: ErrorCode::SessionNotActive,
                 detail: "This session has ended; sign in again.".to_owned(),
             });
         }
@@ -341,7 +342,7 @@ impl Core {
 
 fn not_signed_in() -> CoreError {
     CoreError::NotAllowed {
-        code: "authentication_invalid",
+        code: ErrorCode::AuthenticationInvalid,
         detail: "The session is not active; sign in again.".to_owned(),
     }
 }

@@ -2,6 +2,7 @@
 //! `/v1/me/phone_numbers…`): adding one, verifying it by a code sent by email or
 //! SMS, second-factor flags of phone numbers, and removal.
 
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::identifiers::{is_test_email, is_test_phone};
 use tessera_domain::ids::{IdentificationId, UserId};
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
@@ -181,7 +182,7 @@ impl Core {
         self.ensure_attribute_enabled(kind)?;
         if idn.verification_status == VerificationStatus::Verified {
             return Err(CoreError::NotAllowed {
-                code: "verification_already_verified",
+                code: ErrorCode::VerificationAlreadyVerified,
                 detail: format!(
                     "This {} is already verified.",
                     kind.as_str().replace('_', " ")

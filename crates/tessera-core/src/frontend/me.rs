@@ -2,6 +2,7 @@
 //! require the current password, self-deletion, and the user's sessions on
 //! every device. Email addresses and phone numbers are in [`super::identifications`].
 
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{SessionId, UserId};
 use tessera_domain::kinds::SessionStatus;
 use tessera_store::records::Session;
@@ -31,13 +32,13 @@ impl Core {
             let unchanged = current.expose() == new.expose();
             if !self.verify_password(user_id.as_str(), current).await? {
                 return Err(CoreError::NotAllowed {
-                    code: "form_password_incorrect",
+                    code: ErrorCode::CurrentPasswordIncorrect,
                     detail: "The current password is incorrect.".to_owned(),
                 });
             }
             if unchanged {
                 return Err(CoreError::NotAllowed {
-                    code: "form_new_password_matches_current",
+                    code: ErrorCode::FormNewPasswordMatchesCurrent,
                     detail: "New password cannot be the same as the current password.".to_owned(),
                 });
             }
@@ -109,7 +110,7 @@ impl Core {
         let view = self.get_user(user_id.as_str()).await?;
         if !(view.user.delete_self_enabled && self.instance().settings.user.delete_self_enabled) {
             return Err(CoreError::NotAllowed {
-                code: "not_allowed_access",
+                code: ErrorCode::NotAllowedAccess,
                 detail: "Deleting your own account is not allowed on this application.".to_owned(),
             });
         }

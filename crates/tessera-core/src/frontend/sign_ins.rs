@@ -4,6 +4,7 @@
 //! towards lockout.
 
 use serde_json::{json, Value};
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::identifiers::{self, is_test_email};
 use tessera_domain::ids::{IdentificationId, SignInId};
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
@@ -113,13 +114,13 @@ async fn find_user(
 fn check_user_may_sign_in(user: &User, now: i64) -> CoreResult<()> {
     if user.banned {
         return Err(CoreError::NotAllowed {
-            code: "user_banned",
+            code: ErrorCode::UserBanned,
             detail: "This account is banned.".to_owned(),
         });
     }
     if user.is_locked(now) {
         return Err(CoreError::NotAllowed {
-            code: "user_locked",
+            code: ErrorCode::UserLocked,
             detail: "This account is locked after too many failed attempts. Try again later."
                 .to_owned(),
         });
@@ -180,7 +181,7 @@ impl Core {
         let (Some(hash), Some(hasher)) = (user.password_hash.clone(), user.password_hasher.clone())
         else {
             return Err(CoreError::NotAllowed {
-                code: "strategy_for_user_invalid",
+                code: ErrorCode::StrategyForUserInvalid,
                 detail: "This account has no password; use another way to sign in.".to_owned(),
             });
         };
@@ -236,7 +237,7 @@ impl Core {
                         self.hasher.verify_dummy(p).await?;
                     }
                     return Err(CoreError::NotAllowed {
-                        code: "form_identifier_not_found",
+                        code: ErrorCode::FormIdentifierNotFound,
                         detail: "Couldn't find your account.".to_owned(),
                     });
                 }
@@ -276,7 +277,7 @@ impl Core {
             password_ok = self.check_sign_in_password(user, password).await?;
             if !password_ok {
                 return Err(CoreError::NotAllowed {
-                    code: "form_password_incorrect",
+                    code: ErrorCode::FormPasswordIncorrect,
                     detail: "Password is incorrect. Try again, or use another method.".to_owned(),
                 });
             }
@@ -438,7 +439,7 @@ impl Core {
         let mut sign_in = self.sign_in_of_client(client, id).await?;
         if sign_in.status == "complete" {
             return Err(CoreError::NotAllowed {
-                code: "sign_in_already_complete",
+                code: ErrorCode::SignInAlreadyComplete,
                 detail: "This sign-in is already complete.".to_owned(),
             });
         }
@@ -458,7 +459,7 @@ impl Core {
                 let password = password.ok_or_else(|| CoreError::missing("password"))?;
                 if !self.check_sign_in_password(&user, password).await? {
                     return Err(CoreError::NotAllowed {
-                        code: "form_password_incorrect",
+                        code: ErrorCode::FormPasswordIncorrect,
                         detail: "Password is incorrect. Try again, or use another method."
                             .to_owned(),
                     });
@@ -478,7 +479,7 @@ impl Core {
                     .and_then(|v| serde_json::from_value(v).ok())
                     .filter(|s: &CodeState| s.strategy == strategy)
                     .ok_or_else(|| CoreError::NotAllowed {
-                        code: "verification_missing",
+                        code: ErrorCode::VerificationMissing,
                         detail: "Prepare the first factor before attempting it.".to_owned(),
                     })?;
                 let test_ok = inst.environment == EnvironmentType::Development
@@ -531,7 +532,7 @@ impl Core {
         let mut sign_in = self.sign_in_of_client(client, id).await?;
         if sign_in.status != "needs_new_password" {
             return Err(CoreError::NotAllowed {
-                code: "sign_in_no_password_reset",
+                code: ErrorCode::SignInNoPasswordReset,
                 detail: "Verify a password reset code before choosing a new password.".to_owned(),
             });
         }
@@ -626,7 +627,7 @@ impl Core {
     fn require_second_factor_step(sign_in: &SignIn, strategy: &str) -> CoreResult<()> {
         if sign_in.status != "needs_second_factor" {
             return Err(CoreError::NotAllowed {
-                code: "sign_in_no_second_factor",
+                code: ErrorCode::SignInNoSecondFactor,
                 detail: "This sign-in does not need a second factor now.".to_owned(),
             });
         }
@@ -728,7 +729,7 @@ impl Core {
             .and_then(|v| serde_json::from_value(v).ok())
             .filter(|s: &CodeState| s.strategy == strategy)
             .ok_or_else(|| CoreError::NotAllowed {
-                code: "verification_missing",
+                code: ErrorCode::VerificationMissing,
                 detail: "Prepare the second factor before attempting it.".to_owned(),
             })?;
         // The number must still be one of the account's second factors.
@@ -738,7 +739,7 @@ impl Core {
             .map(|p| p.identifier.clone());
         let Some(target) = target else {
             return Err(CoreError::NotAllowed {
-                code: "verification_missing",
+                code: ErrorCode::VerificationMissing,
                 detail: "Prepare the second factor again: that phone number is no longer one."
                     .to_owned(),
             });

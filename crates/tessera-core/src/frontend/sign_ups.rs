@@ -5,6 +5,7 @@
 //! are computed from the instance settings exactly once, here.
 
 use serde_json::{Map, Value};
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::identifiers::{self, is_test_email};
 use tessera_domain::ids::{SignUpId, UserId};
 use tessera_domain::kinds::IdentificationKind;
@@ -167,7 +168,7 @@ impl Core {
     ) -> CoreResult<()> {
         let u = &settings.user;
         let refuse = |name: &str| CoreError::NotAllowed {
-            code: "form_param_unknown",
+            code: ErrorCode::FormParamUnknown,
             detail: format!("{name} is not enabled for this instance."),
         };
         if let Some(raw) = clean(input.email_address) {
@@ -274,7 +275,7 @@ impl Core {
         }
         if existing.is_none() && settings.user.sign_up_mode != SignUpMode::Public {
             return Err(CoreError::NotAllowed {
-                code: "sign_up_mode_restricted",
+                code: ErrorCode::SignUpModeRestricted,
                 detail: "Sign-ups are by invitation only on this application.".to_owned(),
             });
         }
@@ -303,7 +304,7 @@ impl Core {
         };
         if sign_up.status == "complete" {
             return Err(CoreError::NotAllowed {
-                code: "sign_up_already_complete",
+                code: ErrorCode::SignUpAlreadyComplete,
                 detail: "This sign-up is already complete.".to_owned(),
             });
         }
@@ -586,7 +587,7 @@ pub(crate) fn prepared_code(stored: Option<Value>) -> CoreResult<CodeState> {
     stored
         .and_then(|v| serde_json::from_value(v).ok())
         .ok_or_else(|| CoreError::NotAllowed {
-            code: "verification_missing",
+            code: ErrorCode::VerificationMissing,
             detail: "Prepare the verification before attempting it.".to_owned(),
         })
 }
@@ -595,21 +596,21 @@ pub(crate) fn prepared_code(stored: Option<Value>) -> CoreResult<CodeState> {
 pub(crate) fn attempt_error(outcome: Attempt) -> CoreResult<()> {
     let (code, detail) = match outcome {
         Attempt::Verified => return Ok(()),
-        Attempt::Incorrect => ("form_code_incorrect", "Incorrect code"),
+        Attempt::Incorrect => (ErrorCode::FormCodeIncorrect, "Incorrect code"),
         Attempt::Failed => (
-            "verification_failed",
+            ErrorCode::VerificationFailed,
             "Too many failed attempts. Request a new code.",
         ),
         Attempt::Expired => (
-            "verification_expired",
+            ErrorCode::VerificationExpired,
             "This verification has expired. Request a new code.",
         ),
         Attempt::NotPrepared => (
-            "verification_missing",
+            ErrorCode::VerificationMissing,
             "Prepare the verification before attempting it.",
         ),
         Attempt::AlreadyVerified => (
-            "verification_already_verified",
+            ErrorCode::VerificationAlreadyVerified,
             "This verification has already been verified.",
         ),
     };

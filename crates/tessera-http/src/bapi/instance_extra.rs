@@ -7,6 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tessera_core::{Core, CoreError};
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::settings::InstanceSettings;
 
 use crate::error::{ApiError, ApiResult};
@@ -223,7 +224,7 @@ pub async fn update_beta_settings(
 /// `POST /v1/beta_features/change_domain`: the domain is configuration here.
 pub async fn change_domain(_: SecretKeyAuth) -> ApiError {
     ApiError::new(
-        "form_param_value_invalid",
+        ErrorCode::FormParamValueInvalid,
         "domain changes are configuration",
         "A Tessera server's public URL is set with TESSERA_FRONTEND_URL (or frontend_url in \
          tessera.toml); restart the server with the new URL to change its domain.",

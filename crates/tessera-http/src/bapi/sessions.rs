@@ -6,6 +6,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tessera_core::Core;
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{ClientId, UserId};
 use tessera_domain::kinds::SessionStatus;
 use tessera_store::sessions::SessionFilter;
@@ -133,7 +134,7 @@ pub async fn create_session_token_from_template(
 ) -> ApiResult<Json<Value>> {
     core.get_session(&id).await?;
     Err(ApiError::new(
-        "resource_not_found",
+        ErrorCode::ResourceNotFound,
         "not found",
         format!("No JWT template named {template:?} exists."),
     ))
@@ -172,7 +173,12 @@ pub async fn handshake_payload(
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
     let nonce = q.first("nonce").filter(|n| !n.is_empty()).ok_or_else(|| {
-        ApiError::new("form_param_missing", "is missing", "nonce is missing").param("nonce")
+        ApiError::new(
+            ErrorCode::FormParamMissing,
+            "is missing",
+            "nonce is missing",
+        )
+        .param("nonce")
     })?;
     let directives = core.redeem_handshake(&nonce).await?;
     Ok(Json(json!({ "directives": directives })))

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tessera_core::passwords::Password;
 use tessera_core::Core;
+use tessera_domain::error_code::ErrorCode;
 
 use super::users::render;
 use crate::error::{ApiError, ApiResult};
@@ -108,11 +109,10 @@ pub async fn verify_password(
         Ok(Json(json!({ "verified": true })))
     } else {
         Err(ApiError::new(
-            "password_incorrect",
+            ErrorCode::PasswordIncorrect,
             "Password is incorrect",
             "The provided password was incorrect.",
-        )
-        .param("password"))
+        ))
     }
 }
 
@@ -173,7 +173,12 @@ pub async fn set_profile_image(
         }
     }
     let bytes = file.ok_or_else(|| {
-        ApiError::new("form_param_missing", "is missing", "file must be included.").param("file")
+        ApiError::new(
+            ErrorCode::FormParamMissing,
+            "is missing",
+            "file must be included.",
+        )
+        .param("file")
     })?;
     let content_type = sniff_image(&bytes)
         .ok_or_else(|| ApiError::invalid("file", "must be a PNG, JPEG, GIF or WebP image"))?;
@@ -264,7 +269,7 @@ pub async fn password_compromised(
 ) -> ApiResult<Json<Value>> {
     core.get_user(&id).await?;
     Err(ApiError::new(
-        "form_param_value_invalid",
+        ErrorCode::FormParamValueInvalid,
         "not supported yet",
         "Marking passwords as compromised is not supported by this Tessera server yet.",
     ))
@@ -278,7 +283,7 @@ pub async fn billing_not_enabled(
 ) -> ApiResult<Json<Value>> {
     core.get_user(&id).await?;
     Err(ApiError::new(
-        "resource_not_found",
+        ErrorCode::ResourceNotFound,
         "not found",
         "Billing is not enabled on this instance, so the user has no subscription or credits.",
     ))

@@ -8,6 +8,7 @@ use tessera_core::clock::now_ms;
 use tessera_core::passwords::Password;
 use tessera_core::users::{MetadataPatch, NewIdentifier, NewUser, UserPatch, UserView};
 use tessera_core::{Core, CoreError};
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::identifiers;
 use tessera_store::users::{UserFilter, UserOrderField};
 
@@ -240,7 +241,7 @@ fn digest_pair(
 
 fn unsupported(param: &str) -> ApiError {
     ApiError::new(
-        "form_param_value_invalid",
+        ErrorCode::FormParamValueInvalid,
         "is not supported",
         format!("{param} is not supported by this Tessera server yet."),
     )

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use tessera_core::Core;
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::kinds::SessionStatus;
 
 use super::context::{no_client, Caller, TokenCaller};
@@ -143,7 +144,7 @@ pub async fn create_token(
     let jwt = minted
         .map_err(|e| match e {
             tessera_core::CoreError::NotAllowed { .. } => ApiError::new(
-                "authentication_invalid",
+                ErrorCode::AuthenticationInvalid,
                 "Unauthorized request",
                 "The session is no longer active; sign in again.",
             ),
@@ -166,7 +167,7 @@ pub struct TokenBody {
 /// `POST /v1/client/sessions/{id}/tokens/{template}`: JWT templates arrive later.
 pub async fn create_template_token(Path((_id, template)): Path<(String, String)>) -> ApiError {
     ApiError::new(
-        "resource_not_found",
+        ErrorCode::ResourceNotFound,
         "not found",
         format!("No JWT template named {template:?} exists."),
     )

@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap};
 use tessera_core::frontend::RequestInfo;
 use tessera_core::sessions::ClientView;
 use tessera_core::Core;
+use tessera_domain::error_code::ErrorCode;
 
 use super::cookies::{self, CLIENT_COOKIE};
 use crate::client_ip::TrustedProxies;
@@ -84,7 +85,7 @@ impl Caller {
 /// Clerk's error for a request that needs a client and has none.
 pub fn no_client() -> ApiError {
     ApiError::new(
-        "client_not_found",
+        ErrorCode::ClientNotFound,
         "No client",
         "This request needs a client; none is known for this browser (the __client cookie is missing or expired).",
     )

@@ -4,6 +4,7 @@
 //! `tessera_core::frontend::handshake`).
 
 use std::collections::HashMap;
+use tessera_domain::error_code::ErrorCode;
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -26,7 +27,7 @@ pub async fn handshake(
         .filter(|v| !v.is_empty())
         .ok_or_else(|| {
             ApiError::new(
-                "form_param_missing",
+                ErrorCode::FormParamMissing,
                 "is missing",
                 "redirect_url is missing: the handshake needs the URL to return to.",
             )
@@ -39,7 +40,7 @@ pub async fn handshake(
     let origin = redirect_url.origin().ascii_serialization();
     if !origin_allowed(&core, &origin) {
         return Err(ApiError::new(
-            "origin_invalid",
+            ErrorCode::OriginInvalid,
             "Invalid origin",
             format!(
                 "{origin} is not allowed to receive this instance's session cookies; add it to allowed_origins."

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use tessera_core::passwords::Password;
 use tessera_core::users::{MetadataPatch, UserPatch};
 use tessera_core::{Core, CoreError};
+use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{SessionId, UserId};
 
 use super::context::Caller;
@@ -31,7 +32,7 @@ pub struct Me {
 
 fn signed_out() -> ApiError {
     ApiError::new(
-        "authentication_invalid",
+        ErrorCode::AuthenticationInvalid,
         "Unauthorized request",
         "You are not signed in (no active session on this client).",
     )
@@ -151,19 +152,13 @@ pub async fn change_password(State(core): State<Core>, me: Me, form: Form) -> Ap
     )
     .await
     .map_err(|e| {
-        let api = ApiError::from(e);
-        if api.code == "form_password_incorrect" {
-            api.param("current_password")
-        } else if api.code == "form_new_password_matches_current" {
-            api.param("new_password")
-        } else if api.meta.get("param_name").and_then(Value::as_str) == Some("password") {
-            let mut api = api;
+        // The password rules name `password`; here the new one is `new_password`.
+        let mut api = ApiError::from(e);
+        if api.meta.get("param_name").and_then(Value::as_str) == Some("password") {
             api.meta
                 .insert("param_name".to_owned(), json!("new_password"));
-            api
-        } else {
-            api
         }
+        api
     })?;
     let user = me.user_json(&core).await?;
     me.respond(&core, user).await

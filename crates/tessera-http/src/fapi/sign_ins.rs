@@ -4,27 +4,12 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use tessera_core::passwords::Password;
-use tessera_core::{Core, CoreError};
+use tessera_core::Core;
 
 use super::context::Caller;
 use super::transport::Form;
 use super::wire;
-use crate::error::{ApiError, ApiResult};
-
-/// Adds the `meta.param_name` clerk-js uses to put the error on the right field.
-fn with_param(err: CoreError) -> ApiError {
-    let param = match err.code() {
-        "form_identifier_not_found" | "user_locked" | "user_banned" => Some("identifier"),
-        "form_password_incorrect" | "strategy_for_user_invalid" => Some("password"),
-        "form_code_incorrect" | "verification_failed" | "verification_expired" => Some("code"),
-        _ => None,
-    };
-    let api = ApiError::from(err);
-    match param {
-        Some(p) => api.param(p),
-        None => api,
-    }
-}
+use crate::error::ApiResult;
 
 /// `POST /v1/client/sign_ins`
 pub async fn create_sign_in(
@@ -41,8 +26,7 @@ pub async fn create_sign_in(
             form.text("strategy"),
             &caller.info,
         )
-        .await
-        .map_err(with_param)?;
+        .await?;
     wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
 }
 
@@ -74,8 +58,7 @@ pub async fn prepare_first_factor(
             form.get("email_address_id").or(form.get("phone_number_id")),
             &caller.info,
         )
-        .await
-        .map_err(with_param)?;
+        .await?;
     wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
 }
 
@@ -97,8 +80,7 @@ pub async fn attempt_first_factor(
             form.get("password").map(|p| Password::new(p.to_owned())),
             &caller.info,
         )
-        .await
-        .map_err(with_param)?;
+        .await?;
     wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
 }
 
@@ -119,8 +101,7 @@ pub async fn prepare_second_factor(
             form.get("phone_number_id"),
             &caller.info,
         )
-        .await
-        .map_err(with_param)?;
+        .await?;
     wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
 }
 
@@ -141,8 +122,7 @@ pub async fn attempt_second_factor(
             form.text("code"),
             &caller.info,
         )
-        .await
-        .map_err(with_param)?;
+        .await?;
     wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
 }
 
@@ -163,7 +143,6 @@ pub async fn reset_password(
             form.flag("sign_out_of_other_sessions").unwrap_or(false),
             &caller.info,
         )
-        .await
-        .map_err(with_param)?;
+        .await?;
     wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tessera_core::passwords::Password;
 use tessera_core::{Core, CoreError};
+use tessera_domain::error_code::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -112,7 +113,7 @@ impl Cors {
         if !allowed {
             return Self::Answer(
                 ApiError::new(
-                    "origin_invalid",
+                    ErrorCode::OriginInvalid,
                     "Invalid origin",
                     "This origin is not allowed to use this instance's Frontend API; add it to allowed_origins.",
                 )

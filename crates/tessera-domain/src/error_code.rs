@@ -1,0 +1,184 @@
+//! Every error code Tessera sends, in one table: its wire name, its HTTP
+//! status and, where the error always concerns one request parameter, the
+//! `meta.param_name` clerk-js uses to show it next to that field.
+//!
+//! Errors are raised with a variant, never with a string, so a mistyped code
+//! does not compile. Two variants may share a wire name when Clerk sends the
+//! same code about different fields (`form_password_incorrect` about
+//! `password` when signing in, about `current_password` when changing it).
+
+macro_rules! error_codes {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident = $wire:literal, $status:literal, $param:expr;
+    )*) => {
+        /// A Clerk error code Tessera can send.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $(
+                $(#[doc = $doc])*
+                $variant,
+            )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in table order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The code on the wire (`errors[].code`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)*
+                }
+            }
+
+            /// The HTTP status of an answer carrying this code.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)*
+                }
+            }
+
+            /// The parameter the error always concerns (`meta.param_name`), if one.
+            pub fn param(self) -> Option<&'static str> {
+                match self {
+                    $(ErrorCode::$variant => $param,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The resource does not exist.
+    ResourceNotFound = "resource_not_found", 404, None;
+    /// No route has this path.
+    RouteNotFound = "route_not_found", 404, None;
+    /// No credentials, or credentials that do not authenticate.
+    AuthenticationInvalid = "authentication_invalid", 401, None;
+    /// A secret key that is not this instance's.
+    ClerkKeyInvalid = "clerk_key_invalid", 401, None;
+    /// A body that is not what the endpoint reads.
+    MalformedRequestBody = "malformed_request_body", 400, None;
+    /// A body over the size limit.
+    RequestBodyTooLarge = "request_body_too_large", 413, None;
+    /// A required parameter is missing.
+    FormParamMissing = "form_param_missing", 422, None;
+    /// A parameter has the wrong shape.
+    FormParamFormatInvalid = "form_param_format_invalid", 422, None;
+    /// A parameter has an unacceptable value.
+    FormParamValueInvalid = "form_param_value_invalid", 422, None;
+    /// A parameter the endpoint (or the instance settings) does not take.
+    FormParamUnknown = "form_param_unknown", 422, None;
+    /// An email, phone, username or external id belongs to someone else.
+    FormIdentifierExists = "form_identifier_exists", 422, None;
+    /// No user has the identifier signing in.
+    FormIdentifierNotFound = "form_identifier_not_found", 422, Some("identifier");
+    /// The password signing in is wrong.
+    FormPasswordIncorrect = "form_password_incorrect", 422, Some("password");
+    /// The current password given to change it is wrong.
+    CurrentPasswordIncorrect = "form_password_incorrect", 422, Some("current_password");
+    /// The new password is the current one.
+    FormNewPasswordMatchesCurrent = "form_new_password_matches_current", 422, Some("new_password");
+    /// Password shorter than allowed.
+    FormPasswordLengthTooShort = "form_password_length_too_short", 422, Some("password");
+    /// Password longer than allowed.
+    FormPasswordSizeInBytesExceeded = "form_password_size_in_bytes_exceeded", 422, Some("password");
+    /// Password misses a required kind of character.
+    FormPasswordNotStrongEnough = "form_password_not_strong_enough", 422, Some("password");
+    /// Password found in a breach.
+    FormPasswordPwned = "form_password_pwned", 422, Some("password");
+    /// Username length outside the rules.
+    FormUsernameInvalidLength = "form_username_invalid_length", 422, Some("username");
+    /// Username has forbidden characters.
+    FormUsernameInvalidCharacter = "form_username_invalid_character", 422, Some("username");
+    /// Username made only of digits.
+    FormUsernameNeedsNonNumberChar = "form_username_needs_non_number_char", 422, Some("username");
+    /// A verification code that is wrong (attempts remain).
+    FormCodeIncorrect = "form_code_incorrect", 422, Some("code");
+    /// Too many wrong codes: the verification failed.
+    VerificationFailed = "verification_failed", 422, Some("code");
+    /// The code expired.
+    VerificationExpired = "verification_expired", 422, Some("code");
+    /// Nothing was prepared to attempt.
+    VerificationMissing = "verification_missing", 422, None;
+    /// The identification is verified already.
+    VerificationAlreadyVerified = "verification_already_verified", 400, None;
+    /// The strategy is not one this user can use.
+    StrategyForUserInvalid = "strategy_for_user_invalid", 422, Some("password");
+    /// The sign-in is complete; nothing more to do.
+    SignInAlreadyComplete = "sign_in_already_complete", 422, None;
+    /// The sign-in did not verify a reset code.
+    SignInNoPasswordReset = "sign_in_no_password_reset", 422, None;
+    /// The sign-in needs no second factor.
+    SignInNoSecondFactor = "sign_in_no_second_factor", 422, None;
+    /// The sign-up is complete; nothing more to do.
+    SignUpAlreadyComplete = "sign_up_already_complete", 422, None;
+    /// Sign-up is restricted on this instance.
+    SignUpModeRestricted = "sign_up_mode_restricted", 422, None;
+    /// This identifier already has a session on this client.
+    IdentifierAlreadySignedIn = "identifier_already_signed_in", 422, None;
+    /// A single-session instance already has a session on this client.
+    SessionExists = "session_exists", 400, None;
+    /// The session is not active.
+    SessionNotActive = "session_not_active", 422, None;
+    /// A token that does not verify.
+    TokenInvalid = "token_invalid", 422, None;
+    /// The user may not do this.
+    NotAllowedAccess = "not_allowed_access", 422, None;
+    /// The user is banned.
+    UserBanned = "user_banned", 403, Some("identifier");
+    /// The user is locked after too many failed attempts.
+    UserLocked = "user_locked", 403, Some("identifier");
+    /// The user has no password to check.
+    PasswordNotSet = "password_not_set", 400, None;
+    /// A password checked through the Backend API is wrong.
+    PasswordIncorrect = "password_incorrect", 422, Some("password");
+    /// The request needs a client and has none.
+    ClientNotFound = "client_not_found", 422, None;
+    /// The origin may not use this instance.
+    OriginInvalid = "origin_invalid", 403, None;
+    /// Development-only operation on a production instance.
+    OperationNotAllowedOnProduction = "operation_not_allowed_on_production", 403, None;
+    /// The feature is not available.
+    FeatureNotEnabled = "feature_not_enabled", 402, None;
+    /// Too many requests in the current window.
+    TooManyRequests = "too_many_requests", 429, None;
+    /// A bug or a broken dependency (details are logged, not sent).
+    InternalClerkError = "internal_clerk_error", 500, None;
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn a_wire_name_has_one_status() {
+        for a in ErrorCode::ALL {
+            for b in ErrorCode::ALL {
+                if a.as_str() == b.as_str() {
+                    assert_eq!(a.status(), b.status(), "{a:?} and {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wire_names_are_snake_case_and_statuses_errors() {
+        for code in ErrorCode::ALL {
+            let name = code.as_str();
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name}"
+            );
+            let status = code.status();
+            assert!((400..500).contains(&status) || *code == ErrorCode::InternalClerkError);
+        }
+    }
+}
