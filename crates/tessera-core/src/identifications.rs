@@ -98,7 +98,7 @@ impl Core {
         let value = normalize(kind, value, self)?;
         let user_id = UserId::parse(user_id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut view = load_view(&mut tx, &user_id).await?;
         if tessera_store::identifications::find(&mut tx, kind, &value)
             .await?
@@ -132,7 +132,7 @@ impl Core {
         let fresh = load_view(&mut tx, &view.user.id).await?;
         self.emit_user(&mut tx, "user.updated", &fresh, None)
             .await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(idn)
     }
 
@@ -160,7 +160,7 @@ impl Core {
     ) -> CoreResult<Identification> {
         let id = IdentificationId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut idn = tessera_store::identifications::get(&mut tx, &id).await?;
         if idn.kind != kind {
             return Err(CoreError::NotFound);
@@ -188,7 +188,7 @@ impl Core {
         let fresh = load_view(&mut tx, &view.user.id).await?;
         self.emit_user(&mut tx, "user.updated", &fresh, None)
             .await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(idn)
     }
 
@@ -197,7 +197,7 @@ impl Core {
     pub async fn disable_sms_second_factor(&self, user_id: &str) -> CoreResult<UserId> {
         let user_id = UserId::parse(user_id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let view = load_view(&mut tx, &user_id).await?;
         let mut changed = false;
         for mut idn in view.identifications {
@@ -217,7 +217,7 @@ impl Core {
             self.emit_user(&mut tx, "user.updated", &fresh, None)
                 .await?;
         }
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(user_id)
     }
 
@@ -229,7 +229,7 @@ impl Core {
     ) -> CoreResult<Identification> {
         let id = IdentificationId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let idn = tessera_store::identifications::get(&mut tx, &id).await?;
         if idn.kind != kind {
             return Err(CoreError::NotFound);
@@ -242,7 +242,7 @@ impl Core {
         let fresh = load_view(&mut tx, &view.user.id).await?;
         self.emit_user(&mut tx, "user.updated", &fresh, None)
             .await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(idn)
     }
 
@@ -269,7 +269,7 @@ impl Core {
         let value = normalize(kind, value, self)?;
         let user_id = UserId::parse(user_id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut view = load_view(&mut tx, &user_id).await?;
         if let Some(owner) = tessera_store::identifications::find(&mut tx, kind, &value).await? {
             if owner.user_id != user_id {
@@ -293,7 +293,7 @@ impl Core {
         let fresh = load_view(&mut tx, &view.user.id).await?;
         self.emit_user(&mut tx, "user.updated", &fresh, None)
             .await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(idn)
     }
 }

@@ -274,6 +274,8 @@ pub async fn boot(store: Store, hasher: Hasher, opts: BootOptions) -> CoreResult
         Some(new_signing_key(now).await?)
     };
 
+    // Start-up: no `Core` exists yet to begin a unit of work with.
+    #[allow(clippy::disallowed_methods)]
     let mut tx = store.begin().await?;
     tessera_store::instance::lock_for_start(&mut tx, store.backend()).await?;
     // Another server may have started meanwhile: what it stored wins.
@@ -354,6 +356,7 @@ pub async fn boot(store: Store, hasher: Hasher, opts: BootOptions) -> CoreResult
     if let Some(key) = &fresh_key {
         tessera_store::keys::insert(&mut tx, key).await?;
     }
+    #[allow(clippy::disallowed_methods)]
     tx.commit().await.map_err(tessera_store::StoreError::from)?;
 
     let frontend_url = instance
@@ -494,7 +497,7 @@ impl Core {
         &self,
         change: impl FnOnce(&mut Instance) -> CoreResult<String>,
     ) -> CoreResult<Instance> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut inst = tessera_store::instance::get(&mut tx)
             .await?
             .ok_or_else(|| {
@@ -503,7 +506,7 @@ impl Core {
         let line = change(&mut inst)?;
         inst.updated_at = now_ms();
         tessera_store::instance::update(&mut tx, &inst).await?;
-        tx.commit().await.map_err(tessera_store::StoreError::from)?;
+        tx.commit().await?;
         tracing::info!("instance {}: {line}", inst.id.as_str());
         self.set_instance(inst.clone());
         Ok(inst)
@@ -514,11 +517,11 @@ impl Core {
         let now = now_ms();
         let key = new_signing_key(now).await?;
         let kid = key.kid.as_str().to_owned();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         tessera_store::keys::purge_retired_before(&mut tx, now - RETIRED_KEY_OVERLAP_MS).await?;
         tessera_store::keys::retire_active(&mut tx, now).await?;
         tessera_store::keys::insert(&mut tx, &key).await?;
-        tx.commit().await.map_err(tessera_store::StoreError::from)?;
+        tx.commit().await?;
         self.refresh().await?;
         Ok(kid)
     }
@@ -539,7 +542,7 @@ impl Core {
         &self,
         change: impl FnOnce(&mut InstanceSettings) -> CoreResult<()>,
     ) -> CoreResult<Instance> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         // Start-ups and `tessera instance` rewrite the row too: one at a time.
         tessera_store::instance::lock_for_start(&mut tx, self.store.backend()).await?;
         let mut inst = tessera_store::instance::get(&mut tx)
@@ -548,7 +551,7 @@ impl Core {
         change(&mut inst.settings)?;
         inst.updated_at = now_ms();
         tessera_store::instance::update(&mut tx, &inst).await?;
-        tx.commit().await.map_err(tessera_store::StoreError::from)?;
+        tx.commit().await?;
         self.set_instance(inst.clone());
         Ok(inst)
     }

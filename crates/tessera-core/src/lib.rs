@@ -22,6 +22,7 @@ pub mod sessions;
 pub mod sms;
 pub mod users;
 pub mod webhooks;
+pub mod work;
 
 use std::ops::Deref;
 use std::sync::{Arc, RwLock};

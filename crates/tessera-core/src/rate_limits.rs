@@ -2,7 +2,6 @@
 //! database (fixed windows) so that every replica enforces the same budget.
 
 use sha2::{Digest, Sha256};
-use tessera_store::StoreError;
 
 use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
@@ -69,9 +68,9 @@ impl Core {
             limit.name,
             hex::encode(Sha256::digest(subject.to_lowercase().as_bytes()))
         );
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let count = tessera_store::rate_limits::hit(&mut tx, &key, window_start).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         if count > limit.max {
             let retry_after_secs = ((window_start + limit.window_ms - now) / 1000).max(1);
             return Err(CoreError::RateLimited { retry_after_secs });

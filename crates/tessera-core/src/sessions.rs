@@ -64,7 +64,7 @@ impl Core {
         }
         let now = now_ms();
         let user_id = UserId::parse(user_id).ok_or(CoreError::NotFound)?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let user = tessera_store::users::get(&mut tx, &user_id).await?;
         if user.banned {
             return Err(CoreError::NotAllowed {
@@ -90,7 +90,7 @@ impl Core {
         tessera_store::clients::update(&mut tx, &client).await?;
         self.emit_sessions(&mut tx, "session.created", [&session], None)
             .await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(session)
     }
 
@@ -124,7 +124,7 @@ impl Core {
     pub async fn revoke_session(&self, id: &str) -> CoreResult<Session> {
         let id = SessionId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut session = tessera_store::sessions::get(&mut tx, &id).await?;
         if effective_status(&session, now).is_signed_in() {
             session.status = SessionStatus::Revoked;
@@ -133,7 +133,7 @@ impl Core {
             self.emit_sessions(&mut tx, "session.revoked", [&session], None)
                 .await?;
         }
-        self.commit(tx).await?;
+        tx.commit().await?;
         session.status = effective_status(&session, now);
         Ok(session)
     }

@@ -388,7 +388,7 @@ impl Core {
             .find(|i| i.kind == IdentificationKind::PhoneNumber)
             .map(|i| i.id.clone());
 
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         ensure_unique(&mut tx, &user, &idns, None).await?;
         tessera_store::users::insert(&mut tx, &user)
             .await
@@ -403,7 +403,7 @@ impl Core {
             identifications: idns,
         };
         self.emit_user(&mut tx, "user.created", &view, None).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(view)
     }
 
@@ -429,7 +429,7 @@ impl Core {
             None => None,
         };
 
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut view = load_view(&mut tx, &id).await?;
         let user = &mut view.user;
         if let Some(v) = patch.external_id {
@@ -504,18 +504,18 @@ impl Core {
             self.revoke_all_sessions(&mut tx, &id, now).await?;
         }
         self.emit_user(&mut tx, "user.updated", &view, None).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(view)
     }
 
     /// Deletes a user with everything it owns.
     pub async fn delete_user(&self, id: &str) -> CoreResult<UserView> {
         let id = UserId::parse(id).ok_or(CoreError::NotFound)?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let view = load_view(&mut tx, &id).await?;
         tessera_store::users::delete(&mut tx, &id).await?;
         self.emit_user_deleted(&mut tx, id.as_str(), None).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(view)
     }
 
@@ -583,10 +583,10 @@ impl Core {
             })
             .await?;
         if sign_out {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.begin().await?;
             self.revoke_all_sessions(&mut tx, &view.user.id, now_ms())
                 .await?;
-            self.commit(tx).await?;
+            tx.commit().await?;
         }
         Ok(view)
     }
@@ -621,14 +621,14 @@ impl Core {
         password: Password,
     ) -> CoreResult<()> {
         let new_hash = self.hasher.hash(password).await?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut user = tessera_store::users::get(&mut tx, id).await?;
         if user.password_hash.as_deref() == Some(old_hash) {
             user.password_hash = Some(new_hash);
             user.password_hasher = Some(NATIVE_HASHER.to_owned());
             tessera_store::users::update(&mut tx, &user).await?;
         }
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -641,7 +641,7 @@ impl Core {
     ) -> CoreResult<UserView> {
         let uid = UserId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut view = load_view(&mut tx, &uid).await?;
         tessera_store::users::put_image(&mut tx, &uid, &content_type, bytes, now).await?;
         view.user.has_image = true;
@@ -649,16 +649,16 @@ impl Core {
         view.user.updated_at = now;
         tessera_store::users::update(&mut tx, &view.user).await?;
         self.emit_user(&mut tx, "user.updated", &view, None).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(view)
     }
 
     /// Removes a profile image.
     pub async fn delete_profile_image(&self, id: &str) -> CoreResult<UserView> {
         let uid = UserId::parse(id).ok_or(CoreError::NotFound)?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         tessera_store::users::delete_image(&mut tx, &uid).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         self.modify_user(id, |user, _| {
             user.has_image = false;
             user.image_version += 1;
@@ -694,7 +694,7 @@ impl Core {
     ) -> CoreResult<UserView> {
         let id = UserId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut view = load_view(&mut tx, &id).await?;
         let was_banned = view.user.banned;
         change(&mut view.user, now)?;
@@ -704,7 +704,7 @@ impl Core {
             self.revoke_all_sessions(&mut tx, &id, now).await?;
         }
         self.emit_user(&mut tx, "user.updated", &view, None).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(view)
     }
 }

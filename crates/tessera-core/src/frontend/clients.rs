@@ -155,9 +155,9 @@ impl Core {
     pub async fn create_client(&self) -> CoreResult<(ClientView, String)> {
         let now = now_ms();
         let (client, token) = new_client(now);
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         tessera_store::clients::insert(&mut tx, &client).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok((
             ClientView {
                 client,
@@ -176,7 +176,7 @@ impl Core {
         status: SessionStatus,
     ) -> CoreResult<(ClientView, Option<Session>)> {
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut client = tessera_store::clients::get(&mut tx, &client.id).await?;
         let sessions = tessera_store::sessions::list_for_client(&mut tx, &client.id).await?;
         let mut touched = None;
@@ -217,7 +217,7 @@ impl Core {
         client.updated_at = now;
         tessera_store::clients::update(&mut tx, &client).await?;
         let view = load_view(&mut tx, client, now).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok((view, touched))
     }
 
@@ -231,7 +231,7 @@ impl Core {
     ) -> CoreResult<(ClientView, Session)> {
         let now = now_ms();
         let sid = SessionId::parse(session_id).ok_or(CoreError::NotFound)?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut session = tessera_store::sessions::get(&mut tx, &sid).await?;
         if session.client_id != client.id {
             return Err(CoreError::NotFound);
@@ -259,7 +259,7 @@ impl Core {
         client.updated_at = now;
         tessera_store::clients::update(&mut tx, &client).await?;
         let view = load_view(&mut tx, client, now).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok((view, session))
     }
 

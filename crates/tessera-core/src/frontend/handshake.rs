@@ -17,7 +17,6 @@ use base64::engine::general_purpose::URL_SAFE;
 use base64::Engine as _;
 use sha1::{Digest as _, Sha1};
 use tessera_domain::settings::EnvironmentType;
-use tessera_store::StoreError;
 
 use super::clients::new_token;
 use crate::clock::now_ms;
@@ -131,11 +130,11 @@ impl Core {
         );
         let nonce = new_token();
         let body = serde_json::to_string(&list).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         tessera_store::handshakes::purge(&mut tx, now).await?;
         tessera_store::handshakes::insert(&mut tx, &hash_secret(&nonce), &body, now + NONCE_TTL_MS)
             .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         let mut back = req.redirect_url;
         let kept: Vec<(String, String)> = back
             .query_pairs()
@@ -151,10 +150,10 @@ impl Core {
 
     /// Redeems a handshake nonce once: the cookie directives stored for it.
     pub async fn redeem_handshake(&self, nonce: &str) -> CoreResult<Vec<String>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let stored =
             tessera_store::handshakes::take(&mut tx, &hash_secret(nonce), now_ms()).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         let body = stored.ok_or(CoreError::NotFound)?;
         serde_json::from_str(&body).map_err(|e| CoreError::Internal(e.to_string()))
     }

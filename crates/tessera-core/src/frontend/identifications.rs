@@ -204,9 +204,9 @@ impl Core {
         idn.verification = Some(encode_state(&state)?);
         idn.verification_strategy = Some(expected.to_owned());
         idn.updated_at = now;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         tessera_store::identifications::update(&mut tx, &idn).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         // Clerk's test identifiers get no message on development instances.
         let inst = self.instance();
         if !(inst.environment == EnvironmentType::Development
@@ -254,7 +254,7 @@ impl Core {
         }
         idn.verification = Some(encode_state(&state)?);
         idn.updated_at = now;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         tessera_store::identifications::update(&mut tx, &idn).await?;
         let mut user = tessera_store::users::get(&mut tx, user_id).await?;
         let primary = match kind {
@@ -266,7 +266,7 @@ impl Core {
             user.updated_at = now;
             tessera_store::users::update(&mut tx, &user).await?;
         }
-        self.commit(tx).await?;
+        tx.commit().await?;
         attempt_error(outcome)?;
         Ok(idn)
     }
@@ -291,7 +291,7 @@ impl Core {
             ));
         }
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let before: Vec<Identification> =
             tessera_store::identifications::list_for_user(&mut tx, user_id)
                 .await?
@@ -309,7 +309,7 @@ impl Core {
                 tessera_store::identifications::update(&mut tx, new).await?;
             }
         }
-        self.commit(tx).await?;
+        tx.commit().await?;
         phones
             .into_iter()
             .find(|p| p.id == target)

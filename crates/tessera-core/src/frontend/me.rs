@@ -60,7 +60,7 @@ impl Core {
         keep: Option<&SessionId>,
     ) -> CoreResult<()> {
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let filter = SessionFilter {
             user_id: Some(user_id.clone()),
             ..SessionFilter::default()
@@ -74,7 +74,7 @@ impl Core {
                     .await?;
             }
         }
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 

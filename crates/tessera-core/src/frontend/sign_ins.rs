@@ -191,7 +191,7 @@ impl Core {
             .await?;
         let now = now_ms();
         let lockout = self.instance().settings.user.lockout;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut fresh = tessera_store::users::get(&mut tx, &user.id).await?;
         if verdict.matched() {
             fresh.failed_attempts = 0;
@@ -204,7 +204,7 @@ impl Core {
             }
         }
         tessera_store::users::update(&mut tx, &fresh).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         if verdict == Verdict::MatchNeedsRehash {
             self.upgrade_hash(&user.id, &hash, password).await?;
         }
@@ -282,7 +282,7 @@ impl Core {
                 });
             }
         }
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let (mut client_row, mut new_token) = ensure_client(&mut tx, client, now).await?;
         sign_in.client_id = client_row.id.clone();
         if password_ok {
@@ -301,7 +301,7 @@ impl Core {
         tessera_store::clients::update(&mut tx, &client_row).await?;
         let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
         let view = load_view(&mut tx, client_row, now).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(SignInOutcome {
             sign_in,
             user: user_data,
@@ -397,9 +397,9 @@ impl Core {
         );
         sign_in.first_factor = Some(to_value(&state)?);
         sign_in.updated_at = now;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         let is_test = match kind {
             IdentificationKind::EmailAddress => is_test_email(&target.identifier),
             IdentificationKind::PhoneNumber => identifiers::is_test_phone(&target.identifier),
@@ -500,7 +500,7 @@ impl Core {
             }
         };
         sign_in.updated_at = now;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
         let mut new_token = None;
         if passed == Attempt::Verified && strategy.starts_with("reset_password_") {
@@ -543,7 +543,7 @@ impl Core {
         let settings = &self.instance().settings;
         crate::users::check_new_password(&password, settings, false)?;
         let hash = self.hasher.hash(password).await?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut user = tessera_store::users::get(&mut tx, &user_id).await?;
         user.password_hash = Some(hash);
         user.password_hasher = Some(crate::passwords::NATIVE_HASHER.to_owned());
@@ -575,7 +575,7 @@ impl Core {
     /// with its sessions) in the same transaction, and commits.
     async fn save_and_commit(
         &self,
-        mut tx: tessera_store::Tx,
+        mut tx: crate::work::Work,
         sign_in: SignIn,
         client_row: Client,
         new_token: Option<String>,
@@ -584,7 +584,7 @@ impl Core {
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
         let view = load_view(&mut tx, client_row, now).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(SignInOutcome {
             sign_in,
             user: user_data,
@@ -684,9 +684,9 @@ impl Core {
         );
         sign_in.second_factor = Some(to_value(&state)?);
         sign_in.updated_at = now;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         let is_test = identifiers::is_test_phone(&target.identifier);
         if !(inst.environment == EnvironmentType::Development && is_test) {
             self.deliver_sms(&target.identifier, &code, "verification_code")
@@ -750,7 +750,7 @@ impl Core {
         let passed = state.attempt(&second_factor_key(&sign_in), &code, now, test_ok);
         sign_in.second_factor = Some(to_value(&state)?);
         sign_in.updated_at = now;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
         let mut new_token = None;
         if passed == Attempt::Verified {

@@ -310,7 +310,7 @@ impl Core {
         }
         self.apply_sign_up_input(&mut sign_up, input, settings, now)
             .await?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         self.check_sign_up_identifiers(&mut tx, &sign_up).await?;
         let (mut client, mut new_token) = ensure_client(&mut tx, client, now).await?;
         sign_up.client_id = client.id.clone();
@@ -327,7 +327,7 @@ impl Core {
         client.updated_at = now;
         tessera_store::clients::update(&mut tx, &client).await?;
         let view = load_view(&mut tx, client, now).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(SignUpOutcome {
             fields: fields(&sign_up, settings),
             sign_up,
@@ -486,11 +486,11 @@ impl Core {
             sign_up.email_verification = value;
         }
         sign_up.updated_at = now;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
         let client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
         let view = load_view(&mut tx, client_row, now).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         // Clerk's test identifiers get no message on development instances.
         if !(inst.environment == EnvironmentType::Development && is_test) {
             if strategy == "phone_code" {
@@ -557,7 +557,7 @@ impl Core {
             sign_up.email_verification = value;
         }
         sign_up.updated_at = now;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
         let mut new_token = None;
         if outcome == Attempt::Verified {
@@ -571,7 +571,7 @@ impl Core {
         }
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
         let view = load_view(&mut tx, client_row, now).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         attempt_error(outcome)?;
         Ok(SignUpOutcome {
             fields: fields(&sign_up, &inst.settings),

@@ -14,7 +14,6 @@ use rand::Rng;
 use serde_json::{json, Value};
 use tessera_domain::ids::{AttemptId, JobId};
 use tessera_store::webhooks::{self as store, status, Attempt, Delivery, Job};
-use tessera_store::StoreError;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use super::signature;
@@ -179,7 +178,7 @@ impl Core {
     /// many messages were handled.
     pub async fn fan_out(&self, limit: i64) -> CoreResult<usize> {
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let messages = store::take_unfanned(&mut tx, self.store.backend(), limit).await?;
         if messages.is_empty() {
             return Ok(0);
@@ -207,7 +206,7 @@ impl Core {
                 .await?;
             }
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(messages.len())
     }
 
@@ -220,7 +219,7 @@ impl Core {
     pub async fn claim_due(&self, limit: i64) -> CoreResult<(Vec<Delivery>, Vec<Job>)> {
         let now = now_ms();
         let backend = self.store.backend();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         // A lease outlives any request of its holder (twice the timeout), so
         // no two servers send one delivery at once; after a crash it lapses
         // and another server, or this one restarted, takes the work over.
@@ -228,7 +227,7 @@ impl Core {
         let deliveries =
             store::claim_deliveries(&mut tx, backend, now, now + lease_ms, limit).await?;
         let jobs = store::claim_jobs(&mut tx, backend, now, now + lease_ms, limit).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok((deliveries, jobs))
     }
 
@@ -304,7 +303,7 @@ impl Core {
         let now = now_ms();
         let schedule = &self.webhooks.schedule;
         let limit = self.webhooks.disable_after.as_millis() as i64;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut endpoints: Vec<(store::Endpoint, (Option<i64>, i64))> = Vec::new();
         for o in outcomes {
             let d = &o.delivery;
@@ -373,7 +372,7 @@ impl Core {
                 store::update_endpoint(&mut tx, &e).await?;
             }
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -418,7 +417,7 @@ impl Core {
                 }
             }
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         store::finish_job(
             &mut tx,
             &job.id,
@@ -429,7 +428,7 @@ impl Core {
             now,
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -492,7 +491,7 @@ impl Core {
             status: status::PENDING.to_owned(),
             attempts: 0,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         store::insert_job(
             &mut tx,
             &job.id,
@@ -504,7 +503,7 @@ impl Core {
         .await?;
         self.emit(&mut tx, &format!("{kind}.created"), data, None)
             .await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         self.run_job(job).await
     }
 
@@ -513,12 +512,12 @@ impl Core {
     pub async fn purge_outbox(&self) -> CoreResult<()> {
         let now = now_ms();
         let retention = self.webhooks.retention.as_millis() as i64;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         store::purge_messages(&mut tx, now - retention).await?;
         store::purge_jobs(&mut tx, now - 24 * 3600 * 1000).await?;
         tessera_store::handshakes::purge(&mut tx, now).await?;
         tessera_store::rate_limits::purge(&mut tx, now - 3600 * 1000).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(())
     }
 }

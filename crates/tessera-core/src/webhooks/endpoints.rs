@@ -4,7 +4,6 @@
 use serde_json::Value;
 use tessera_domain::ids::{DeliveryId, EndpointId, EndpointSecretId};
 use tessera_store::webhooks::{self as store, status, Attempt, Delivery, Endpoint, Message};
-use tessera_store::StoreError;
 
 use super::signature::{new_secret, valid_secret};
 use crate::clock::now_ms;
@@ -97,7 +96,7 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         store::insert_endpoint(&mut tx, &endpoint).await?;
         store::insert_secret(
             &mut tx,
@@ -110,7 +109,7 @@ impl Core {
             },
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok((endpoint, secret))
     }
 
@@ -129,7 +128,7 @@ impl Core {
     /// Changes an endpoint.
     pub async fn update_endpoint(&self, id: &str, patch: EndpointPatch) -> CoreResult<Endpoint> {
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         let mut e = store::get_endpoint(&mut tx, id).await?;
         if let Some(url) = patch.url {
             e.url = check_url(&url)?;
@@ -157,15 +156,15 @@ impl Core {
         }
         e.updated_at = now;
         store::update_endpoint(&mut tx, &e).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(e)
     }
 
     /// Deletes an endpoint and everything queued for it.
     pub async fn delete_endpoint(&self, id: &str) -> CoreResult<()> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         store::delete_endpoint(&mut tx, id).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -199,7 +198,7 @@ impl Core {
             }
             None => new_secret(),
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         store::get_endpoint(&mut tx, id).await?;
         store::retire_secrets(&mut tx, id, now + ROTATION_OVERLAP_MS, now).await?;
         store::insert_secret(
@@ -213,7 +212,7 @@ impl Core {
             },
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(secret)
     }
 
@@ -253,7 +252,7 @@ impl Core {
     /// happened before), also when it was never queued for it.
     pub async fn resend_message(&self, message_id: &str, endpoint_id: &str) -> CoreResult<()> {
         let now = now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         store::get_endpoint(&mut tx, endpoint_id).await?;
         store::get_message(&mut tx, message_id).await?;
         match store::find_delivery(&mut tx, message_id, endpoint_id).await? {
@@ -278,16 +277,16 @@ impl Core {
                 .await?
             }
         }
-        self.commit(tx).await
+        tx.commit().await
     }
 
     /// Queues again every failed delivery to an endpoint since `since` (ms),
     /// with a fresh schedule; returns how many.
     pub async fn recover_endpoint(&self, endpoint_id: &str, since: i64) -> CoreResult<u64> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin().await?;
         store::get_endpoint(&mut tx, endpoint_id).await?;
         let n = store::recover_failed(&mut tx, endpoint_id, since, now_ms()).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(n)
     }
 

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 use tessera_domain::ids::MessageId;
-use tessera_store::{Conn, StoreError, Tx};
+use tessera_store::Conn;
 
 use crate::clock::now_ms;
 use crate::error::CoreResult;
@@ -94,19 +94,6 @@ impl Core {
             },
         )
         .await?;
-        Ok(())
-    }
-
-    /// Commits a transaction that may have emitted events, wakes this server's
-    /// dispatcher so they go out at once, and makes the client cache stale.
-    /// Every transaction that changes clients, sessions or users commits here
-    /// (see [`crate::frontend::client_cache`]).
-    pub async fn commit(&self, tx: Tx) -> CoreResult<()> {
-        let committed = tx.commit().await.map_err(StoreError::from);
-        // Also after a failed commit: its outcome is unknown to this process.
-        self.clients.invalidate();
-        committed?;
-        self.outbox.notify_one();
         Ok(())
     }
 }

@@ -519,7 +519,7 @@ async fn a_message_written_while_disabled_never_reaches_the_endpoint(app: &TestA
         .await;
     assert_eq!(e["disabled"], false);
     let core = app.core();
-    let mut tx = core.store.begin().await.unwrap();
+    let mut tx = core.begin().await.unwrap();
     let late = tessera_domain::ids::MessageId::generate(while_disabled);
     tessera_store::webhooks::insert_message(
         &mut tx,
@@ -533,7 +533,6 @@ async fn a_message_written_while_disabled_never_reaches_the_endpoint(app: &TestA
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    core.outbox.notify_one();
     // Enabling an enabled endpoint again changes nothing.
     app.post(&format!("/webhooks/endpoints/{ep}/enable"), json!({}))
         .await;
