@@ -86,6 +86,34 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// Where a sign-in stands (`sign_in.status`).
+    SignInStatus {
+        /// No identifier yet.
+        NeedsIdentifier => "needs_identifier",
+        /// The user is known; a first factor is due.
+        NeedsFirstFactor => "needs_first_factor",
+        /// The first factor passed; a second is due.
+        NeedsSecondFactor => "needs_second_factor",
+        /// A reset code passed; a new password is due.
+        NeedsNewPassword => "needs_new_password",
+        /// Done: a session was created.
+        Complete => "complete",
+    }
+}
+
+wire_enum! {
+    /// Where a sign-up stands (`sign_up.status`).
+    SignUpStatus {
+        /// Required fields or verifications are missing.
+        MissingRequirements => "missing_requirements",
+        /// Done: a user and a session were created.
+        Complete => "complete",
+        /// Left unfinished past its lifetime.
+        Abandoned => "abandoned",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +128,11 @@ mod tests {
             Some(IdentificationKind::EmailAddress)
         );
         assert_eq!(VerificationStatus::parse("nope"), None);
+        for s in SignInStatus::ALL {
+            assert_eq!(SignInStatus::parse(s.as_str()), Some(*s));
+        }
+        for s in SignUpStatus::ALL {
+            assert_eq!(SignUpStatus::parse(s.as_str()), Some(*s));
+        }
     }
 }

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 use sqlx::FromRow;
 use tessera_domain::ids::{ClientId, SessionId, SignInId, SignUpId, UserId};
+use tessera_domain::kinds::{SignInStatus, SignUpStatus};
 
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{json_map, json_text};
@@ -16,7 +17,7 @@ pub struct SignUp {
     /// The client it belongs to.
     pub client_id: ClientId,
     /// `missing_requirements`, `complete` or `abandoned`.
-    pub status: String,
+    pub status: SignUpStatus,
     /// Normalised email address.
     pub email_address: Option<String>,
     /// Normalised phone number.
@@ -57,7 +58,7 @@ pub struct SignIn {
     /// The client it belongs to.
     pub client_id: ClientId,
     /// `needs_identifier`, `needs_first_factor`, `needs_second_factor`, `needs_new_password`, `complete`.
-    pub status: String,
+    pub status: SignInStatus,
     /// The identifier as given.
     pub identifier: Option<String>,
     /// The user it identified.
@@ -111,7 +112,8 @@ impl TryFrom<SignUpRow> for SignUp {
         Ok(Self {
             id: SignUpId::from_trusted(r.id),
             client_id: ClientId::from_trusted(r.client_id),
-            status: r.status,
+            status: SignUpStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("sign-up status {:?}", r.status)))?,
             email_address: r.email_address,
             phone_number: r.phone_number,
             username: r.username,
@@ -161,7 +163,7 @@ pub async fn save_sign_up(conn: &mut Conn, s: &SignUp) -> StoreResult<()> {
     ))
     .bind(s.id.as_str().to_owned())
     .bind(s.client_id.as_str().to_owned())
-    .bind(s.status.clone())
+    .bind(s.status.as_str())
     .bind(s.email_address.clone())
     .bind(s.phone_number.clone())
     .bind(s.username.clone())
@@ -203,7 +205,8 @@ impl TryFrom<SignInRow> for SignIn {
         Ok(Self {
             id: SignInId::from_trusted(r.id),
             client_id: ClientId::from_trusted(r.client_id),
-            status: r.status,
+            status: SignInStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("sign-in status {:?}", r.status)))?,
             identifier: r.identifier,
             user_id: r.user_id.map(UserId::from_trusted),
             first_factor: json_opt(r.first_factor)?,
@@ -244,7 +247,7 @@ pub async fn save_sign_in(conn: &mut Conn, s: &SignIn) -> StoreResult<()> {
     ))
     .bind(s.id.as_str().to_owned())
     .bind(s.client_id.as_str().to_owned())
-    .bind(s.status.clone())
+    .bind(s.status.as_str())
     .bind(s.identifier.clone())
     .bind(s.user_id.as_ref().map(|i| i.as_str().to_owned()))
     .bind(s.first_factor.as_ref().map(ToString::to_string))

@@ -27,6 +27,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tessera_domain::kinds::{SignInStatus, SignUpStatus};
 
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
@@ -1102,7 +1103,7 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
     let mut sign_up = SignUp {
         id: SignUpId::generate(at),
         client_id: tablet.id.clone(),
-        status: "missing_requirements".to_owned(),
+        status: SignUpStatus::MissingRequirements,
         email_address: Some("dave@example.com".to_owned()),
         phone_number: Some("+15555550199".to_owned()),
         username: Some("dave".to_owned()),
@@ -1157,7 +1158,7 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
     };
     dave.primary_email_address_id = Some(dave_email.id.clone());
     let dave_session = session(&tablet, &dave.id, SessionStatus::Active, at);
-    sign_up.status = "complete".to_owned();
+    sign_up.status = SignUpStatus::Complete;
     sign_up.email_verification =
         Some(json!({"strategy": "email_code", "status": "verified", "attempts": 1}));
     sign_up.phone_verification = Some(json!({"strategy": "phone_code", "status": "unverified"}));
@@ -1186,7 +1187,7 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
     let mut sign_in = SignIn {
         id: SignInId::generate(at),
         client_id: laptop.id.clone(),
-        status: "needs_first_factor".to_owned(),
+        status: SignInStatus::NeedsFirstFactor,
         identifier: Some("alice@example.com".to_owned()),
         user_id: Some(p.alice.id.clone()),
         first_factor: None,
@@ -1210,7 +1211,7 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
     assert_not_found(attempts::get_sign_in(&mut conn, &SignInId::generate(at)).await);
 
     // ...passes the password, then needs her phone code (saving replaces the row).
-    sign_in.status = "needs_second_factor".to_owned();
+    sign_in.status = SignInStatus::NeedsSecondFactor;
     sign_in.first_factor = Some(json!({"strategy": "password", "status": "verified"}));
     sign_in.second_factor = Some(json!({"strategy": "phone_code", "status": "unverified",
         "code_hash": "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"}));
@@ -1274,7 +1275,7 @@ async fn sessions_story(store: &Store, p: &People, v: &Visits) {
         second_factor_at: Some(at),
         ..session(&laptop, &p.alice.id, SessionStatus::Active, at)
     };
-    sign_in.status = "complete".to_owned();
+    sign_in.status = SignInStatus::Complete;
     sign_in.second_factor = Some(json!({"strategy": "phone_code", "status": "verified"}));
     sign_in.created_session_id = Some(alice_laptop.id.clone());
     sign_in.updated_at = at;

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use tessera_domain::error_code::ErrorCode;
 use tessera_domain::identifiers::{self, is_test_email};
 use tessera_domain::ids::{IdentificationId, SignInId};
+use tessera_domain::kinds::SignInStatus;
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
 use tessera_domain::settings::EnvironmentType;
 use tessera_store::attempts::SignIn;
@@ -252,11 +253,10 @@ impl Core {
             id: SignInId::generate(now),
             client_id: tessera_domain::ids::ClientId::generate(now),
             status: if user.is_some() {
-                "needs_first_factor"
+                SignInStatus::NeedsFirstFactor
             } else {
-                "needs_identifier"
-            }
-            .to_owned(),
+                SignInStatus::NeedsIdentifier
+            },
             identifier: identifier.clone(),
             user_id: user.as_ref().map(|u| u.id.clone()),
             first_factor: None,
@@ -437,7 +437,7 @@ impl Core {
         let now = now_ms();
         let inst = self.instance();
         let mut sign_in = self.sign_in_of_client(client, id).await?;
-        if sign_in.status == "complete" {
+        if sign_in.status == SignInStatus::Complete {
             return Err(CoreError::NotAllowed {
                 code: ErrorCode::SignInAlreadyComplete,
                 detail: "This sign-in is already complete.".to_owned(),
@@ -505,7 +505,7 @@ impl Core {
         let mut new_token = None;
         if passed == Attempt::Verified && strategy.starts_with("reset_password_") {
             // The code proved control of the address; the new password comes next.
-            sign_in.status = "needs_new_password".to_owned();
+            sign_in.status = SignInStatus::NeedsNewPassword;
         } else if passed == Attempt::Verified {
             new_token = self
                 .first_factor_passed(&mut tx, &mut sign_in, &mut client_row, info, now)
@@ -530,7 +530,7 @@ impl Core {
     ) -> CoreResult<SignInOutcome> {
         let now = now_ms();
         let mut sign_in = self.sign_in_of_client(client, id).await?;
-        if sign_in.status != "needs_new_password" {
+        if sign_in.status != SignInStatus::NeedsNewPassword {
             return Err(CoreError::NotAllowed {
                 code: ErrorCode::SignInNoPasswordReset,
                 detail: "Verify a password reset code before choosing a new password.".to_owned(),
@@ -611,21 +611,21 @@ impl Core {
         if self.instance().settings.user.sms_second_factor() {
             let idns = tessera_store::identifications::list_for_user(conn, &user_id).await?;
             if !second_factor_phones(&idns).is_empty() {
-                sign_in.status = "needs_second_factor".to_owned();
+                sign_in.status = SignInStatus::NeedsSecondFactor;
                 sign_in.second_factor = None;
                 return Ok(None);
             }
         }
         let (session, token) =
             start_session(self, conn, client_row, &user_id, false, info, now).await?;
-        sign_in.status = "complete".to_owned();
+        sign_in.status = SignInStatus::Complete;
         sign_in.created_session_id = Some(session.id);
         Ok(Some(token))
     }
 
     /// The sign-in is at its second factor, and `strategy` is one this server has.
     fn require_second_factor_step(sign_in: &SignIn, strategy: &str) -> CoreResult<()> {
-        if sign_in.status != "needs_second_factor" {
+        if sign_in.status != SignInStatus::NeedsSecondFactor {
             return Err(CoreError::NotAllowed {
                 code: ErrorCode::SignInNoSecondFactor,
                 detail: "This sign-in does not need a second factor now.".to_owned(),
@@ -756,7 +756,7 @@ impl Core {
         if passed == Attempt::Verified {
             let (session, token) =
                 start_session(self, &mut tx, &mut client_row, &user_id, true, info, now).await?;
-            sign_in.status = "complete".to_owned();
+            sign_in.status = SignInStatus::Complete;
             sign_in.created_session_id = Some(session.id);
             new_token = Some(token);
         }

@@ -9,6 +9,7 @@ use tessera_domain::error_code::ErrorCode;
 use tessera_domain::identifiers::{self, is_test_email};
 use tessera_domain::ids::{SignUpId, UserId};
 use tessera_domain::kinds::IdentificationKind;
+use tessera_domain::kinds::SignUpStatus;
 use tessera_domain::settings::{EnvironmentType, InstanceSettings, SignUpMode};
 use tessera_store::attempts::SignUp;
 use tessera_store::records::{Client, User};
@@ -284,7 +285,7 @@ impl Core {
             None => SignUp {
                 id: SignUpId::generate(now),
                 client_id: tessera_domain::ids::ClientId::generate(now),
-                status: "missing_requirements".to_owned(),
+                status: SignUpStatus::MissingRequirements,
                 email_address: None,
                 phone_number: None,
                 username: None,
@@ -302,7 +303,7 @@ impl Core {
                 updated_at: now,
             },
         };
-        if sign_up.status == "complete" {
+        if sign_up.status == SignUpStatus::Complete {
             return Err(CoreError::NotAllowed {
                 code: ErrorCode::SignUpAlreadyComplete,
                 detail: "This sign-up is already complete.".to_owned(),
@@ -431,7 +432,7 @@ impl Core {
             .await?;
         let (session, token) =
             start_session(self, conn, client, &user_id, false, info, now).await?;
-        sign_up.status = "complete".to_owned();
+        sign_up.status = SignUpStatus::Complete;
         sign_up.created_user_id = Some(user_id);
         sign_up.created_session_id = Some(session.id);
         Ok(token)

@@ -15,6 +15,7 @@ use tessera_core::sessions::ClientView;
 use tessera_core::users::UserView;
 use tessera_core::Core;
 use tessera_domain::kinds::IdentificationKind;
+use tessera_domain::kinds::{SignInStatus, SignUpStatus};
 use tessera_store::attempts::{SignIn, SignUp};
 use tessera_store::records::Session;
 
@@ -159,7 +160,7 @@ pub fn sign_up(s: &SignUp, f: &SignUpFields) -> Value {
     json!({
         "object": "sign_up_attempt",
         "id": s.id.as_str(),
-        "status": s.status,
+        "status": s.status.as_str(),
         "required_fields": f.required,
         "optional_fields": f.optional,
         "missing_fields": f.missing,
@@ -258,7 +259,7 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
         });
     }
     let second_factors = match &out.user {
-        Some((_, idns)) if s.status == "needs_second_factor" => Value::from(
+        Some((_, idns)) if s.status == SignInStatus::NeedsSecondFactor => Value::from(
             second_factor_phones(idns)
                 .into_iter()
                 .map(|p| {
@@ -287,7 +288,7 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
     json!({
         "object": "sign_in_attempt",
         "id": s.id.as_str(),
-        "status": s.status,
+        "status": s.status.as_str(),
         "supported_identifiers": identifiers,
         "identifier": s.identifier,
         "user_data": user_data,
@@ -310,14 +311,14 @@ pub async fn client(core: &Core, view: &ClientView, origin: Option<String>) -> A
     }
     let sign_in = match &view.client.sign_in_id {
         Some(id) => match core.get_sign_in(&view.client, id.as_str()).await {
-            Ok(out) if out.sign_in.status != "complete" => sign_in(core, &out),
+            Ok(out) if out.sign_in.status != SignInStatus::Complete => sign_in(core, &out),
             _ => Value::Null,
         },
         None => Value::Null,
     };
     let sign_up = match &view.client.sign_up_id {
         Some(id) => match core.get_sign_up(&view.client, id.as_str()).await {
-            Ok((s, f)) if s.status != "complete" => self::sign_up(&s, &f),
+            Ok((s, f)) if s.status != SignUpStatus::Complete => self::sign_up(&s, &f),
             _ => Value::Null,
         },
         None => Value::Null,
