@@ -3,8 +3,12 @@
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tessera_domain::error_code::ErrorCode;
+
+use crate::{CoreError, CoreResult};
 
 /// How long a code is valid (10 minutes).
 pub const CODE_LIFETIME_MS: i64 = 10 * 60 * 1000;
@@ -117,6 +121,44 @@ impl CodeState {
         }
         Attempt::Incorrect
     }
+}
+
+/// The code state a prepare step stored, or `verification_missing`.
+pub(crate) fn prepared(stored: Option<Value>) -> CoreResult<CodeState> {
+    stored
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| CoreError::NotAllowed {
+            code: ErrorCode::VerificationMissing,
+            detail: "Prepare the verification before attempting it.".to_owned(),
+        })
+}
+
+/// Maps a failed code attempt to Clerk's error codes (after the state was saved).
+pub(crate) fn attempt_error(outcome: Attempt) -> CoreResult<()> {
+    let (code, detail) = match outcome {
+        Attempt::Verified => return Ok(()),
+        Attempt::Incorrect => (ErrorCode::FormCodeIncorrect, "Incorrect code"),
+        Attempt::Failed => (
+            ErrorCode::VerificationFailed,
+            "Too many failed attempts. Request a new code.",
+        ),
+        Attempt::Expired => (
+            ErrorCode::VerificationExpired,
+            "This verification has expired. Request a new code.",
+        ),
+        Attempt::NotPrepared => (
+            ErrorCode::VerificationMissing,
+            "Prepare the verification before attempting it.",
+        ),
+        Attempt::AlreadyVerified => (
+            ErrorCode::VerificationAlreadyVerified,
+            "This verification has already been verified.",
+        ),
+    };
+    Err(CoreError::NotAllowed {
+        code,
+        detail: detail.to_owned(),
+    })
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ impl Core {
             limit.name,
             hex::encode(Sha256::digest(subject.to_lowercase().as_bytes()))
         );
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_bookkeeping().await?;
         let count = tessera_store::rate_limits::hit(&mut tx, &key, window_start).await?;
         tx.commit().await?;
         if count > limit.max {

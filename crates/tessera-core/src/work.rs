@@ -7,6 +7,11 @@
 //! wakes this server's webhook dispatcher, so a write cannot forget either.
 //! Dropping a `Work` without committing rolls it back.
 //!
+//! Bookkeeping — rate-limit counters, handshake nonces, the dispatcher's own
+//! leases and delivery records — begins with [`Core::begin_bookkeeping`]: its
+//! commit does neither, because no client read depends on those rows and the
+//! dispatcher must not wake itself for its own writes.
+//!
 //! The store's own `begin` and the transaction's raw `commit` are refused by
 //! clippy (`disallowed-methods` in `clippy.toml`) everywhere but here and at
 //! start-up, before a [`Core`] exists.
@@ -22,6 +27,7 @@ use crate::{Core, CoreResult};
 pub struct Work {
     tx: Tx,
     core: Core,
+    bookkeeping: bool,
 }
 
 impl std::fmt::Debug for Work {
@@ -38,7 +44,17 @@ impl Core {
         Ok(Work {
             tx,
             core: self.clone(),
+            bookkeeping: false,
         })
+    }
+
+    /// Starts a unit of work for bookkeeping rows only (rate limits, handshake
+    /// nonces, the dispatcher's leases and deliveries): its commit leaves the
+    /// client cache and the dispatcher alone.
+    pub async fn begin_bookkeeping(&self) -> CoreResult<Work> {
+        let mut work = self.begin().await?;
+        work.bookkeeping = true;
+        Ok(work)
     }
 }
 
@@ -49,6 +65,9 @@ impl Work {
     pub async fn commit(self) -> CoreResult<()> {
         #[allow(clippy::disallowed_methods)] // the one place services' transactions commit
         let committed = self.tx.commit().await.map_err(StoreError::from);
+        if self.bookkeeping {
+            return committed.map_err(Into::into);
+        }
         self.core.clients.invalidate();
         committed?;
         self.core.outbox.notify_one();
@@ -66,5 +85,63 @@ impl Deref for Work {
 impl DerefMut for Work {
     fn deref_mut(&mut self) -> &mut Conn {
         &mut self.tx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::instance::{boot, BootOptions};
+    use crate::Core;
+
+    async fn core(dir: &std::path::Path) -> Core {
+        let url = format!("sqlite://{}?mode=rwc", dir.join("tessera.db").display());
+        let store = tessera_store::Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let options = BootOptions {
+            environment: Some(tessera_domain::settings::EnvironmentType::Development),
+            frontend_url: "http://127.0.0.1:9".to_owned(),
+            frontend_url_configured: false,
+            secret_key: None,
+            mailer: crate::mailer::Mailer::Log,
+            sms: crate::sms::SmsSender::Log,
+            webhooks: Default::default(),
+        };
+        boot(store, crate::passwords::Hasher::new(1), options)
+            .await
+            .unwrap()
+            .core
+    }
+
+    /// Whether the dispatcher would be woken now (consumes the wake-up).
+    async fn woken(core: &Core) -> bool {
+        tokio::time::timeout(Duration::from_millis(50), core.outbox.notified())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn work_wakes_the_dispatcher_and_bookkeeping_does_not() {
+        let dir = std::env::temp_dir().join(format!("tessera-work-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let core = core(&dir).await;
+        while woken(&core).await {}
+
+        core.begin().await.unwrap().commit().await.unwrap();
+        assert!(woken(&core).await, "a unit of work wakes the dispatcher");
+
+        // The dispatcher's own writes must not wake it again (it would spin).
+        core.begin_bookkeeping()
+            .await
+            .unwrap()
+            .commit()
+            .await
+            .unwrap();
+        assert!(
+            !woken(&core).await,
+            "bookkeeping leaves the dispatcher asleep"
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -6,7 +6,8 @@
 //! same rows without it, and is exactly as fresh as the database:
 //!
 //! - every transaction that changes clients, sessions or users commits through
-//!   [`crate::Core::commit`], which moves the cache's epoch on after the commit;
+//!   [`crate::work::Work::commit`] (the only commit services have), which
+//!   moves the cache's epoch on after the commit;
 //! - an entry is stored under the epoch observed *before* its database read and
 //!   served only while that epoch is current, so a write committing while a
 //!   read is in flight leaves the read's entry stale, and a revoked or ended

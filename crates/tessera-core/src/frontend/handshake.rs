@@ -130,7 +130,7 @@ impl Core {
         );
         let nonce = new_token();
         let body = serde_json::to_string(&list).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_bookkeeping().await?;
         tessera_store::handshakes::purge(&mut tx, now).await?;
         tessera_store::handshakes::insert(&mut tx, &hash_secret(&nonce), &body, now + NONCE_TTL_MS)
             .await?;
@@ -150,7 +150,7 @@ impl Core {
 
     /// Redeems a handshake nonce once: the cookie directives stored for it.
     pub async fn redeem_handshake(&self, nonce: &str) -> CoreResult<Vec<String>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_bookkeeping().await?;
         let stored =
             tessera_store::handshakes::take(&mut tx, &hash_secret(nonce), now_ms()).await?;
         tx.commit().await?;

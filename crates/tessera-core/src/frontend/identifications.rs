@@ -9,7 +9,6 @@ use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
 use tessera_domain::settings::{AttributeSetting, EnvironmentType};
 use tessera_store::records::Identification;
 
-use super::sign_ups::{attempt_error, prepared_code};
 use super::RequestInfo;
 use crate::clock::now_ms;
 use crate::codes::{self, CodeState};
@@ -243,7 +242,7 @@ impl Core {
         let now = now_ms();
         let inst = self.instance();
         let mut idn = self.own_identification(user_id, kind, id).await?;
-        let mut state = prepared_code(idn.verification.clone())?;
+        let mut state = codes::prepared(idn.verification.clone())?;
         let test_ok = inst.environment == EnvironmentType::Development
             && inst.settings.instance.test_mode
             && is_test_identifier(kind, &idn.identifier);
@@ -267,7 +266,7 @@ impl Core {
             tessera_store::users::update(&mut tx, &user).await?;
         }
         tx.commit().await?;
-        attempt_error(outcome)?;
+        codes::attempt_error(outcome)?;
         Ok(idn)
     }
 

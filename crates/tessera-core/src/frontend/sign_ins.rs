@@ -15,7 +15,6 @@ use tessera_store::records::{Client, Identification, User};
 use tessera_store::Conn;
 
 use super::clients::{ensure_client, load_view, start_session};
-use super::sign_ups::attempt_error;
 use super::RequestInfo;
 use crate::clock::now_ms;
 use crate::codes::{self, Attempt, CodeState};
@@ -514,7 +513,7 @@ impl Core {
         let out = self
             .save_and_commit(tx, sign_in, client_row, new_token, now)
             .await?;
-        attempt_error(passed)?;
+        crate::codes::attempt_error(passed)?;
         Ok(out)
     }
 
@@ -763,7 +762,7 @@ impl Core {
         let out = self
             .save_and_commit(tx, sign_in, client_row, new_token, now)
             .await?;
-        attempt_error(passed)?;
+        crate::codes::attempt_error(passed)?;
         Ok(out)
     }
 }

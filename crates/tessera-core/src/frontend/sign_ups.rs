@@ -545,7 +545,7 @@ impl Core {
                 ))
             }
         };
-        let mut state = prepared_code(stored)?;
+        let mut state = codes::prepared(stored)?;
         let test_ok = inst.environment == EnvironmentType::Development
             && inst.settings.instance.test_mode
             && is_test;
@@ -573,7 +573,7 @@ impl Core {
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
         let view = load_view(&mut tx, client_row, now).await?;
         tx.commit().await?;
-        attempt_error(outcome)?;
+        codes::attempt_error(outcome)?;
         Ok(SignUpOutcome {
             fields: fields(&sign_up, &inst.settings),
             sign_up,
@@ -581,42 +581,4 @@ impl Core {
             new_token,
         })
     }
-}
-
-/// The code state a prepare step stored, or `verification_missing`.
-pub(crate) fn prepared_code(stored: Option<Value>) -> CoreResult<CodeState> {
-    stored
-        .and_then(|v| serde_json::from_value(v).ok())
-        .ok_or_else(|| CoreError::NotAllowed {
-            code: ErrorCode::VerificationMissing,
-            detail: "Prepare the verification before attempting it.".to_owned(),
-        })
-}
-
-/// Maps a failed code attempt to Clerk's error codes (after the state was saved).
-pub(crate) fn attempt_error(outcome: Attempt) -> CoreResult<()> {
-    let (code, detail) = match outcome {
-        Attempt::Verified => return Ok(()),
-        Attempt::Incorrect => (ErrorCode::FormCodeIncorrect, "Incorrect code"),
-        Attempt::Failed => (
-            ErrorCode::VerificationFailed,
-            "Too many failed attempts. Request a new code.",
-        ),
-        Attempt::Expired => (
-            ErrorCode::VerificationExpired,
-            "This verification has expired. Request a new code.",
-        ),
-        Attempt::NotPrepared => (
-            ErrorCode::VerificationMissing,
-            "Prepare the verification before attempting it.",
-        ),
-        Attempt::AlreadyVerified => (
-            ErrorCode::VerificationAlreadyVerified,
-            "This verification has already been verified.",
-        ),
-    };
-    Err(CoreError::NotAllowed {
-        code,
-        detail: detail.to_owned(),
-    })
 }

@@ -178,7 +178,7 @@ impl Core {
     /// many messages were handled.
     pub async fn fan_out(&self, limit: i64) -> CoreResult<usize> {
         let now = now_ms();
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_bookkeeping().await?;
         let messages = store::take_unfanned(&mut tx, self.store.backend(), limit).await?;
         if messages.is_empty() {
             return Ok(0);
@@ -219,7 +219,7 @@ impl Core {
     pub async fn claim_due(&self, limit: i64) -> CoreResult<(Vec<Delivery>, Vec<Job>)> {
         let now = now_ms();
         let backend = self.store.backend();
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_bookkeeping().await?;
         // A lease outlives any request of its holder (twice the timeout), so
         // no two servers send one delivery at once; after a crash it lapses
         // and another server, or this one restarted, takes the work over.
@@ -303,7 +303,7 @@ impl Core {
         let now = now_ms();
         let schedule = &self.webhooks.schedule;
         let limit = self.webhooks.disable_after.as_millis() as i64;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_bookkeeping().await?;
         let mut endpoints: Vec<(store::Endpoint, (Option<i64>, i64))> = Vec::new();
         for o in outcomes {
             let d = &o.delivery;
@@ -417,7 +417,7 @@ impl Core {
                 }
             }
         };
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_bookkeeping().await?;
         store::finish_job(
             &mut tx,
             &job.id,
@@ -491,6 +491,7 @@ impl Core {
             status: status::PENDING.to_owned(),
             attempts: 0,
         };
+        // Emits `email.created` / `sms.created`: a unit of work that wakes the dispatcher.
         let mut tx = self.begin().await?;
         store::insert_job(
             &mut tx,
@@ -512,7 +513,7 @@ impl Core {
     pub async fn purge_outbox(&self) -> CoreResult<()> {
         let now = now_ms();
         let retention = self.webhooks.retention.as_millis() as i64;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_bookkeeping().await?;
         store::purge_messages(&mut tx, now - retention).await?;
         store::purge_jobs(&mut tx, now - 24 * 3600 * 1000).await?;
         tessera_store::handshakes::purge(&mut tx, now).await?;
