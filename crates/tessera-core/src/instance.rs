@@ -257,6 +257,24 @@ async fn new_signing_key(now: i64) -> CoreResult<tessera_store::records::Signing
         .map_err(|e| CoreError::Internal(format!("key generation task failed: {e}")))?
 }
 
+/// A development instance in a fresh SQLite database under `dir`, emails and
+/// SMS logged, one hashing thread: for tests of the services and the HTTP layer.
+pub async fn boot_for_test(dir: &std::path::Path) -> CoreResult<crate::Core> {
+    let url = format!("sqlite://{}?mode=rwc", dir.join("tessera.db").display());
+    let store = Store::connect(&url).await?;
+    store.migrate().await?;
+    let options = BootOptions {
+        environment: Some(EnvironmentType::Development),
+        frontend_url: "http://127.0.0.1:9".to_owned(),
+        frontend_url_configured: false,
+        secret_key: None,
+        mailer: crate::mailer::Mailer::Log,
+        sms: crate::sms::SmsSender::Log,
+        webhooks: Default::default(),
+    };
+    Ok(boot(store, Hasher::new(1), options).await?.core)
+}
+
 /// Opens the instance: creates it with fresh keys on first start, checks the
 /// configuration against the stored instance ([`reconcile`]), logs what a start
 /// changes, and loads the signing keys.

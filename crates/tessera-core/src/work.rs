@@ -92,27 +92,7 @@ impl DerefMut for Work {
 mod tests {
     use std::time::Duration;
 
-    use crate::instance::{boot, BootOptions};
     use crate::Core;
-
-    async fn core(dir: &std::path::Path) -> Core {
-        let url = format!("sqlite://{}?mode=rwc", dir.join("tessera.db").display());
-        let store = tessera_store::Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let options = BootOptions {
-            environment: Some(tessera_domain::settings::EnvironmentType::Development),
-            frontend_url: "http://127.0.0.1:9".to_owned(),
-            frontend_url_configured: false,
-            secret_key: None,
-            mailer: crate::mailer::Mailer::Log,
-            sms: crate::sms::SmsSender::Log,
-            webhooks: Default::default(),
-        };
-        boot(store, crate::passwords::Hasher::new(1), options)
-            .await
-            .unwrap()
-            .core
-    }
 
     /// Whether the dispatcher would be woken now (consumes the wake-up).
     async fn woken(core: &Core) -> bool {
@@ -125,7 +105,7 @@ mod tests {
     async fn work_wakes_the_dispatcher_and_bookkeeping_does_not() {
         let dir = std::env::temp_dir().join(format!("tessera-work-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let core = core(&dir).await;
+        let core = crate::instance::boot_for_test(&dir).await.unwrap();
         while woken(&core).await {}
 
         core.begin().await.unwrap().commit().await.unwrap();

@@ -163,31 +163,13 @@ impl tower::Service<Request> for App {
 mod tests {
     use super::*;
     use axum::body::Body;
-    use tessera_core::instance::{boot, BootOptions};
     use tower::ServiceExt;
-
-    async fn core(dir: &std::path::Path) -> Core {
-        let url = format!("sqlite://{}?mode=rwc", dir.join("tessera.db").display());
-        let store = tessera_store::Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let options = BootOptions {
-            environment: Some(tessera_domain::settings::EnvironmentType::Development),
-            frontend_url: "http://127.0.0.1:9".to_owned(),
-            frontend_url_configured: false,
-            secret_key: None,
-            mailer: tessera_core::mailer::Mailer::Log,
-            sms: tessera_core::sms::SmsSender::Log,
-            webhooks: Default::default(),
-        };
-        let hasher = tessera_core::passwords::Hasher::new(1);
-        boot(store, hasher, options).await.unwrap().core
-    }
 
     #[tokio::test]
     async fn a_panicking_handler_answers_clerks_500_and_the_server_goes_on() {
         let dir = std::env::temp_dir().join(format!("tessera-http-edge-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let core = core(&dir).await;
+        let core = tessera_core::instance::boot_for_test(&dir).await.unwrap();
         async fn boom() -> &'static str {
             panic!("boom")
         }
