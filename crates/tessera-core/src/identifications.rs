@@ -3,6 +3,7 @@
 use tessera_domain::identifiers;
 use tessera_domain::ids::{IdentificationId, UserId};
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
+use tessera_domain::verification::Strategy;
 use tessera_store::records::{Identification, User};
 
 use crate::clock::now_ms;
@@ -58,7 +59,7 @@ fn apply_patch(idn: &mut Identification, patch: &IdentificationPatch, now: i64) 
     if let Some(verified) = patch.verified {
         if verified && idn.verification_status != VerificationStatus::Verified {
             idn.verification_status = VerificationStatus::Verified;
-            idn.verification_strategy = Some("admin".to_owned());
+            idn.verification_strategy = Some(Strategy::Admin);
             idn.verified_at = Some(now);
         } else if !verified {
             idn.verification_status = VerificationStatus::Unverified;

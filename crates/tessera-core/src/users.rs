@@ -9,6 +9,7 @@ use tessera_domain::ids::{IdentificationId, UserId};
 use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
 use tessera_domain::metadata::deep_merge;
 use tessera_domain::settings::InstanceSettings;
+use tessera_domain::verification::Strategy;
 use tessera_store::records::{Identification, User};
 use tessera_store::users::{UserFilter, UserOrderField};
 use tessera_store::{Conn, StoreError};
@@ -727,7 +728,7 @@ pub(crate) fn new_identification(
         } else {
             VerificationStatus::Unverified
         },
-        verification_strategy: verified.then(|| "admin".to_owned()),
+        verification_strategy: verified.then_some(Strategy::Admin),
         verified_at: verified.then_some(now),
         reserved,
         reserved_for_second_factor: false,

@@ -5,6 +5,9 @@
 pub mod error_code;
 pub mod identifiers;
 pub mod ids;
+#[macro_use]
 pub mod kinds;
 pub mod metadata;
 pub mod settings;
+pub mod sign_in;
+pub mod verification;

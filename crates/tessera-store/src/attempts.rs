@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 use tessera_domain::ids::{ClientId, SessionId, SignInId, SignUpId, UserId};
 use tessera_domain::kinds::{SignInStatus, SignUpStatus};
+use tessera_domain::verification::Verification;
 
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{json_map, json_text};
@@ -34,10 +35,10 @@ pub struct SignUp {
     pub unsafe_metadata: Map<String, Value>,
     /// When legal terms were accepted (ms).
     pub legal_accepted_at: Option<i64>,
-    /// Email verification state (JSON document).
-    pub email_verification: Option<Value>,
-    /// Phone verification state (JSON document).
-    pub phone_verification: Option<Value>,
+    /// The email address's verification, once prepared.
+    pub email_verification: Option<Verification>,
+    /// The phone number's verification, once prepared.
+    pub phone_verification: Option<Verification>,
     /// The user created on completion.
     pub created_user_id: Option<UserId>,
     /// The session created on completion.
@@ -63,10 +64,10 @@ pub struct SignIn {
     pub identifier: Option<String>,
     /// The user it identified.
     pub user_id: Option<UserId>,
-    /// First-factor verification state (JSON document).
-    pub first_factor: Option<Value>,
-    /// Second-factor verification state (JSON document).
-    pub second_factor: Option<Value>,
+    /// The first factor's verification, once prepared or attempted.
+    pub first_factor: Option<Verification>,
+    /// The second factor's verification, once prepared.
+    pub second_factor: Option<Verification>,
     /// The session created on completion.
     pub created_session_id: Option<SessionId>,
     /// When the attempt is abandoned (ms).
@@ -77,9 +78,18 @@ pub struct SignIn {
     pub updated_at: i64,
 }
 
-fn json_opt(raw: Option<String>) -> StoreResult<Option<Value>> {
+/// A stored verification document; one this version cannot read is corrupt.
+pub(crate) fn verification_from(raw: Option<String>) -> StoreResult<Option<Verification>> {
     raw.map(|r| {
         serde_json::from_str(&r).map_err(|e| StoreError::Corrupt(format!("verification: {e}")))
+    })
+    .transpose()
+}
+
+/// The stored form of a verification.
+pub(crate) fn verification_text(v: Option<&Verification>) -> StoreResult<Option<String>> {
+    v.map(|v| {
+        serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("verification: {e}")))
     })
     .transpose()
 }
@@ -122,8 +132,8 @@ impl TryFrom<SignUpRow> for SignUp {
             password_hash: r.password_hash,
             unsafe_metadata: json_map(&r.unsafe_metadata)?,
             legal_accepted_at: r.legal_accepted_at,
-            email_verification: json_opt(r.email_verification)?,
-            phone_verification: json_opt(r.phone_verification)?,
+            email_verification: verification_from(r.email_verification)?,
+            phone_verification: verification_from(r.phone_verification)?,
             created_user_id: r.created_user_id.map(UserId::from_trusted),
             created_session_id: r.created_session_id.map(SessionId::from_trusted),
             abandon_at: r.abandon_at,
@@ -172,8 +182,8 @@ pub async fn save_sign_up(conn: &mut Conn, s: &SignUp) -> StoreResult<()> {
     .bind(s.password_hash.clone())
     .bind(json_text(&s.unsafe_metadata))
     .bind(s.legal_accepted_at)
-    .bind(s.email_verification.as_ref().map(ToString::to_string))
-    .bind(s.phone_verification.as_ref().map(ToString::to_string))
+    .bind(verification_text(s.email_verification.as_ref())?)
+    .bind(verification_text(s.phone_verification.as_ref())?)
     .bind(s.created_user_id.as_ref().map(|i| i.as_str().to_owned()))
     .bind(s.created_session_id.as_ref().map(|i| i.as_str().to_owned()))
     .bind(s.abandon_at)
@@ -209,8 +219,8 @@ impl TryFrom<SignInRow> for SignIn {
                 .ok_or_else(|| StoreError::Corrupt(format!("sign-in status {:?}", r.status)))?,
             identifier: r.identifier,
             user_id: r.user_id.map(UserId::from_trusted),
-            first_factor: json_opt(r.first_factor)?,
-            second_factor: json_opt(r.second_factor)?,
+            first_factor: verification_from(r.first_factor)?,
+            second_factor: verification_from(r.second_factor)?,
             created_session_id: r.created_session_id.map(SessionId::from_trusted),
             abandon_at: r.abandon_at,
             created_at: r.created_at,
@@ -250,8 +260,8 @@ pub async fn save_sign_in(conn: &mut Conn, s: &SignIn) -> StoreResult<()> {
     .bind(s.status.as_str())
     .bind(s.identifier.clone())
     .bind(s.user_id.as_ref().map(|i| i.as_str().to_owned()))
-    .bind(s.first_factor.as_ref().map(ToString::to_string))
-    .bind(s.second_factor.as_ref().map(ToString::to_string))
+    .bind(verification_text(s.first_factor.as_ref())?)
+    .bind(verification_text(s.second_factor.as_ref())?)
     .bind(s.created_session_id.as_ref().map(|i| i.as_str().to_owned()))
     .bind(s.abandon_at)
     .bind(s.created_at)

@@ -6,6 +6,7 @@ use tessera_domain::ids::{
 };
 use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
 use tessera_domain::settings::{EnvironmentType, InstanceSettings};
+use tessera_domain::verification::{Strategy, Verification};
 
 /// The one instance this server runs.
 #[derive(Debug, Clone)]
@@ -182,7 +183,7 @@ pub struct Identification {
     /// Verification state.
     pub verification_status: VerificationStatus,
     /// How it was verified (`admin`, `email_code`, …).
-    pub verification_strategy: Option<String>,
+    pub verification_strategy: Option<Strategy>,
     /// When it was verified (ms).
     pub verified_at: Option<i64>,
     /// Reserved: kept but not usable to sign in.
@@ -191,8 +192,8 @@ pub struct Identification {
     pub reserved_for_second_factor: bool,
     /// Default second-factor phone.
     pub default_second_factor: bool,
-    /// Pending code verification (JSON document), if one was prepared.
-    pub verification: Option<Value>,
+    /// The code verification, once one was prepared.
+    pub verification: Option<Verification>,
     /// Creation time (ms).
     pub created_at: i64,
     /// Last change (ms).

@@ -7,6 +7,7 @@ use tessera_domain::ids::{
 };
 use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
 use tessera_domain::settings::EnvironmentType;
+use tessera_domain::verification::Strategy;
 
 use crate::error::{StoreError, StoreResult};
 use crate::records::{Client, Identification, Instance, Session, SigningKey, User};
@@ -192,18 +193,18 @@ impl TryFrom<IdentificationRow> for Identification {
             verification_status: VerificationStatus::parse(&r.verification_status).ok_or_else(
                 || StoreError::Corrupt(format!("verification status {}", r.verification_status)),
             )?,
-            verification_strategy: r.verification_strategy,
+            verification_strategy: r
+                .verification_strategy
+                .map(|raw| {
+                    Strategy::parse(&raw)
+                        .ok_or_else(|| StoreError::Corrupt(format!("verification strategy {raw}")))
+                })
+                .transpose()?,
             verified_at: r.verified_at,
             reserved: r.reserved != 0,
             reserved_for_second_factor: r.reserved_for_second_factor != 0,
             default_second_factor: r.default_second_factor != 0,
-            verification: r
-                .verification
-                .map(|v| {
-                    serde_json::from_str(&v)
-                        .map_err(|e| StoreError::Corrupt(format!("verification: {e}")))
-                })
-                .transpose()?,
+            verification: crate::attempts::verification_from(r.verification)?,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

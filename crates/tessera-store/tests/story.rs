@@ -37,6 +37,7 @@ use tessera_domain::ids::{
 };
 use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
 use tessera_domain::settings::{EnvironmentType, InstanceSettings};
+use tessera_domain::verification::{Strategy, Verification};
 use tessera_store::attempts::{self, SignIn, SignUp};
 use tessera_store::changes::Change;
 use tessera_store::records::{Client, Identification, Instance, Session, SigningKey, User};
@@ -127,6 +128,11 @@ async fn store_story_postgres() {
 }
 
 /// The admin URL of the PostgreSQL server to use, or `None` (with a notice) to skip.
+/// A verification as an earlier version stored it.
+fn verification(doc: Value) -> Verification {
+    serde_json::from_value(doc).expect("a verification document")
+}
+
 fn pg_admin_url() -> Option<String> {
     let url = std::env::var("TEST_DATABASE_URL")
         .ok()
@@ -480,7 +486,7 @@ async fn users_and_identifications(store: &Store) -> People {
 
     let alice_email = Identification {
         verification_status: VerificationStatus::Verified,
-        verification_strategy: Some("admin".to_owned()),
+        verification_strategy: Some(Strategy::Admin),
         verified_at: Some(T0),
         ..identification(
             &alice,
@@ -491,9 +497,9 @@ async fn users_and_identifications(store: &Store) -> People {
     };
     let mut alice_phone = Identification {
         reserved_for_second_factor: true,
-        verification: Some(
-            json!({"strategy": "phone_code", "attempts": 0, "expire_at": T0 + 600 * SEC}),
-        ),
+        verification: Some(verification(
+            json!({"strategy": "phone_code", "status": "unverified", "attempts": 0, "expire_at": T0 + 600 * SEC}),
+        )),
         ..identification(
             &alice,
             IdentificationKind::PhoneNumber,
@@ -629,7 +635,7 @@ async fn users_and_identifications(store: &Store) -> People {
 
     // Alice verifies her phone: the pending verification is cleared.
     alice_phone.verification_status = VerificationStatus::Verified;
-    alice_phone.verification_strategy = Some("phone_code".to_owned());
+    alice_phone.verification_strategy = Some(Strategy::PhoneCode);
     alice_phone.verified_at = Some(T0 + 3 * SEC);
     alice_phone.verification = None;
     alice_phone.default_second_factor = true;
@@ -1112,9 +1118,9 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$ZGF2ZQ$aGFzaA".to_owned()),
         unsafe_metadata: object(json!({"referrer": "newsletter"})),
         legal_accepted_at: Some(at),
-        email_verification: Some(
+        email_verification: Some(verification(
             json!({"strategy": "email_code", "status": "unverified", "attempts": 0}),
-        ),
+        )),
         phone_verification: None,
         created_user_id: None,
         created_session_id: None,
@@ -1147,7 +1153,7 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
     dave.last_sign_in_at = Some(at);
     let dave_email = Identification {
         verification_status: VerificationStatus::Verified,
-        verification_strategy: Some("email_code".to_owned()),
+        verification_strategy: Some(Strategy::EmailCode),
         verified_at: Some(at),
         ..identification(
             &dave,
@@ -1159,9 +1165,12 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
     dave.primary_email_address_id = Some(dave_email.id.clone());
     let dave_session = session(&tablet, &dave.id, SessionStatus::Active, at);
     sign_up.status = SignUpStatus::Complete;
-    sign_up.email_verification =
-        Some(json!({"strategy": "email_code", "status": "verified", "attempts": 1}));
-    sign_up.phone_verification = Some(json!({"strategy": "phone_code", "status": "unverified"}));
+    sign_up.email_verification = Some(verification(
+        json!({"strategy": "email_code", "status": "verified", "attempts": 1}),
+    ));
+    sign_up.phone_verification = Some(verification(
+        json!({"strategy": "phone_code", "status": "unverified"}),
+    ));
     sign_up.created_user_id = Some(dave.id.clone());
     sign_up.created_session_id = Some(dave_session.id.clone());
     sign_up.updated_at = at;
@@ -1212,9 +1221,13 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
 
     // ...passes the password, then needs her phone code (saving replaces the row).
     sign_in.status = SignInStatus::NeedsSecondFactor;
-    sign_in.first_factor = Some(json!({"strategy": "password", "status": "verified"}));
-    sign_in.second_factor = Some(json!({"strategy": "phone_code", "status": "unverified",
-        "code_hash": "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"}));
+    sign_in.first_factor = Some(verification(
+        json!({"strategy": "password", "status": "verified"}),
+    ));
+    sign_in.second_factor = Some(verification(
+        json!({"strategy": "phone_code", "status": "unverified",
+        "code_hash": "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"}),
+    ));
     sign_in.updated_at = at + SEC;
     let mut tx = store.begin().await.unwrap();
     attempts::save_sign_in(&mut tx, &sign_in).await.unwrap();
@@ -1276,7 +1289,9 @@ async fn sessions_story(store: &Store, p: &People, v: &Visits) {
         ..session(&laptop, &p.alice.id, SessionStatus::Active, at)
     };
     sign_in.status = SignInStatus::Complete;
-    sign_in.second_factor = Some(json!({"strategy": "phone_code", "status": "verified"}));
+    sign_in.second_factor = Some(verification(
+        json!({"strategy": "phone_code", "status": "verified"}),
+    ));
     sign_in.created_session_id = Some(alice_laptop.id.clone());
     sign_in.updated_at = at;
     laptop.sign_in_id = None;

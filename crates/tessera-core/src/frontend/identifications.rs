@@ -7,22 +7,15 @@ use tessera_domain::identifiers::{is_test_email, is_test_phone};
 use tessera_domain::ids::{IdentificationId, UserId};
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
 use tessera_domain::settings::{AttributeSetting, EnvironmentType};
+use tessera_domain::verification::{Attempt, Proof, Strategy, Verification};
 use tessera_store::records::Identification;
 
 use super::RequestInfo;
 use crate::clock::now_ms;
-use crate::codes::{self, CodeState};
+use crate::codes;
 use crate::error::{CoreError, CoreResult};
 use crate::mailer::{code_email, CodePurpose};
 use crate::Core;
-
-/// The code strategy that verifies an identification of `kind`.
-pub fn code_strategy(kind: IdentificationKind) -> &'static str {
-    match kind {
-        IdentificationKind::EmailAddress => "email_code",
-        IdentificationKind::PhoneNumber => "phone_code",
-    }
-}
 
 /// Clerk's test identifiers (`…+clerk_test@…`, `+1 XXX 555-01XX`).
 fn is_test_identifier(kind: IdentificationKind, value: &str) -> bool {
@@ -30,10 +23,6 @@ fn is_test_identifier(kind: IdentificationKind, value: &str) -> bool {
         IdentificationKind::EmailAddress => is_test_email(value),
         IdentificationKind::PhoneNumber => is_test_phone(value),
     }
-}
-
-fn encode_state(state: &CodeState) -> CoreResult<serde_json::Value> {
-    serde_json::to_value(state).map_err(|e| CoreError::Internal(e.to_string()))
 }
 
 /// Applies `reserved_for_second_factor` / `default_second_factor` to `target`
@@ -166,12 +155,12 @@ impl Core {
         user_id: &UserId,
         kind: IdentificationKind,
         id: &str,
-        strategy: Option<&str>,
+        strategy: Option<Strategy>,
         info: &RequestInfo,
     ) -> CoreResult<Identification> {
         let now = now_ms();
         let mut idn = self.own_identification(user_id, kind, id).await?;
-        let expected = code_strategy(kind);
+        let expected = Strategy::code_for(kind);
         if let Some(other) = strategy.filter(|s| *s != expected) {
             return Err(CoreError::value(
                 "strategy",
@@ -193,15 +182,14 @@ impl Core {
         self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(&idn.identifier))
             .await?;
         let code = codes::generate();
-        let state = CodeState::prepared(
+        idn.verification = Some(Verification::code_sent(
             expected,
             idn.id.as_str(),
             &code,
             Some(idn.id.as_str().to_owned()),
             now,
-        );
-        idn.verification = Some(encode_state(&state)?);
-        idn.verification_strategy = Some(expected.to_owned());
+        ));
+        idn.verification_strategy = Some(expected);
         idn.updated_at = now;
         let mut tx = self.begin().await?;
         tessera_store::identifications::update(&mut tx, &idn).await?;
@@ -242,16 +230,19 @@ impl Core {
         let now = now_ms();
         let inst = self.instance();
         let mut idn = self.own_identification(user_id, kind, id).await?;
-        let mut state = codes::prepared(idn.verification.clone())?;
-        let test_ok = inst.environment == EnvironmentType::Development
-            && inst.settings.instance.test_mode
-            && is_test_identifier(kind, &idn.identifier);
-        let outcome = state.attempt(idn.id.as_str(), code, now, test_ok);
-        if outcome == codes::Attempt::Verified {
+        let proof = Proof::Code {
+            code,
+            accept_test_code: inst.environment == EnvironmentType::Development
+                && inst.settings.instance.test_mode
+                && is_test_identifier(kind, &idn.identifier),
+        };
+        let (state, outcome) =
+            codes::prepared(idn.verification.clone())?.attempt(idn.id.as_str(), proof, now);
+        if outcome == Attempt::Verified {
             idn.verification_status = VerificationStatus::Verified;
             idn.verified_at = Some(now);
         }
-        idn.verification = Some(encode_state(&state)?);
+        idn.verification = Some(state);
         idn.updated_at = now;
         let mut tx = self.begin().await?;
         tessera_store::identifications::update(&mut tx, &idn).await?;
@@ -260,13 +251,13 @@ impl Core {
             IdentificationKind::EmailAddress => &mut user.primary_email_address_id,
             IdentificationKind::PhoneNumber => &mut user.primary_phone_number_id,
         };
-        if outcome == codes::Attempt::Verified && primary.is_none() {
+        if outcome == Attempt::Verified && primary.is_none() {
             *primary = Some(idn.id.clone());
             user.updated_at = now;
             tessera_store::users::update(&mut tx, &user).await?;
         }
         tx.commit().await?;
-        codes::attempt_error(outcome)?;
+        codes::refused(outcome)?;
         Ok(idn)
     }
 

@@ -3,13 +3,14 @@
 //! reserved a phone number for it, then a session. Wrong passwords count
 //! towards lockout.
 
-use serde_json::{json, Value};
 use tessera_domain::error_code::ErrorCode;
 use tessera_domain::identifiers::{self, is_test_email};
 use tessera_domain::ids::{IdentificationId, SignInId};
 use tessera_domain::kinds::SignInStatus;
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
 use tessera_domain::settings::EnvironmentType;
+use tessera_domain::sign_in::{self as machine, Effect, SignInState};
+use tessera_domain::verification::{Proof, Strategy};
 use tessera_store::attempts::SignIn;
 use tessera_store::records::{Client, Identification, User};
 use tessera_store::Conn;
@@ -17,7 +18,7 @@ use tessera_store::Conn;
 use super::clients::{ensure_client, load_view, start_session};
 use super::RequestInfo;
 use crate::clock::now_ms;
-use crate::codes::{self, Attempt, CodeState};
+use crate::codes;
 use crate::error::{CoreError, CoreResult};
 use crate::mailer::{code_email, CodePurpose};
 use crate::passwords::{Password, Verdict};
@@ -128,8 +129,29 @@ fn check_user_may_sign_in(user: &User, now: i64) -> CoreResult<()> {
     Ok(())
 }
 
-fn to_value(state: &CodeState) -> CoreResult<Value> {
-    serde_json::to_value(state).map_err(|e| CoreError::Internal(e.to_string()))
+/// The machine's view of a stored sign-in.
+fn state_of(sign_in: &SignIn) -> SignInState {
+    SignInState {
+        status: sign_in.status,
+        first_factor: sign_in.first_factor.clone(),
+        second_factor: sign_in.second_factor.clone(),
+    }
+}
+
+/// Keeps what a step decided.
+fn apply_state(sign_in: &mut SignIn, state: SignInState, now: i64) {
+    sign_in.status = state.status;
+    sign_in.first_factor = state.first_factor;
+    sign_in.second_factor = state.second_factor;
+    sign_in.updated_at = now;
+}
+
+/// Whether development instances take the test code for this identifier.
+fn accepts_test_code(core: &Core, identifier: Option<&str>) -> bool {
+    let inst = core.instance();
+    inst.environment == EnvironmentType::Development
+        && inst.settings.instance.test_mode
+        && identifier.is_some_and(|i| is_test_email(i) || identifiers::is_test_phone(i))
 }
 
 impl Core {
@@ -217,7 +239,7 @@ impl Core {
         client: Option<&Client>,
         identifier: Option<String>,
         password: Option<Password>,
-        strategy: Option<String>,
+        strategy: Option<&str>,
         info: &RequestInfo,
     ) -> CoreResult<SignInOutcome> {
         let now = now_ms();
@@ -267,7 +289,7 @@ impl Core {
         };
         let mut password_ok = false;
         if let (Some(user), Some(password)) = (&user, password) {
-            if strategy.as_deref().is_some_and(|s| s != "password") {
+            if strategy.is_some_and(|s| Strategy::parse(s) != Some(Strategy::Password)) {
                 return Err(CoreError::value(
                     "strategy",
                     "a password can only be used with the password strategy",
@@ -285,10 +307,11 @@ impl Core {
         let (mut client_row, mut new_token) = ensure_client(&mut tx, client, now).await?;
         sign_in.client_id = client_row.id.clone();
         if password_ok {
-            sign_in.first_factor =
-                Some(json!({"strategy": "password", "status": "verified", "attempts": 1}));
+            let second = self.second_factor_available(&mut tx, &sign_in).await?;
+            let (state, effects) = machine::identified_with_password(state_of(&sign_in), second);
+            apply_state(&mut sign_in, state, now);
             if let Some(token) = self
-                .first_factor_passed(&mut tx, &mut sign_in, &mut client_row, info, now)
+                .apply_effects(&mut tx, &mut sign_in, &mut client_row, effects, info, now)
                 .await?
             {
                 new_token = Some(token);
@@ -325,41 +348,26 @@ impl Core {
         })
     }
 
-    /// `POST /v1/client/sign_ins/{id}/prepare_first_factor` (`email_code`).
+    /// `POST /v1/client/sign_ins/{id}/prepare_first_factor`: a code strategy
+    /// sends a code to the chosen (else the primary) address or number.
     pub async fn prepare_first_factor(
         &self,
         client: &Client,
         id: &str,
-        strategy: &str,
-        email_address_id: Option<&str>,
+        strategy: Strategy,
+        identification_id: Option<&str>,
         info: &RequestInfo,
     ) -> CoreResult<SignInOutcome> {
         let now = now_ms();
-        let inst = self.instance();
         let mut sign_in = self.sign_in_of_client(client, id).await?;
         let user_id = sign_in
             .user_id
             .clone()
             .ok_or_else(|| CoreError::missing("identifier"))?;
-        let (purpose, kind) = match strategy {
-            "email_code" => (CodePurpose::SignIn, IdentificationKind::EmailAddress),
-            "reset_password_email_code" => {
-                (CodePurpose::ResetPassword, IdentificationKind::EmailAddress)
-            }
-            "phone_code" => (CodePurpose::SignIn, IdentificationKind::PhoneNumber),
-            "reset_password_phone_code" => {
-                (CodePurpose::ResetPassword, IdentificationKind::PhoneNumber)
-            }
-            "password" => {
-                // Nothing to send for a password.
-                return self.get_sign_in(client, id).await;
-            }
-            other => {
-                return Err(CoreError::value(
-                    "strategy",
-                    format!("{other} is not supported"),
-                ))
-            }
+        let Some(kind) = strategy.channel() else {
+            // Nothing to send (a password), or a strategy the machine refuses.
+            machine::prepare_first_factor(state_of(&sign_in), strategy, None, "", "", now)?;
+            return self.get_sign_in(client, id).await;
         };
         let param = match kind {
             IdentificationKind::EmailAddress => "email_address_id",
@@ -368,7 +376,7 @@ impl Core {
         let target = {
             let mut conn = self.store.read().await?;
             let idns = tessera_store::identifications::list_for_user(&mut conn, &user_id).await?;
-            let wanted = email_address_id.and_then(IdentificationId::parse);
+            let wanted = identification_id.and_then(IdentificationId::parse);
             let user = tessera_store::users::get(&mut conn, &user_id).await?;
             let primary = match kind {
                 IdentificationKind::EmailAddress => user.primary_email_address_id,
@@ -387,54 +395,70 @@ impl Core {
         };
         self.limit_code_sends(info, &target.identifier).await?;
         let code = codes::generate();
-        let state = CodeState::prepared(
+        let (state, effects) = machine::prepare_first_factor(
+            state_of(&sign_in),
             strategy,
+            Some(target.id.as_str()),
             sign_in.id.as_str(),
             &code,
-            Some(target.id.as_str().to_owned()),
             now,
-        );
-        sign_in.first_factor = Some(to_value(&state)?);
-        sign_in.updated_at = now;
+        )?;
+        apply_state(&mut sign_in, state, now);
         let mut tx = self.begin().await?;
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         tx.commit().await?;
-        let is_test = match kind {
-            IdentificationKind::EmailAddress => is_test_email(&target.identifier),
-            IdentificationKind::PhoneNumber => identifiers::is_test_phone(&target.identifier),
-        };
-        if !(inst.environment == EnvironmentType::Development && is_test) {
-            match kind {
+        self.send_codes(&effects, &target, &code).await;
+        self.get_sign_in(client, id).await
+    }
+
+    /// Performs the `SendCode` effects of a prepare step (after its commit).
+    /// Clerk's test identifiers get no message on development instances.
+    async fn send_codes(&self, effects: &[Effect], target: &Identification, code: &str) {
+        for effect in effects {
+            let Effect::SendCode { strategy, .. } = effect else {
+                continue;
+            };
+            let is_test = match target.kind {
+                IdentificationKind::EmailAddress => is_test_email(&target.identifier),
+                IdentificationKind::PhoneNumber => identifiers::is_test_phone(&target.identifier),
+            };
+            if self.instance().environment == EnvironmentType::Development && is_test {
+                continue;
+            }
+            let purpose = if strategy.resets_password() {
+                CodePurpose::ResetPassword
+            } else {
+                CodePurpose::SignIn
+            };
+            match target.kind {
                 IdentificationKind::EmailAddress => {
                     self.deliver(code_email(
                         &target.identifier,
                         &self.app_name(),
                         purpose,
-                        &code,
+                        code,
                     ))
                     .await;
                 }
                 IdentificationKind::PhoneNumber => {
-                    self.deliver_sms(&target.identifier, &code, "verification_code")
+                    self.deliver_sms(&target.identifier, code, "verification_code")
                         .await;
                 }
             }
         }
-        self.get_sign_in(client, id).await
     }
 
-    /// `POST /v1/client/sign_ins/{id}/attempt_first_factor` (`password` or `email_code`).
+    /// `POST /v1/client/sign_ins/{id}/attempt_first_factor` (a password or a code).
     pub async fn attempt_first_factor(
         &self,
         client: &Client,
         id: &str,
-        strategy: &str,
+        strategy: Strategy,
         code: Option<String>,
         password: Option<Password>,
         info: &RequestInfo,
     ) -> CoreResult<SignInOutcome> {
         let now = now_ms();
-        let inst = self.instance();
         let mut sign_in = self.sign_in_of_client(client, id).await?;
         if sign_in.status == SignInStatus::Complete {
             return Err(CoreError::NotAllowed {
@@ -453,67 +477,46 @@ impl Core {
             tessera_store::users::get(&mut conn, &user_id).await?
         };
         check_user_may_sign_in(&user, now)?;
-        let passed = match strategy {
-            "password" => {
+        // The proof: a password is checked here (slow hash, lockout count), a code by the step.
+        let matched;
+        let proof = match strategy {
+            Strategy::Password => {
                 let password = password.ok_or_else(|| CoreError::missing("password"))?;
-                if !self.check_sign_in_password(&user, password).await? {
-                    return Err(CoreError::NotAllowed {
-                        code: ErrorCode::FormPasswordIncorrect,
-                        detail: "Password is incorrect. Try again, or use another method."
-                            .to_owned(),
-                    });
-                }
-                sign_in.first_factor =
-                    Some(json!({"strategy": "password", "status": "verified", "attempts": 1}));
-                Attempt::Verified
+                matched = self.check_sign_in_password(&user, password).await?;
+                Proof::Password { matched }
             }
-            "email_code"
-            | "reset_password_email_code"
-            | "phone_code"
-            | "reset_password_phone_code" => {
-                let code = code.ok_or_else(|| CoreError::missing("code"))?;
-                let mut state: CodeState = sign_in
-                    .first_factor
-                    .clone()
-                    .and_then(|v| serde_json::from_value(v).ok())
-                    .filter(|s: &CodeState| s.strategy == strategy)
-                    .ok_or_else(|| CoreError::NotAllowed {
-                        code: ErrorCode::VerificationMissing,
-                        detail: "Prepare the first factor before attempting it.".to_owned(),
-                    })?;
-                let test_ok = inst.environment == EnvironmentType::Development
-                    && inst.settings.instance.test_mode
-                    && sign_in
-                        .identifier
-                        .as_deref()
-                        .is_some_and(|i| is_test_email(i) || identifiers::is_test_phone(i));
-                let outcome = state.attempt(sign_in.id.as_str(), &code, now, test_ok);
-                sign_in.first_factor = Some(to_value(&state)?);
-                outcome
-            }
-            other => {
-                return Err(CoreError::value(
-                    "strategy",
-                    format!("{other} is not supported"),
-                ))
-            }
+            s if s.channel().is_some() => Proof::Code {
+                code: code.as_deref().ok_or_else(|| CoreError::missing("code"))?,
+                accept_test_code: accepts_test_code(self, sign_in.identifier.as_deref()),
+            },
+            _ => Proof::Password { matched: false },
         };
-        sign_in.updated_at = now;
         let mut tx = self.begin().await?;
+        let second = self.second_factor_available(&mut tx, &sign_in).await?;
+        let step = machine::attempt_first_factor(
+            state_of(&sign_in),
+            strategy,
+            proof,
+            sign_in.id.as_str(),
+            second,
+            now,
+        )?;
+        apply_state(&mut sign_in, step.state, now);
         let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
-        let mut new_token = None;
-        if passed == Attempt::Verified && strategy.starts_with("reset_password_") {
-            // The code proved control of the address; the new password comes next.
-            sign_in.status = SignInStatus::NeedsNewPassword;
-        } else if passed == Attempt::Verified {
-            new_token = self
-                .first_factor_passed(&mut tx, &mut sign_in, &mut client_row, info, now)
-                .await?;
-        }
+        let new_token = self
+            .apply_effects(
+                &mut tx,
+                &mut sign_in,
+                &mut client_row,
+                step.effects,
+                info,
+                now,
+            )
+            .await?;
         let out = self
             .save_and_commit(tx, sign_in, client_row, new_token, now)
             .await?;
-        crate::codes::attempt_error(passed)?;
+        codes::refused(step.attempt)?;
         Ok(out)
     }
 
@@ -530,10 +533,8 @@ impl Core {
         let now = now_ms();
         let mut sign_in = self.sign_in_of_client(client, id).await?;
         if sign_in.status != SignInStatus::NeedsNewPassword {
-            return Err(CoreError::NotAllowed {
-                code: ErrorCode::SignInNoPasswordReset,
-                detail: "Verify a password reset code before choosing a new password.".to_owned(),
-            });
+            // Refused before the password is hashed.
+            machine::new_password_set(state_of(&sign_in), false)?;
         }
         let user_id = sign_in
             .user_id
@@ -543,6 +544,8 @@ impl Core {
         crate::users::check_new_password(&password, settings, false)?;
         let hash = self.hasher.hash(password).await?;
         let mut tx = self.begin().await?;
+        let second = self.second_factor_available(&mut tx, &sign_in).await?;
+        let (state, effects) = machine::new_password_set(state_of(&sign_in), second)?;
         let mut user = tessera_store::users::get(&mut tx, &user_id).await?;
         user.password_hash = Some(hash);
         user.password_hasher = Some(crate::passwords::NATIVE_HASHER.to_owned());
@@ -561,11 +564,11 @@ impl Core {
             )
             .await?;
         }
+        apply_state(&mut sign_in, state, now);
         let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
         let new_token = self
-            .first_factor_passed(&mut tx, &mut sign_in, &mut client_row, info, now)
+            .apply_effects(&mut tx, &mut sign_in, &mut client_row, effects, info, now)
             .await?;
-        sign_in.updated_at = now;
         self.save_and_commit(tx, sign_in, client_row, new_token, now)
             .await
     }
@@ -592,51 +595,45 @@ impl Core {
         })
     }
 
-    /// After a verified first factor: the second factor comes next when the
-    /// instance takes SMS codes as one and the user reserved a phone number for
-    /// it; otherwise the session starts. Returns the new client token, if any.
-    async fn first_factor_passed(
+    /// Whether the sign-in's user has a second factor the instance takes:
+    /// SMS codes to a phone number reserved for it.
+    async fn second_factor_available(&self, conn: &mut Conn, sign_in: &SignIn) -> CoreResult<bool> {
+        let Some(user_id) = &sign_in.user_id else {
+            return Ok(false);
+        };
+        if !self.instance().settings.user.sms_second_factor() {
+            return Ok(false);
+        }
+        let idns = tessera_store::identifications::list_for_user(conn, user_id).await?;
+        Ok(!second_factor_phones(&idns).is_empty())
+    }
+
+    /// Performs a step's session effects in the step's transaction. Returns the
+    /// new client token, if a session started.
+    async fn apply_effects(
         &self,
         conn: &mut Conn,
         sign_in: &mut SignIn,
         client_row: &mut Client,
+        effects: Vec<Effect>,
         info: &RequestInfo,
         now: i64,
     ) -> CoreResult<Option<String>> {
-        let user_id = sign_in
-            .user_id
-            .clone()
-            .ok_or_else(|| CoreError::missing("identifier"))?;
-        if self.instance().settings.user.sms_second_factor() {
-            let idns = tessera_store::identifications::list_for_user(conn, &user_id).await?;
-            if !second_factor_phones(&idns).is_empty() {
-                sign_in.status = SignInStatus::NeedsSecondFactor;
-                sign_in.second_factor = None;
-                return Ok(None);
-            }
+        let mut new_token = None;
+        for effect in effects {
+            let Effect::StartSession { two_factors } = effect else {
+                continue;
+            };
+            let user_id = sign_in
+                .user_id
+                .clone()
+                .ok_or_else(|| CoreError::missing("identifier"))?;
+            let (session, token) =
+                start_session(self, conn, client_row, &user_id, two_factors, info, now).await?;
+            sign_in.created_session_id = Some(session.id);
+            new_token = Some(token);
         }
-        let (session, token) =
-            start_session(self, conn, client_row, &user_id, false, info, now).await?;
-        sign_in.status = SignInStatus::Complete;
-        sign_in.created_session_id = Some(session.id);
-        Ok(Some(token))
-    }
-
-    /// The sign-in is at its second factor, and `strategy` is one this server has.
-    fn require_second_factor_step(sign_in: &SignIn, strategy: &str) -> CoreResult<()> {
-        if sign_in.status != SignInStatus::NeedsSecondFactor {
-            return Err(CoreError::NotAllowed {
-                code: ErrorCode::SignInNoSecondFactor,
-                detail: "This sign-in does not need a second factor now.".to_owned(),
-            });
-        }
-        if strategy != "phone_code" {
-            return Err(CoreError::value(
-                "strategy",
-                format!("{strategy} is not a second factor of this account"),
-            ));
-        }
-        Ok(())
+        Ok(new_token)
     }
 
     /// `POST /v1/client/sign_ins/{id}/prepare_second_factor` (`phone_code`):
@@ -645,14 +642,13 @@ impl Core {
         &self,
         client: &Client,
         id: &str,
-        strategy: &str,
+        strategy: Strategy,
         phone_number_id: Option<&str>,
         info: &RequestInfo,
     ) -> CoreResult<SignInOutcome> {
         let now = now_ms();
-        let inst = self.instance();
         let mut sign_in = self.sign_in_of_client(client, id).await?;
-        Self::require_second_factor_step(&sign_in, strategy)?;
+        machine::require_second_factor(&state_of(&sign_in), strategy)?;
         let user_id = sign_in
             .user_id
             .clone()
@@ -674,23 +670,19 @@ impl Core {
         };
         self.limit_code_sends(info, &target.identifier).await?;
         let code = codes::generate();
-        let state = CodeState::prepared(
+        let (state, effects) = machine::prepare_second_factor(
+            state_of(&sign_in),
             strategy,
-            &second_factor_key(&sign_in),
+            target.id.as_str(),
+            &machine::second_factor_key(sign_in.id.as_str()),
             &code,
-            Some(target.id.as_str().to_owned()),
             now,
-        );
-        sign_in.second_factor = Some(to_value(&state)?);
-        sign_in.updated_at = now;
+        )?;
+        apply_state(&mut sign_in, state, now);
         let mut tx = self.begin().await?;
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         tx.commit().await?;
-        let is_test = identifiers::is_test_phone(&target.identifier);
-        if !(inst.environment == EnvironmentType::Development && is_test) {
-            self.deliver_sms(&target.identifier, &code, "verification_code")
-                .await;
-        }
+        self.send_codes(&effects, &target, &code).await;
         self.get_sign_in(client, id).await
     }
 
@@ -700,14 +692,13 @@ impl Core {
         &self,
         client: &Client,
         id: &str,
-        strategy: &str,
+        strategy: Strategy,
         code: Option<String>,
         info: &RequestInfo,
     ) -> CoreResult<SignInOutcome> {
         let now = now_ms();
-        let inst = self.instance();
         let mut sign_in = self.sign_in_of_client(client, id).await?;
-        Self::require_second_factor_step(&sign_in, strategy)?;
+        machine::require_second_factor(&state_of(&sign_in), strategy)?;
         let code = code.ok_or_else(|| CoreError::missing("code"))?;
         let user_id = sign_in
             .user_id
@@ -722,52 +713,42 @@ impl Core {
             (user, idns)
         };
         check_user_may_sign_in(&user, now)?;
-        let mut state: CodeState = sign_in
+        let phones = second_factor_phones(&idns);
+        let sent_to = sign_in
             .second_factor
-            .clone()
-            .and_then(|v| serde_json::from_value(v).ok())
-            .filter(|s: &CodeState| s.strategy == strategy)
-            .ok_or_else(|| CoreError::NotAllowed {
-                code: ErrorCode::VerificationMissing,
-                detail: "Prepare the second factor before attempting it.".to_owned(),
-            })?;
-        // The number must still be one of the account's second factors.
-        let target = second_factor_phones(&idns)
-            .into_iter()
-            .find(|p| state.identification_id.as_deref() == Some(p.id.as_str()))
+            .as_ref()
+            .and_then(|v| v.identification_id.as_deref())
+            .and_then(|id| phones.iter().find(|p| p.id.as_str() == id))
             .map(|p| p.identifier.clone());
-        let Some(target) = target else {
-            return Err(CoreError::NotAllowed {
-                code: ErrorCode::VerificationMissing,
-                detail: "Prepare the second factor again: that phone number is no longer one."
-                    .to_owned(),
-            });
+        let proof = Proof::Code {
+            code: &code,
+            accept_test_code: accepts_test_code(self, sent_to.as_deref()),
         };
-        let test_ok = inst.environment == EnvironmentType::Development
-            && inst.settings.instance.test_mode
-            && identifiers::is_test_phone(&target);
-        let passed = state.attempt(&second_factor_key(&sign_in), &code, now, test_ok);
-        sign_in.second_factor = Some(to_value(&state)?);
-        sign_in.updated_at = now;
+        let step = machine::attempt_second_factor(
+            state_of(&sign_in),
+            strategy,
+            proof,
+            &machine::second_factor_key(sign_in.id.as_str()),
+            |id| phones.iter().any(|p| p.id.as_str() == id),
+            now,
+        )?;
+        apply_state(&mut sign_in, step.state, now);
         let mut tx = self.begin().await?;
         let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
-        let mut new_token = None;
-        if passed == Attempt::Verified {
-            let (session, token) =
-                start_session(self, &mut tx, &mut client_row, &user_id, true, info, now).await?;
-            sign_in.status = SignInStatus::Complete;
-            sign_in.created_session_id = Some(session.id);
-            new_token = Some(token);
-        }
+        let new_token = self
+            .apply_effects(
+                &mut tx,
+                &mut sign_in,
+                &mut client_row,
+                step.effects,
+                info,
+                now,
+            )
+            .await?;
         let out = self
             .save_and_commit(tx, sign_in, client_row, new_token, now)
             .await?;
-        crate::codes::attempt_error(passed)?;
+        codes::refused(step.attempt)?;
         Ok(out)
     }
-}
-
-/// What a second-factor code is bound to: its sign-in, apart from the first factor's codes.
-fn second_factor_key(sign_in: &SignIn) -> String {
-    format!("{}:second_factor", sign_in.id)
 }

@@ -11,13 +11,14 @@ use tessera_domain::ids::{SignUpId, UserId};
 use tessera_domain::kinds::IdentificationKind;
 use tessera_domain::kinds::SignUpStatus;
 use tessera_domain::settings::{EnvironmentType, InstanceSettings, SignUpMode};
+use tessera_domain::verification::{Attempt, Proof, Strategy, Verification};
 use tessera_store::attempts::SignUp;
 use tessera_store::records::{Client, User};
 
 use super::clients::{ensure_client, load_view, start_session};
 use super::RequestInfo;
 use crate::clock::now_ms;
-use crate::codes::{self, Attempt, CodeState};
+use crate::codes;
 use crate::error::{CoreError, CoreResult};
 use crate::mailer::code_email;
 use crate::passwords::{Password, NATIVE_HASHER};
@@ -75,8 +76,8 @@ pub struct SignUpOutcome {
     pub new_token: Option<String>,
 }
 
-fn verified(state: Option<&Value>) -> bool {
-    state.and_then(|v| v.get("status")).and_then(Value::as_str) == Some("verified")
+fn verified(state: Option<&Verification>) -> bool {
+    state.is_some_and(Verification::is_verified)
 }
 
 /// Computes the field lists from the settings.
@@ -398,11 +399,7 @@ impl Core {
                 let mut idn =
                     new_identification(&user_id, kind, value.clone(), is_verified, false, now);
                 if is_verified {
-                    idn.verification_strategy = state
-                        .as_ref()
-                        .and_then(|s| s.get("strategy"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned);
+                    idn.verification_strategy = state.as_ref().map(|s| s.strategy);
                 }
                 idns.push(idn);
             }
@@ -443,14 +440,14 @@ impl Core {
         &self,
         client: &Client,
         id: &str,
-        strategy: &str,
+        strategy: Strategy,
         info: &RequestInfo,
     ) -> CoreResult<SignUpOutcome> {
         let now = now_ms();
         let inst = self.instance();
         let mut sign_up = self.sign_up_of_client(Some(client), id).await?;
         let (target, is_test) = match strategy {
-            "email_code" => {
+            Strategy::EmailCode => {
                 let email = sign_up
                     .email_address
                     .clone()
@@ -458,7 +455,7 @@ impl Core {
                 let test = is_test_email(&email);
                 (email, test)
             }
-            "phone_code" => {
+            Strategy::PhoneCode => {
                 let phone = sign_up
                     .phone_number
                     .clone()
@@ -478,10 +475,14 @@ impl Core {
         self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(&target))
             .await?;
         let code = codes::generate();
-        let state = CodeState::prepared(strategy, sign_up.id.as_str(), &code, None, now);
-        let value =
-            Some(serde_json::to_value(&state).map_err(|e| CoreError::Internal(e.to_string()))?);
-        if strategy == "phone_code" {
+        let value = Some(Verification::code_sent(
+            strategy,
+            sign_up.id.as_str(),
+            &code,
+            None,
+            now,
+        ));
+        if strategy == Strategy::PhoneCode {
             sign_up.phone_verification = value;
         } else {
             sign_up.email_verification = value;
@@ -494,7 +495,7 @@ impl Core {
         tx.commit().await?;
         // Clerk's test identifiers get no message on development instances.
         if !(inst.environment == EnvironmentType::Development && is_test) {
-            if strategy == "phone_code" {
+            if strategy == Strategy::PhoneCode {
                 self.deliver_sms(&target, &code, "verification_code").await;
             } else {
                 self.deliver(code_email(
@@ -519,7 +520,7 @@ impl Core {
         &self,
         client: &Client,
         id: &str,
-        strategy: &str,
+        strategy: Strategy,
         code: &str,
         info: &RequestInfo,
     ) -> CoreResult<SignUpOutcome> {
@@ -527,11 +528,11 @@ impl Core {
         let inst = self.instance();
         let mut sign_up = self.sign_up_of_client(Some(client), id).await?;
         let (stored, is_test) = match strategy {
-            "email_code" => (
+            Strategy::EmailCode => (
                 sign_up.email_verification.clone(),
                 sign_up.email_address.as_deref().is_some_and(is_test_email),
             ),
-            "phone_code" => (
+            Strategy::PhoneCode => (
                 sign_up.phone_verification.clone(),
                 sign_up
                     .phone_number
@@ -545,14 +546,15 @@ impl Core {
                 ))
             }
         };
-        let mut state = codes::prepared(stored)?;
-        let test_ok = inst.environment == EnvironmentType::Development
-            && inst.settings.instance.test_mode
-            && is_test;
-        let outcome = state.attempt(sign_up.id.as_str(), code, now, test_ok);
-        let value =
-            Some(serde_json::to_value(&state).map_err(|e| CoreError::Internal(e.to_string()))?);
-        if strategy == "phone_code" {
+        let proof = Proof::Code {
+            code,
+            accept_test_code: inst.environment == EnvironmentType::Development
+                && inst.settings.instance.test_mode
+                && is_test,
+        };
+        let (state, outcome) = codes::prepared(stored)?.attempt(sign_up.id.as_str(), proof, now);
+        let value = Some(state);
+        if strategy == Strategy::PhoneCode {
             sign_up.phone_verification = value;
         } else {
             sign_up.email_verification = value;
@@ -573,7 +575,7 @@ impl Core {
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
         let view = load_view(&mut tx, client_row, now).await?;
         tx.commit().await?;
-        codes::attempt_error(outcome)?;
+        codes::refused(outcome)?;
         Ok(SignUpOutcome {
             fields: fields(&sign_up, &inst.settings),
             sign_up,

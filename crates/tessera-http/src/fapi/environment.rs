@@ -5,6 +5,8 @@ use axum::Json;
 use serde_json::{json, Value};
 use tessera_core::Core;
 use tessera_domain::settings::{AttributeSetting, EnvironmentType, SignUpMode};
+use tessera_domain::sign_in;
+use tessera_domain::verification::Strategy;
 
 fn attribute(a: AttributeSetting, first_factors: &[&str], verifications: &[&str]) -> Value {
     // Only phone numbers can be a second factor (SMS codes); `verifications`
@@ -52,13 +54,13 @@ pub fn environment(core: &Core) -> Value {
     }
     let mut first_factors = Vec::new();
     if u.password.enabled {
-        first_factors.push("password");
+        first_factors.push(Strategy::Password);
     }
     if u.email_address.enabled {
-        first_factors.push("email_code");
+        first_factors.push(Strategy::EmailCode);
     }
-    let second_factors: Vec<&str> = if u.sms_second_factor() {
-        vec!["phone_code"]
+    let second_factors: Vec<Strategy> = if u.sms_second_factor() {
+        sign_in::SECOND_FACTORS.to_vec()
     } else {
         Vec::new()
     };

@@ -48,9 +48,9 @@ async fn prepare(
     id: &str,
     form: &Form,
 ) -> ApiResult<Response> {
-    let strategy = form.text("strategy");
+    let strategy = form.strategy()?;
     let idn = core
-        .prepare_own_verification(&me.user_id, kind, id, strategy.as_deref(), &me.caller.info)
+        .prepare_own_verification(&me.user_id, kind, id, strategy, &me.caller.info)
         .await?;
     me.respond(core, identification(&idn)).await
 }

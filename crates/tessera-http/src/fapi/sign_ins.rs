@@ -23,7 +23,7 @@ pub async fn create_sign_in(
             client,
             form.text("identifier"),
             form.get("password").map(|p| Password::new(p.to_owned())),
-            form.text("strategy"),
+            form.text("strategy").as_deref(),
             &caller.info,
         )
         .await?;
@@ -49,12 +49,12 @@ pub async fn prepare_first_factor(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let strategy = form.required_text("strategy")?;
+    let strategy = form.required_strategy()?;
     let out = core
         .prepare_first_factor(
             &client.client,
             &id,
-            &strategy,
+            strategy,
             form.get("email_address_id").or(form.get("phone_number_id")),
             &caller.info,
         )
@@ -70,12 +70,12 @@ pub async fn attempt_first_factor(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let strategy = form.required_text("strategy")?;
+    let strategy = form.required_strategy()?;
     let out = core
         .attempt_first_factor(
             &client.client,
             &id,
-            &strategy,
+            strategy,
             form.text("code"),
             form.get("password").map(|p| Password::new(p.to_owned())),
             &caller.info,
@@ -92,12 +92,12 @@ pub async fn prepare_second_factor(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let strategy = form.required_text("strategy")?;
+    let strategy = form.required_strategy()?;
     let out = core
         .prepare_second_factor(
             &client.client,
             &id,
-            &strategy,
+            strategy,
             form.get("phone_number_id"),
             &caller.info,
         )
@@ -113,12 +113,12 @@ pub async fn attempt_second_factor(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let strategy = form.required_text("strategy")?;
+    let strategy = form.required_strategy()?;
     let out = core
         .attempt_second_factor(
             &client.client,
             &id,
-            &strategy,
+            strategy,
             form.text("code"),
             &caller.info,
         )

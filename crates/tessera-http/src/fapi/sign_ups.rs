@@ -5,6 +5,7 @@ use axum::response::Response;
 use tessera_core::frontend::sign_ups::SignUpInput;
 use tessera_core::passwords::Password;
 use tessera_core::Core;
+use tessera_domain::verification::Strategy;
 
 use super::context::Caller;
 use super::transport::Form;
@@ -77,11 +78,9 @@ pub async fn prepare_verification(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let strategy = form
-        .text("strategy")
-        .unwrap_or_else(|| "email_code".to_owned());
+    let strategy = form.strategy()?.unwrap_or(Strategy::EmailCode);
     let out = core
-        .prepare_sign_up_verification(&client.client, &id, &strategy, &caller.info)
+        .prepare_sign_up_verification(&client.client, &id, strategy, &caller.info)
         .await?;
     wire::sign_up_response(&core, &out, caller.info.origin.clone()).await
 }
@@ -94,12 +93,10 @@ pub async fn attempt_verification(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let strategy = form
-        .text("strategy")
-        .unwrap_or_else(|| "email_code".to_owned());
+    let strategy = form.strategy()?.unwrap_or(Strategy::EmailCode);
     let code = form.text("code").unwrap_or_default();
     let out = core
-        .attempt_sign_up_verification(&client.client, &id, &strategy, &code, &caller.info)
+        .attempt_sign_up_verification(&client.client, &id, strategy, &code, &caller.info)
         .await
         .map_err(|e| crate::error::ApiError::from(e).param("code"))?;
     wire::sign_up_response(&core, &out, caller.info.origin.clone()).await

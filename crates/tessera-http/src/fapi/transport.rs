@@ -9,6 +9,7 @@ use bytes::Bytes;
 use tessera_core::passwords::Password;
 use tessera_core::{Core, CoreError};
 use tessera_domain::error_code::ErrorCode;
+use tessera_domain::verification::Strategy;
 
 use crate::error::ApiError;
 
@@ -169,6 +170,27 @@ impl Form {
     pub fn required_text(&self, key: &str) -> Result<String, ApiError> {
         self.text(key)
             .ok_or_else(|| ApiError::from(CoreError::missing(key)))
+    }
+
+    /// The strategy in `strategy`, if given: one this server knows, or a
+    /// `form_param_value_invalid` error naming it.
+    pub fn strategy(&self) -> Result<Option<Strategy>, ApiError> {
+        self.text("strategy")
+            .map(|raw| {
+                Strategy::parse(&raw).ok_or_else(|| {
+                    ApiError::from(CoreError::value(
+                        "strategy",
+                        format!("{raw} is not supported"),
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    /// The strategy in `strategy`, or a `form_param_missing` error.
+    pub fn required_strategy(&self) -> Result<Strategy, ApiError> {
+        self.strategy()?
+            .ok_or_else(|| ApiError::from(CoreError::missing("strategy")))
     }
 
     /// The password in `key` as sent (even empty, so that the rules judge it),

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use tessera_core::clock::now_ms;
-use tessera_core::codes::CodeState;
 use tessera_core::frontend::sign_ins::{
     mask_email, mask_phone, second_factor_phones, SignInOutcome,
 };
@@ -15,7 +14,9 @@ use tessera_core::sessions::ClientView;
 use tessera_core::users::UserView;
 use tessera_core::Core;
 use tessera_domain::kinds::IdentificationKind;
+use tessera_domain::kinds::VerificationStatus;
 use tessera_domain::kinds::{SignInStatus, SignUpStatus};
+use tessera_domain::verification::{Strategy, Verification};
 use tessera_store::attempts::{SignIn, SignUp};
 use tessera_store::records::Session;
 
@@ -89,30 +90,10 @@ pub async fn session(core: &Core, s: &Session, origin: Option<String>) -> ApiRes
     }))
 }
 
-fn code_verification(state: Option<&Value>, now: i64, supported: &[&str]) -> Value {
-    let Some(raw) = state else { return Value::Null };
-    let parsed: Option<CodeState> = serde_json::from_value(raw.clone()).ok();
-    let (strategy, status, attempts, expire_at) = match &parsed {
-        Some(s) => (
-            s.strategy.clone(),
-            s.status_at(now).to_owned(),
-            s.attempts,
-            s.expire_at,
-        ),
-        None => (
-            raw.get("strategy")
-                .and_then(Value::as_str)
-                .unwrap_or("password")
-                .to_owned(),
-            raw.get("status")
-                .and_then(Value::as_str)
-                .unwrap_or("unverified")
-                .to_owned(),
-            raw.get("attempts").and_then(Value::as_i64).unwrap_or(0),
-            None,
-        ),
-    };
-    let next_action = if status == "unverified" {
+fn code_verification(state: Option<&Verification>, now: i64, supported: &[Strategy]) -> Value {
+    let Some(v) = state else { return Value::Null };
+    let status = v.status_at(now);
+    let next_action = if status == VerificationStatus::Unverified {
         "needs_attempt"
     } else {
         ""
@@ -120,9 +101,9 @@ fn code_verification(state: Option<&Value>, now: i64, supported: &[&str]) -> Val
     json!({
         "object": "verification",
         "status": status,
-        "strategy": strategy,
-        "attempts": attempts,
-        "expire_at": expire_at,
+        "strategy": v.strategy,
+        "attempts": v.attempts,
+        "expire_at": v.expire_at,
         "next_action": next_action,
         "supported_strategies": supported,
         "verified_at_client": null,
@@ -135,10 +116,10 @@ pub fn sign_up(s: &SignUp, f: &SignUpFields) -> Value {
     let now = now_ms();
     let email_verification = if s.email_address.is_some() {
         match &s.email_verification {
-            Some(v) => code_verification(Some(v), now, &["email_code"]),
+            Some(v) => code_verification(Some(v), now, &[Strategy::EmailCode]),
             None => json!({
                 "object": "verification", "status": "unverified", "strategy": null, "attempts": null,
-                "expire_at": null, "next_action": "needs_prepare", "supported_strategies": ["email_code"],
+                "expire_at": null, "next_action": "needs_prepare", "supported_strategies": [Strategy::EmailCode],
                 "verified_at_client": null, "error": null,
             }),
         }
@@ -147,10 +128,10 @@ pub fn sign_up(s: &SignUp, f: &SignUpFields) -> Value {
     };
     let phone_verification = if s.phone_number.is_some() {
         match &s.phone_verification {
-            Some(v) => code_verification(Some(v), now, &["phone_code"]),
+            Some(v) => code_verification(Some(v), now, &[Strategy::PhoneCode]),
             None => json!({
                 "object": "verification", "status": "unverified", "strategy": null, "attempts": null,
-                "expire_at": null, "next_action": "needs_prepare", "supported_strategies": ["phone_code"],
+                "expire_at": null, "next_action": "needs_prepare", "supported_strategies": [Strategy::PhoneCode],
                 "verified_at_client": null, "error": null,
             }),
         }
@@ -199,7 +180,7 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
     let mut user_data = Value::Null;
     if let Some((user, idns)) = &out.user {
         if user.password_hash.is_some() {
-            factors.push(json!({ "strategy": "password" }));
+            factors.push(json!({ "strategy": Strategy::Password }));
         }
         for idn in idns
             .iter()
@@ -214,7 +195,7 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
             };
             let primary = user.primary_email_address_id.as_ref() == Some(&idn.id);
             factors.push(json!({
-                "strategy": "email_code",
+                "strategy": Strategy::EmailCode,
                 "safe_identifier": shown,
                 "email_address_id": idn.id.as_str(),
                 "primary": primary,
@@ -230,7 +211,7 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
                 mask_phone(&idn.identifier)
             };
             factors.push(json!({
-                "strategy": "phone_code",
+                "strategy": Strategy::PhoneCode,
                 "safe_identifier": shown,
                 "phone_number_id": idn.id.as_str(),
                 "primary": user.primary_phone_number_id.as_ref() == Some(&idn.id),
@@ -243,7 +224,7 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
                 .find(|i| Some(&i.id) == user.primary_email_address_id.as_ref())
             {
                 factors.push(json!({
-                    "strategy": "reset_password_email_code",
+                    "strategy": Strategy::ResetPasswordEmailCode,
                     "safe_identifier": mask_email(&primary.identifier),
                     "email_address_id": primary.id.as_str(),
                     "primary": true,
@@ -264,7 +245,7 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
                 .into_iter()
                 .map(|p| {
                     json!({
-                        "strategy": "phone_code",
+                        "strategy": Strategy::PhoneCode,
                         "safe_identifier": mask_phone(&p.identifier),
                         "phone_number_id": p.id.as_str(),
                         "default": p.default_second_factor,

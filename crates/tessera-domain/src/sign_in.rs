@@ -1,0 +1,538 @@
+//! The sign-in state machine.
+//!
+//! Each step is a pure function of the attempt's state, the input and `now`,
+//! returning the new state and the [`Effect`]s the service performs (send a
+//! code, start a session) — or a [`Refusal`] that leaves the state as it was.
+//! What needs IO happens around a step: the service finds the identification a
+//! code goes to, checks a password against its slow hash (counting failures
+//! towards lockout) and hands the verdict in as a [`Proof`].
+//!
+//! ```text
+//! needs_identifier ─identify─▶ needs_first_factor ─first factor─▶ complete
+//!                                 │  │                    └─▶ needs_second_factor ─▶ complete
+//!                                 │  └─reset code─▶ needs_new_password ─new password─▶ (as above)
+//! ```
+
+use crate::error_code::ErrorCode;
+use crate::kinds::SignInStatus;
+use crate::verification::{Attempt, Proof, Strategy, Verification};
+
+/// What a sign-in carries between steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInState {
+    /// Where it stands.
+    pub status: SignInStatus,
+    /// The first factor's verification, once prepared or attempted.
+    pub first_factor: Option<Verification>,
+    /// The second factor's verification, once prepared.
+    pub second_factor: Option<Verification>,
+}
+
+/// What the service does after a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Send the code the step was given to this identification.
+    SendCode {
+        /// Which code (and so which channel and message).
+        strategy: Strategy,
+        /// Where it goes.
+        identification_id: String,
+    },
+    /// Start a session for the user and record it on the sign-in.
+    StartSession {
+        /// Whether two factors were verified.
+        two_factors: bool,
+    },
+}
+
+/// The outcome of an attempt step: the state to save (also when the proof was
+/// wrong: attempts count), what came of it, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The new state.
+    pub state: SignInState,
+    /// The verification's outcome; anything but `Verified` is answered with its error after saving.
+    pub attempt: Attempt,
+    /// Effects, in order.
+    pub effects: Vec<Effect>,
+}
+
+/// Why a step was refused; nothing changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A Clerk error with its message.
+    Code(ErrorCode, &'static str),
+    /// A parameter with a value this step cannot take.
+    Param(&'static str, String),
+}
+
+/// The first-factor strategies this server offers.
+pub const FIRST_FACTORS: &[Strategy] = &[
+    Strategy::Password,
+    Strategy::EmailCode,
+    Strategy::PhoneCode,
+    Strategy::ResetPasswordEmailCode,
+    Strategy::ResetPasswordPhoneCode,
+];
+
+/// The second-factor strategies this server offers.
+pub const SECOND_FACTORS: &[Strategy] = &[Strategy::PhoneCode];
+
+/// What a second-factor code is bound to: its sign-in, apart from the first factor's codes.
+pub fn second_factor_key(sign_in_id: &str) -> String {
+    format!("{sign_in_id}:second_factor")
+}
+
+fn first_factor(strategy: Strategy) -> Result<Strategy, Refusal> {
+    if FIRST_FACTORS.contains(&strategy) {
+        Ok(strategy)
+    } else {
+        Err(Refusal::Param(
+            "strategy",
+            format!("{strategy} is not supported"),
+        ))
+    }
+}
+
+/// After a verified first factor: a second factor when the user has one,
+/// else a session.
+fn first_factor_passed(
+    mut state: SignInState,
+    second_factor_available: bool,
+) -> (SignInState, Vec<Effect>) {
+    if second_factor_available {
+        state.status = SignInStatus::NeedsSecondFactor;
+        state.second_factor = None;
+        return (state, Vec::new());
+    }
+    state.status = SignInStatus::Complete;
+    (state, vec![Effect::StartSession { two_factors: false }])
+}
+
+/// Identified and a right password given at once (`POST /v1/client/sign_ins` with a password).
+pub fn identified_with_password(
+    mut state: SignInState,
+    second_factor_available: bool,
+) -> (SignInState, Vec<Effect>) {
+    state.first_factor = Some(Verification::passed(Strategy::Password));
+    first_factor_passed(state, second_factor_available)
+}
+
+/// Prepares a first factor: a code strategy stores the code's verification
+/// (bound to `key`) and sends it; a password needs nothing.
+pub fn prepare_first_factor(
+    mut state: SignInState,
+    strategy: Strategy,
+    target: Option<&str>,
+    key: &str,
+    code: &str,
+    now: i64,
+) -> Result<(SignInState, Vec<Effect>), Refusal> {
+    let strategy = first_factor(strategy)?;
+    if strategy.channel().is_none() {
+        return Ok((state, Vec::new()));
+    }
+    let Some(target) = target else {
+        return Err(Refusal::Param(
+            "strategy",
+            format!("{strategy} needs an identification of this account to send to"),
+        ));
+    };
+    state.first_factor = Some(Verification::code_sent(
+        strategy,
+        key,
+        code,
+        Some(target.to_owned()),
+        now,
+    ));
+    let effects = vec![Effect::SendCode {
+        strategy,
+        identification_id: target.to_owned(),
+    }];
+    Ok((state, effects))
+}
+
+/// Attempts the first factor. A wrong password is refused outright (its
+/// failure was counted by the password check); a code attempt is saved
+/// whatever its outcome. A reset code leads to `needs_new_password`.
+pub fn attempt_first_factor(
+    state: SignInState,
+    strategy: Strategy,
+    proof: Proof<'_>,
+    key: &str,
+    second_factor_available: bool,
+    now: i64,
+) -> Result<Step, Refusal> {
+    if state.status == SignInStatus::Complete {
+        return Err(Refusal::Code(
+            ErrorCode::SignInAlreadyComplete,
+            "This sign-in is already complete.",
+        ));
+    }
+    let strategy = first_factor(strategy)?;
+    if strategy == Strategy::Password {
+        if !matches!(proof, Proof::Password { matched: true }) {
+            return Err(Refusal::Code(
+                ErrorCode::FormPasswordIncorrect,
+                "Password is incorrect. Try again, or use another method.",
+            ));
+        }
+        let (state, effects) = identified_with_password(state, second_factor_available);
+        return Ok(Step {
+            state,
+            attempt: Attempt::Verified,
+            effects,
+        });
+    }
+    let mut state = state;
+    let prepared = state
+        .first_factor
+        .take()
+        .filter(|v| v.strategy == strategy)
+        .ok_or(Refusal::Code(
+            ErrorCode::VerificationMissing,
+            "Prepare the first factor before attempting it.",
+        ))?;
+    let (verification, attempt) = prepared.attempt(key, proof, now);
+    state.first_factor = Some(verification);
+    if attempt != Attempt::Verified {
+        return Ok(Step {
+            state,
+            attempt,
+            effects: Vec::new(),
+        });
+    }
+    if strategy.resets_password() {
+        // The code proved control of the address; the new password comes next.
+        state.status = SignInStatus::NeedsNewPassword;
+        return Ok(Step {
+            state,
+            attempt,
+            effects: Vec::new(),
+        });
+    }
+    let (state, effects) = first_factor_passed(state, second_factor_available);
+    Ok(Step {
+        state,
+        attempt,
+        effects,
+    })
+}
+
+/// A new password was chosen after a reset code; the sign-in continues as
+/// after a first factor.
+pub fn new_password_set(
+    state: SignInState,
+    second_factor_available: bool,
+) -> Result<(SignInState, Vec<Effect>), Refusal> {
+    if state.status != SignInStatus::NeedsNewPassword {
+        return Err(Refusal::Code(
+            ErrorCode::SignInNoPasswordReset,
+            "Verify a password reset code before choosing a new password.",
+        ));
+    }
+    Ok(first_factor_passed(state, second_factor_available))
+}
+
+/// The sign-in is at its second factor, and `strategy` is one this server has.
+pub fn require_second_factor(state: &SignInState, strategy: Strategy) -> Result<(), Refusal> {
+    if state.status != SignInStatus::NeedsSecondFactor {
+        return Err(Refusal::Code(
+            ErrorCode::SignInNoSecondFactor,
+            "This sign-in does not need a second factor now.",
+        ));
+    }
+    if !SECOND_FACTORS.contains(&strategy) {
+        return Err(Refusal::Param(
+            "strategy",
+            format!("{strategy} is not a second factor of this account"),
+        ));
+    }
+    Ok(())
+}
+
+/// Prepares the second factor: a code to `target`, bound to `key`.
+pub fn prepare_second_factor(
+    mut state: SignInState,
+    strategy: Strategy,
+    target: &str,
+    key: &str,
+    code: &str,
+    now: i64,
+) -> Result<(SignInState, Vec<Effect>), Refusal> {
+    require_second_factor(&state, strategy)?;
+    state.second_factor = Some(Verification::code_sent(
+        strategy,
+        key,
+        code,
+        Some(target.to_owned()),
+        now,
+    ));
+    let effects = vec![Effect::SendCode {
+        strategy,
+        identification_id: target.to_owned(),
+    }];
+    Ok((state, effects))
+}
+
+/// Attempts the second factor; `still_valid` says whether the identification
+/// the code went to is still one of the user's second factors.
+pub fn attempt_second_factor(
+    mut state: SignInState,
+    strategy: Strategy,
+    proof: Proof<'_>,
+    key: &str,
+    still_valid: impl FnOnce(&str) -> bool,
+    now: i64,
+) -> Result<Step, Refusal> {
+    require_second_factor(&state, strategy)?;
+    let prepared = state
+        .second_factor
+        .clone()
+        .filter(|v| v.strategy == strategy)
+        .ok_or(Refusal::Code(
+            ErrorCode::VerificationMissing,
+            "Prepare the second factor before attempting it.",
+        ))?;
+    if !prepared
+        .identification_id
+        .as_deref()
+        .is_some_and(still_valid)
+    {
+        return Err(Refusal::Code(
+            ErrorCode::VerificationMissing,
+            "Prepare the second factor again: that phone number is no longer one.",
+        ));
+    }
+    let (verification, attempt) = prepared.attempt(key, proof, now);
+    state.second_factor = Some(verification);
+    let mut effects = Vec::new();
+    if attempt == Attempt::Verified {
+        state.status = SignInStatus::Complete;
+        effects.push(Effect::StartSession { two_factors: true });
+    }
+    Ok(Step {
+        state,
+        attempt,
+        effects,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::VerificationStatus;
+
+    fn identified() -> SignInState {
+        SignInState {
+            status: SignInStatus::NeedsFirstFactor,
+            first_factor: None,
+            second_factor: None,
+        }
+    }
+
+    fn code(code: &str) -> Proof<'_> {
+        Proof::Code {
+            code,
+            accept_test_code: false,
+        }
+    }
+
+    #[test]
+    fn a_password_completes_or_asks_for_the_second_factor() {
+        let step = attempt_first_factor(
+            identified(),
+            Strategy::Password,
+            Proof::Password { matched: true },
+            "sia_1",
+            false,
+            0,
+        )
+        .unwrap();
+        assert_eq!(step.state.status, SignInStatus::Complete);
+        assert_eq!(step.effects, [Effect::StartSession { two_factors: false }]);
+        assert!(step.state.first_factor.unwrap().is_verified());
+
+        let (state, effects) = identified_with_password(identified(), true);
+        assert_eq!(state.status, SignInStatus::NeedsSecondFactor);
+        assert!(effects.is_empty());
+
+        let wrong = attempt_first_factor(
+            identified(),
+            Strategy::Password,
+            Proof::Password { matched: false },
+            "sia_1",
+            false,
+            0,
+        );
+        assert!(matches!(
+            wrong,
+            Err(Refusal::Code(ErrorCode::FormPasswordIncorrect, _))
+        ));
+    }
+
+    #[test]
+    fn an_email_code_is_sent_then_checked() {
+        let (state, effects) = prepare_first_factor(
+            identified(),
+            Strategy::EmailCode,
+            Some("idn_1"),
+            "sia_1",
+            "111111",
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            effects,
+            [Effect::SendCode {
+                strategy: Strategy::EmailCode,
+                identification_id: "idn_1".into()
+            }]
+        );
+        let step = attempt_first_factor(
+            state.clone(),
+            Strategy::EmailCode,
+            code("222222"),
+            "sia_1",
+            false,
+            1,
+        )
+        .unwrap();
+        assert_eq!(step.attempt, Attempt::Incorrect);
+        assert_eq!(step.state.status, SignInStatus::NeedsFirstFactor);
+        assert_eq!(step.state.first_factor.as_ref().unwrap().attempts, 1);
+        let step = attempt_first_factor(
+            step.state,
+            Strategy::EmailCode,
+            code("111111"),
+            "sia_1",
+            false,
+            2,
+        )
+        .unwrap();
+        assert_eq!(step.attempt, Attempt::Verified);
+        assert_eq!(step.state.status, SignInStatus::Complete);
+
+        // A code prepared for one strategy cannot be attempted as another.
+        let other = attempt_first_factor(
+            state,
+            Strategy::PhoneCode,
+            code("111111"),
+            "sia_1",
+            false,
+            1,
+        );
+        assert!(matches!(
+            other,
+            Err(Refusal::Code(ErrorCode::VerificationMissing, _))
+        ));
+        // A complete sign-in takes no more attempts.
+        let done = attempt_first_factor(
+            step.state,
+            Strategy::EmailCode,
+            code("1"),
+            "sia_1",
+            false,
+            3,
+        );
+        assert!(matches!(
+            done,
+            Err(Refusal::Code(ErrorCode::SignInAlreadyComplete, _))
+        ));
+    }
+
+    #[test]
+    fn a_reset_code_asks_for_a_new_password() {
+        let (state, _) = prepare_first_factor(
+            identified(),
+            Strategy::ResetPasswordEmailCode,
+            Some("idn_1"),
+            "sia_1",
+            "111111",
+            0,
+        )
+        .unwrap();
+        assert!(matches!(
+            new_password_set(state.clone(), false),
+            Err(Refusal::Code(ErrorCode::SignInNoPasswordReset, _))
+        ));
+        let step = attempt_first_factor(
+            state,
+            Strategy::ResetPasswordEmailCode,
+            code("111111"),
+            "sia_1",
+            false,
+            1,
+        )
+        .unwrap();
+        assert_eq!(step.state.status, SignInStatus::NeedsNewPassword);
+        assert!(step.effects.is_empty());
+        let (state, effects) = new_password_set(step.state, true).unwrap();
+        assert_eq!(state.status, SignInStatus::NeedsSecondFactor);
+        assert!(effects.is_empty());
+    }
+
+    #[test]
+    fn the_second_factor_checks_its_target_and_completes() {
+        let (state, _) = identified_with_password(identified(), true);
+        let key = second_factor_key("sia_1");
+        assert!(matches!(
+            prepare_second_factor(state.clone(), Strategy::EmailCode, "idn_p", &key, "1", 0),
+            Err(Refusal::Param("strategy", _))
+        ));
+        let (state, effects) =
+            prepare_second_factor(state, Strategy::PhoneCode, "idn_p", &key, "333333", 0).unwrap();
+        assert_eq!(effects.len(), 1);
+        let gone = attempt_second_factor(
+            state.clone(),
+            Strategy::PhoneCode,
+            code("333333"),
+            &key,
+            |_| false,
+            1,
+        );
+        assert!(matches!(
+            gone,
+            Err(Refusal::Code(ErrorCode::VerificationMissing, _))
+        ));
+        // The first factor's key does not open the second factor.
+        let step = attempt_second_factor(
+            state,
+            Strategy::PhoneCode,
+            code("333333"),
+            "sia_1",
+            |id| id == "idn_p",
+            1,
+        )
+        .unwrap();
+        assert_eq!(step.attempt, Attempt::Incorrect);
+        let step = attempt_second_factor(
+            step.state,
+            Strategy::PhoneCode,
+            code("333333"),
+            &key,
+            |id| id == "idn_p",
+            2,
+        )
+        .unwrap();
+        assert_eq!(step.attempt, Attempt::Verified);
+        assert_eq!(step.state.status, SignInStatus::Complete);
+        assert_eq!(step.effects, [Effect::StartSession { two_factors: true }]);
+        assert_eq!(
+            step.state.second_factor.unwrap().status,
+            VerificationStatus::Verified
+        );
+    }
+
+    #[test]
+    fn strategies_outside_the_factors_are_refused() {
+        assert!(matches!(
+            prepare_first_factor(identified(), Strategy::Admin, None, "k", "1", 0),
+            Err(Refusal::Param("strategy", _))
+        ));
+        assert!(matches!(
+            require_second_factor(&identified(), Strategy::PhoneCode),
+            Err(Refusal::Code(ErrorCode::SignInNoSecondFactor, _))
+        ));
+    }
+}
