@@ -298,3 +298,18 @@ impl Core {
         Ok(idn)
     }
 }
+
+/// The user's phone numbers that take an SMS second factor: verified and
+/// reserved for it, the default one first.
+pub fn second_factor_phones(idns: &[Identification]) -> Vec<&Identification> {
+    let mut phones: Vec<&Identification> = idns
+        .iter()
+        .filter(|i| {
+            i.kind == IdentificationKind::PhoneNumber
+                && i.reserved_for_second_factor
+                && i.verification_status == VerificationStatus::Verified
+        })
+        .collect();
+    phones.sort_by_key(|p| !p.default_second_factor);
+    phones
+}

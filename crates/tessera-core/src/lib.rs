@@ -18,6 +18,7 @@ pub mod mailer;
 pub mod passwords;
 pub mod rate_limits;
 pub mod render;
+pub mod request;
 pub mod sessions;
 pub mod sms;
 pub mod users;

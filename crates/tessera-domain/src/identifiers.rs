@@ -126,6 +126,25 @@ pub fn is_test_phone(phone: &str) -> bool {
     digits.len() == 10 && digits[3..6] == *"555" && digits[6..8] == *"01"
 }
 
+/// Masks an email address for display (`a***@example.com`).
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
+    }
+}
+
+/// Masks a phone number for display, keeping its last four characters.
+pub fn mask_phone(phone: &str) -> String {
+    let count = phone.chars().count();
+    let keep = count.saturating_sub(4);
+    let tail: String = phone.chars().skip(keep).collect();
+    format!("{}{tail}", "*".repeat(keep))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +231,13 @@ mod tests {
         assert!(is_test_phone("+12015550100"));
         assert!(is_test_phone("+12015550199"));
         assert!(!is_test_phone("+12015550200"));
+    }
+
+    #[test]
+    fn masks_keep_what_identifies_the_target() {
+        assert_eq!(mask_email("alice@example.com"), "a***@example.com");
+        assert_eq!(mask_email("nope"), "***");
+        assert_eq!(mask_phone("+15555550100"), "********0100");
+        assert_eq!(mask_phone("12"), "12");
     }
 }

@@ -272,7 +272,7 @@ mod tests {
     use super::*;
 
     fn client() -> Client {
-        crate::frontend::clients::new_client(0).0
+        crate::sessions::clients::new_client(0).0
     }
 
     #[test]

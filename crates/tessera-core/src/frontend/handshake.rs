@@ -18,10 +18,10 @@ use base64::Engine as _;
 use sha1::{Digest as _, Sha1};
 use tessera_domain::settings::EnvironmentType;
 
-use super::clients::new_token;
 use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
 use crate::keys::hash_secret;
+use crate::sessions::clients::new_token;
 use crate::sessions::{effective_status, ClientView};
 use crate::Core;
 

@@ -10,11 +10,11 @@ use tessera_domain::settings::{AttributeSetting, EnvironmentType};
 use tessera_domain::verification::{Attempt, Proof, Strategy, Verification};
 use tessera_store::records::Identification;
 
-use super::RequestInfo;
 use crate::clock::now_ms;
 use crate::codes;
 use crate::error::{CoreError, CoreResult};
 use crate::mailer::{code_email, CodePurpose};
+use crate::request::RequestInfo;
 use crate::Core;
 
 /// Clerk's test identifiers (`…+clerk_test@…`, `+1 XXX 555-01XX`).

@@ -15,13 +15,14 @@ use tessera_store::attempts::SignIn;
 use tessera_store::records::{Client, Identification, User};
 use tessera_store::Conn;
 
-use super::clients::{ensure_client, load_view, start_session};
-use super::RequestInfo;
 use crate::clock::now_ms;
 use crate::codes;
 use crate::error::{CoreError, CoreResult};
+use crate::identifications::second_factor_phones;
 use crate::mailer::{code_email, CodePurpose};
 use crate::passwords::{Password, Verdict};
+use crate::request::RequestInfo;
+use crate::sessions::clients::{ensure_client, load_view, start_session};
 use crate::sessions::ClientView;
 use crate::Core;
 
@@ -38,38 +39,6 @@ pub struct SignInOutcome {
     pub client: ClientView,
     /// A new client token to set as cookie, if it changed.
     pub new_token: Option<String>,
-}
-
-/// Masks an email address for display (`a***@example.com`).
-pub fn mask_email(email: &str) -> String {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "***".to_owned(),
-    }
-}
-
-/// The user's phone numbers that take an SMS second factor: verified and
-/// reserved for it, the default one first.
-pub fn second_factor_phones(idns: &[Identification]) -> Vec<&Identification> {
-    let mut phones: Vec<&Identification> = idns
-        .iter()
-        .filter(|i| {
-            i.kind == IdentificationKind::PhoneNumber
-                && i.reserved_for_second_factor
-                && i.verification_status == VerificationStatus::Verified
-        })
-        .collect();
-    phones.sort_by_key(|p| !p.default_second_factor);
-    phones
-}
-
-/// Masks a phone number for display, keeping its last four digits.
-pub fn mask_phone(phone: &str) -> String {
-    let keep = phone.len().saturating_sub(4);
-    format!("{}{}", "*".repeat(keep), &phone[keep..])
 }
 
 async fn find_user(

@@ -15,13 +15,13 @@ use tessera_domain::verification::{Attempt, Proof, Strategy, Verification};
 use tessera_store::attempts::SignUp;
 use tessera_store::records::{Client, User};
 
-use super::clients::{ensure_client, load_view, start_session};
-use super::RequestInfo;
 use crate::clock::now_ms;
 use crate::codes;
 use crate::error::{CoreError, CoreResult};
 use crate::mailer::code_email;
 use crate::passwords::{Password, NATIVE_HASHER};
+use crate::request::RequestInfo;
+use crate::sessions::clients::{ensure_client, load_view, start_session};
 use crate::sessions::ClientView;
 use crate::users::{check_new_password, invalid_to_error, new_identification};
 use crate::Core;

@@ -11,7 +11,7 @@ use tessera_store::Conn;
 
 use crate::clock::now_ms;
 use crate::error::CoreResult;
-use crate::frontend::RequestInfo;
+use crate::request::RequestInfo;
 use crate::Core;
 
 tokio::task_local! {

@@ -176,7 +176,7 @@ pub async fn create_template_token(Path((_id, template)): Path<(String, String)>
 /// `POST /v1/dev_browser`: development browsers get an opaque id (clerk-js only asks
 /// for one on Clerk's own development domains).
 pub async fn create_dev_browser() -> impl IntoResponse {
-    let id = tessera_core::frontend::clients::new_token();
+    let id = tessera_core::sessions::clients::new_token();
     (
         StatusCode::OK,
         Json(json!({ "object": "dev_browser", "id": id, "token": id })),

@@ -6,13 +6,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use tessera_core::clock::now_ms;
-use tessera_core::frontend::sign_ins::{
-    mask_email, mask_phone, second_factor_phones, SignInOutcome,
-};
+use tessera_core::frontend::sign_ins::SignInOutcome;
 use tessera_core::frontend::sign_ups::{SignUpFields, SignUpOutcome};
+use tessera_core::identifications::second_factor_phones;
 use tessera_core::sessions::ClientView;
 use tessera_core::users::UserView;
 use tessera_core::Core;
+use tessera_domain::identifiers::{mask_email, mask_phone};
 use tessera_domain::kinds::IdentificationKind;
 use tessera_domain::kinds::VerificationStatus;
 use tessera_domain::kinds::{SignInStatus, SignUpStatus};

@@ -1,5 +1,7 @@
 //! Sessions, clients and session tokens as the Backend API exposes them.
 
+pub mod clients;
+
 use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{ClientId, SessionId, UserId};
 use tessera_domain::kinds::SessionStatus;
@@ -72,15 +74,10 @@ impl Core {
                 detail: "The user is banned.".to_owned(),
             });
         }
+        // A client for the Backend API's session: no browser holds a token for it.
         let client = Client {
-            id: ClientId::generate(now),
             token_hash: None,
-            last_active_session_id: None,
-            sign_up_id: None,
-            sign_in_id: None,
-            expire_at: now + CLIENT_LIFETIME_MS,
-            created_at: now,
-            updated_at: now,
+            ..clients::new_client(now).0
         };
         tessera_store::clients::insert(&mut tx, &client).await?;
         let session = new_session(client.id.clone(), user_id, active_organization_id, now);
@@ -223,7 +220,7 @@ impl Core {
         let id = ClientId::parse(id).ok_or(CoreError::NotFound)?;
         let mut conn = self.store.read().await?;
         let client = tessera_store::clients::get(&mut conn, &id).await?;
-        crate::frontend::clients::load_view(&mut conn, client, now_ms()).await
+        clients::load_view(&mut conn, client, now_ms()).await
     }
 
     /// Finds the client a client token belongs to.
@@ -235,11 +232,7 @@ impl Core {
         )
         .await?
         .ok_or(CoreError::NotFound)?;
-        Ok(crate::frontend::clients::view_at(
-            client,
-            sessions,
-            now_ms(),
-        ))
+        Ok(clients::view_at(client, sessions, now_ms()))
     }
 
     /// Lists clients, newest first, with the total count.
@@ -253,7 +246,7 @@ impl Core {
         let total = tessera_store::clients::count(&mut conn).await?;
         let mut views = Vec::with_capacity(clients.len());
         for client in clients {
-            views.push(crate::frontend::clients::load_view(&mut conn, client, now_ms()).await?);
+            views.push(clients::load_view(&mut conn, client, now_ms()).await?);
         }
         Ok((views, total))
     }
