@@ -13,7 +13,8 @@ both_backends!(errors_carry_the_current_client);
 both_backends!(missing_sign_in_parameters_are_named);
 
 /// Every sign-in step without its required parameter answers 422
-/// `form_param_missing` naming it, and the sign-in is left as it was.
+/// `form_param_missing` naming it, with a strategy it cannot take
+/// `form_param_value_invalid`, and the sign-in is left as it was.
 async fn missing_sign_in_parameters_are_named(app: &TestApp) {
     let user = app.user(json!({})).await;
     let email = first_email(&user);
@@ -40,6 +41,27 @@ async fn missing_sign_in_parameters_are_named(app: &TestApp) {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{step}: {body}");
         assert_error(&body, "form_param_missing");
         assert_eq!(body["errors"][0]["meta"]["param_name"], param, "{step}");
+    }
+    // A strategy this server does not know, or one that is no first factor.
+    for (step, strategy) in [
+        ("prepare_first_factor", "carrier_pigeon"),
+        ("attempt_first_factor", "carrier_pigeon"),
+        ("prepare_second_factor", "carrier_pigeon"),
+        ("prepare_first_factor", "admin"),
+        ("attempt_first_factor", "admin"),
+    ] {
+        let (status, body) = b
+            .post(
+                &format!("/client/sign_ins/{id}/{step}"),
+                &[("strategy", strategy), ("code", "123456")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{step}: {body}");
+        assert_error(&body, "form_param_value_invalid");
+        assert_eq!(
+            body["errors"][0]["meta"]["param_name"], "strategy",
+            "{step}"
+        );
     }
     let (status, body) = b.get(&format!("/client/sign_ins/{id}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
