@@ -59,6 +59,7 @@ async fn boot(settings: &Settings) -> anyhow::Result<tessera::Running> {
     let running = tessera::start(settings).await?;
     running
         .core
+        .settings()
         .update_settings(|s| {
             s.user.rate_limits_enabled = false;
             Ok(())

@@ -87,9 +87,9 @@ fn apply_patch(idn: &mut Identification, patch: &IdentificationPatch, now: i64) 
     Ok(())
 }
 
-impl Core {
+impl crate::Identifications<'_> {
     /// Adds an email address or phone number to a user.
-    pub async fn create_identification(
+    pub async fn create(
         &self,
         kind: IdentificationKind,
         user_id: &str,
@@ -138,11 +138,7 @@ impl Core {
     }
 
     /// Loads an identification of the given kind.
-    pub async fn get_identification(
-        &self,
-        kind: IdentificationKind,
-        id: &str,
-    ) -> CoreResult<Identification> {
+    pub async fn get(&self, kind: IdentificationKind, id: &str) -> CoreResult<Identification> {
         let id = IdentificationId::parse(id).ok_or(CoreError::NotFound)?;
         let mut conn = self.store.read().await?;
         let idn = tessera_store::identifications::get(&mut conn, &id).await?;
@@ -153,7 +149,7 @@ impl Core {
     }
 
     /// Updates verification, primary and second-factor flags.
-    pub async fn update_identification(
+    pub async fn update(
         &self,
         kind: IdentificationKind,
         id: &str,
@@ -223,11 +219,7 @@ impl Core {
     }
 
     /// Deletes an identification; another verified one becomes primary if needed.
-    pub async fn delete_identification(
-        &self,
-        kind: IdentificationKind,
-        id: &str,
-    ) -> CoreResult<Identification> {
+    pub async fn delete(&self, kind: IdentificationKind, id: &str) -> CoreResult<Identification> {
         let id = IdentificationId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
         let mut tx = self.begin().await?;
@@ -249,7 +241,7 @@ impl Core {
 
     /// Replaces all of a user's identifications of one kind with a single primary one
     /// (`status`: `verified`, `reserved` or `unverified`).
-    pub async fn replace_identification(
+    pub async fn replace(
         &self,
         kind: IdentificationKind,
         user_id: &str,

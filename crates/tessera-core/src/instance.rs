@@ -458,7 +458,7 @@ pub async fn open(store: Store, hasher: Hasher, frontend_url: String) -> CoreRes
     Ok(Some(core))
 }
 
-impl Core {
+impl crate::Settings<'_> {
     /// Moves the instance to a new public URL: the publishable key and the
     /// tokens' issuer change (servers pick it up when restarted).
     pub async fn set_frontend_url(&self, url: &str) -> CoreResult<Instance> {

@@ -66,6 +66,70 @@ pub struct Inner {
     moved_to: std::sync::Mutex<Option<String>>,
 }
 
+/// Declares a service: one resource's use cases, reached from [`Core`] by its
+/// accessor (`core.sign_ins()`), sharing the core's state (store, keys, hasher,
+/// mailer, outbox, clock) through `Deref`. A service uses another only through
+/// that one's accessor, so the dependencies between them stay visible.
+macro_rules! service {
+    ($(#[$doc:meta])* $name:ident, $accessor:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name<'a> {
+            core: &'a Core,
+        }
+
+        impl Core {
+            $(#[$doc])*
+            pub fn $accessor(&self) -> $name<'_> {
+                $name { core: self }
+            }
+        }
+
+        impl Deref for $name<'_> {
+            type Target = Core;
+            fn deref(&self) -> &Core {
+                self.core
+            }
+        }
+    };
+}
+
+service!(
+    /// Users: the Backend API's user resource, passwords, and the signed-in user's own account.
+    Users,
+    users
+);
+service!(
+    /// Email addresses and phone numbers: adding, verifying, flags, removal.
+    Identifications,
+    identifications
+);
+service!(
+    /// Sessions and clients (one aggregate): creating, switching, ending, tokens, handshakes.
+    Sessions,
+    sessions
+);
+service!(
+    /// Sign-in attempts, driving the sign-in state machine.
+    SignIns,
+    sign_ins
+);
+service!(
+    /// Sign-up attempts.
+    SignUps,
+    sign_ups
+);
+service!(
+    /// Webhook endpoints and their deliveries.
+    Webhooks,
+    webhooks
+);
+service!(
+    /// The instance's settings, keys and frontend URL.
+    Settings,
+    settings
+);
+
 impl Deref for Core {
     type Target = Inner;
     fn deref(&self) -> &Inner {

@@ -18,7 +18,6 @@ use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
 use crate::passwords::imported::{self, ImportedHasher};
 use crate::passwords::{breached, Password, Verdict, NATIVE_HASHER};
-use crate::Core;
 
 /// A user with its email addresses and phone numbers, ready to render.
 #[derive(Debug, Clone)]
@@ -199,7 +198,7 @@ fn clean_name(raw: Option<String>) -> Option<String> {
     raw.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-impl Core {
+impl crate::Users<'_> {
     /// Hashes a password or validates a digest, returning `(hash, hasher)`.
     async fn password_material(
         &self,
@@ -229,14 +228,14 @@ impl Core {
     }
 
     /// Loads a user with its identifications.
-    pub async fn get_user(&self, id: &str) -> CoreResult<UserView> {
+    pub async fn get(&self, id: &str) -> CoreResult<UserView> {
         let id = UserId::parse(id).ok_or(CoreError::NotFound)?;
         let mut conn = self.store.read().await?;
         load_view(&mut conn, &id).await
     }
 
     /// Lists users; each comes with its identifications (two queries per page).
-    pub async fn list_users(
+    pub async fn list(
         &self,
         filter: &UserFilter,
         order: UserOrderField,
@@ -264,13 +263,13 @@ impl Core {
     }
 
     /// Counts users matching the filter.
-    pub async fn count_users(&self, filter: &UserFilter) -> CoreResult<i64> {
+    pub async fn count(&self, filter: &UserFilter) -> CoreResult<i64> {
         let mut conn = self.store.read().await?;
         Ok(tessera_store::users::count(&mut conn, filter).await?)
     }
 
     /// Creates a user (BAPI `POST /v1/users`).
-    pub async fn create_user(&self, input: NewUser) -> CoreResult<UserView> {
+    pub async fn create(&self, input: NewUser) -> CoreResult<UserView> {
         let now = now_ms();
         let settings = &self.instance().settings;
         let user_settings = &settings.user;
@@ -409,7 +408,7 @@ impl Core {
     }
 
     /// Updates a user (BAPI `PATCH /v1/users/{id}`).
-    pub async fn update_user(&self, id: &str, patch: UserPatch) -> CoreResult<UserView> {
+    pub async fn update(&self, id: &str, patch: UserPatch) -> CoreResult<UserView> {
         let id = UserId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
         let settings = &self.instance().settings;
@@ -510,7 +509,7 @@ impl Core {
     }
 
     /// Deletes a user with everything it owns.
-    pub async fn delete_user(&self, id: &str) -> CoreResult<UserView> {
+    pub async fn delete(&self, id: &str) -> CoreResult<UserView> {
         let id = UserId::parse(id).ok_or(CoreError::NotFound)?;
         let mut tx = self.begin().await?;
         let view = load_view(&mut tx, &id).await?;
@@ -594,7 +593,7 @@ impl Core {
 
     /// Checks a user's password; upgrades imported or weak hashes on success.
     pub async fn verify_password(&self, id: &str, password: Password) -> CoreResult<bool> {
-        let view = self.get_user(id).await?;
+        let view = self.get(id).await?;
         let (Some(hash), Some(hasher)) = (
             view.user.password_hash.clone(),
             view.user.password_hasher.clone(),

@@ -31,9 +31,9 @@ fn escape_xml(raw: &str) -> String {
 
 /// `GET /v1/images/users/{user_id}`: the stored profile image, or an avatar with initials.
 pub async fn user_image(State(core): State<Core>, Path(id): Path<String>) -> ApiResult<Response> {
-    let view = core.get_user(&id).await?;
+    let view = core.users().get(&id).await?;
     if view.user.has_image {
-        let (content_type, bytes) = core.profile_image(&id).await?;
+        let (content_type, bytes) = core.users().profile_image(&id).await?;
         return Ok((
             [
                 (header::CONTENT_TYPE, content_type),

@@ -49,7 +49,7 @@ where
 }
 
 /// A webhook endpoint.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Endpoint {
     /// `ep_…`
     pub id: String,
@@ -59,8 +59,8 @@ pub struct Endpoint {
     pub description: String,
     /// JSON array of event types, or `None` for every type.
     pub filter_types: Option<String>,
-    /// 1 when disabled (by hand or after failing too long).
-    pub disabled: i64,
+    /// Disabled (by hand or after failing too long): nothing is sent to it.
+    pub disabled: bool,
     /// Why it was disabled.
     pub disabled_reason: Option<String>,
     /// Start of the current run of failures (ms), if failing.
@@ -72,6 +72,37 @@ pub struct Endpoint {
     pub created_at: i64,
     /// Updated (ms).
     pub updated_at: i64,
+}
+
+#[derive(FromRow)]
+struct EndpointRow {
+    id: String,
+    url: String,
+    description: String,
+    filter_types: Option<String>,
+    disabled: i64,
+    disabled_reason: Option<String>,
+    failing_since: Option<i64>,
+    enabled_at: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<EndpointRow> for Endpoint {
+    fn from(r: EndpointRow) -> Self {
+        Self {
+            id: r.id,
+            url: r.url,
+            description: r.description,
+            filter_types: r.filter_types,
+            disabled: r.disabled != 0,
+            disabled_reason: r.disabled_reason,
+            failing_since: r.failing_since,
+            enabled_at: r.enabled_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
 }
 
 impl Endpoint {
@@ -101,7 +132,7 @@ pub async fn insert_endpoint(conn: &mut Conn, e: &Endpoint) -> StoreResult<()> {
     .bind(e.url.clone())
     .bind(e.description.clone())
     .bind(e.filter_types.clone())
-    .bind(e.disabled)
+    .bind(crate::rows::flag(e.disabled))
     .bind(e.disabled_reason.clone())
     .bind(e.failing_since)
     .bind(e.enabled_at)
@@ -123,7 +154,7 @@ pub async fn update_endpoint(conn: &mut Conn, e: &Endpoint) -> StoreResult<()> {
     .bind(e.url.clone())
     .bind(e.description.clone())
     .bind(e.filter_types.clone())
-    .bind(e.disabled)
+    .bind(crate::rows::flag(e.disabled))
     .bind(e.disabled_reason.clone())
     .bind(e.failing_since)
     .bind(e.enabled_at)
@@ -138,22 +169,24 @@ pub async fn update_endpoint(conn: &mut Conn, e: &Endpoint) -> StoreResult<()> {
 
 /// One endpoint.
 pub async fn get_endpoint(conn: &mut Conn, id: &str) -> StoreResult<Endpoint> {
-    sqlx::query_as(&format!(
+    sqlx::query_as::<_, EndpointRow>(&format!(
         "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1"
     ))
     .bind(id.to_owned())
     .fetch_optional(conn)
     .await?
+    .map(Endpoint::from)
     .ok_or(StoreError::NotFound)
 }
 
 /// Every endpoint, oldest first.
 pub async fn list_endpoints(conn: &mut Conn) -> StoreResult<Vec<Endpoint>> {
-    Ok(sqlx::query_as(&format!(
+    let rows: Vec<EndpointRow> = sqlx::query_as(&format!(
         "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY created_at, id"
     ))
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(Endpoint::from).collect())
 }
 
 /// Deletes an endpoint with its secrets, deliveries and attempts.

@@ -1601,7 +1601,7 @@ fn endpoint(at: i64, url: &str, filter_types: Option<&str>) -> Endpoint {
         url: url.to_owned(),
         description: String::new(),
         filter_types: filter_types.map(str::to_owned),
-        disabled: 0,
+        disabled: false,
         disabled_reason: None,
         failing_since: None,
         enabled_at: at,
@@ -1670,7 +1670,7 @@ async fn webhook_endpoints_and_secrets(store: &Store) {
     assert!(!users_only.wants("session.created"));
 
     // The CRM keeps failing and is disabled.
-    users_only.disabled = 1;
+    users_only.disabled = true;
     users_only.disabled_reason = Some("failing for 5 days".to_owned());
     users_only.failing_since = Some(T0 + 2 * SEC);
     users_only.description = "CRM sync".to_owned();

@@ -244,7 +244,7 @@ async fn open_or_create(
 async fn keys(settings: &Settings, action: Option<KeysAction>) -> anyhow::Result<()> {
     let (store, core, generated) = open_or_create(settings).await?;
     if let Some(KeysAction::Rotate) = action {
-        let kid = core.rotate_signing_key().await?;
+        let kid = core.settings().rotate_signing_key().await?;
         say!("{}", json!({ "rotated": true, "kid": kid }));
         store.close().await;
         return Ok(());
@@ -274,7 +274,7 @@ async fn instance(settings: &Settings, action: Option<InstanceAction>) -> anyhow
     let inst = match action {
         None => core.instance(),
         Some(InstanceAction::SetFrontendUrl { url }) => {
-            std::sync::Arc::new(core.set_frontend_url(&url).await?)
+            std::sync::Arc::new(core.settings().set_frontend_url(&url).await?)
         }
         Some(InstanceAction::SetSecretKey) => {
             let sk = match settings.secret_key.as_deref() {
@@ -285,7 +285,7 @@ async fn instance(settings: &Settings, action: Option<InstanceAction>) -> anyhow
                     sk
                 }
             };
-            std::sync::Arc::new(core.set_secret_key(&sk).await?)
+            std::sync::Arc::new(core.settings().set_secret_key(&sk).await?)
         }
     };
     let out = json!({

@@ -85,7 +85,7 @@ pub enum WebhooksAction {
 fn endpoint(e: &tessera_store::webhooks::Endpoint) -> Value {
     json!({
         "id": e.id, "url": e.url, "description": e.description, "filter_types": e.filter(),
-        "disabled": e.disabled != 0, "disabled_reason": e.disabled_reason,
+        "disabled": e.disabled, "disabled_reason": e.disabled_reason,
     })
 }
 
@@ -102,7 +102,7 @@ pub async fn run(settings: &Settings, action: WebhooksAction) -> anyhow::Result<
     let core = open(settings).await?;
     let out = match action {
         WebhooksAction::List => {
-            let list = core.list_endpoints().await?;
+            let list = core.webhooks().list_endpoints().await?;
             Value::Array(list.iter().map(endpoint).collect())
         }
         WebhooksAction::Add {
@@ -111,6 +111,7 @@ pub async fn run(settings: &Settings, action: WebhooksAction) -> anyhow::Result<
             description,
         } => {
             let (e, secret) = core
+                .webhooks()
                 .create_endpoint(NewEndpoint {
                     url,
                     description,
@@ -123,7 +124,7 @@ pub async fn run(settings: &Settings, action: WebhooksAction) -> anyhow::Result<
             v
         }
         WebhooksAction::Remove { id } => {
-            core.delete_endpoint(&id).await?;
+            core.webhooks().delete_endpoint(&id).await?;
             json!({ "id": id, "deleted": true })
         }
         WebhooksAction::Enable { id } => {
@@ -131,25 +132,28 @@ pub async fn run(settings: &Settings, action: WebhooksAction) -> anyhow::Result<
                 disabled: Some(false),
                 ..Default::default()
             };
-            endpoint(&core.update_endpoint(&id, patch).await?)
+            endpoint(&core.webhooks().update_endpoint(&id, patch).await?)
         }
         WebhooksAction::Disable { id } => {
             let patch = EndpointPatch {
                 disabled: Some(true),
                 ..Default::default()
             };
-            endpoint(&core.update_endpoint(&id, patch).await?)
+            endpoint(&core.webhooks().update_endpoint(&id, patch).await?)
         }
         WebhooksAction::Secret { id, rotate } => {
             let key = if rotate {
-                core.rotate_endpoint_secret(&id, None).await?
+                core.webhooks().rotate_endpoint_secret(&id, None).await?
             } else {
-                core.endpoint_secret(&id).await?
+                core.webhooks().endpoint_secret(&id).await?
             };
             json!({ "id": id, "key": key, "rotated": rotate })
         }
         WebhooksAction::Attempts { id, limit } => {
-            let list = core.list_attempts(Some(&id), None, limit).await?;
+            let list = core
+                .webhooks()
+                .list_attempts(Some(&id), None, limit)
+                .await?;
             Value::Array(
                 list.iter()
                     .map(|a| {
@@ -163,7 +167,10 @@ pub async fn run(settings: &Settings, action: WebhooksAction) -> anyhow::Result<
             )
         }
         WebhooksAction::Messages { event_type, limit } => {
-            let list = core.list_messages(event_type.as_deref(), limit).await?;
+            let list = core
+                .webhooks()
+                .list_messages(event_type.as_deref(), limit)
+                .await?;
             Value::Array(
                 list.iter()
                     .map(
@@ -173,12 +180,12 @@ pub async fn run(settings: &Settings, action: WebhooksAction) -> anyhow::Result<
             )
         }
         WebhooksAction::Resend { message, endpoint } => {
-            core.resend_message(&message, &endpoint).await?;
+            core.webhooks().resend_message(&message, &endpoint).await?;
             json!({ "message": message, "endpoint": endpoint, "resent": true })
         }
         WebhooksAction::Recover { id, since } => {
             let from = tessera_core::clock::now_ms() - since.as_millis() as i64;
-            let n = core.recover_endpoint(&id, from).await?;
+            let n = core.webhooks().recover_endpoint(&id, from).await?;
             json!({ "id": id, "recovered": n })
         }
     };

@@ -13,9 +13,8 @@ use crate::keyring::SessionClaims;
 use crate::keys::hash_secret;
 use crate::request::RequestInfo;
 use crate::sessions::{effective_status, ClientView, TOKEN_LIFETIME_SECS};
-use crate::Core;
 
-impl Core {
+impl crate::Sessions<'_> {
     /// The client a token belongs to, if it is known and not expired.
     pub async fn client_for_token(&self, token: &str) -> CoreResult<Option<ClientView>> {
         let hash = hash_secret(token);
@@ -165,7 +164,7 @@ impl Core {
         session_id: &str,
         origin: Option<String>,
     ) -> CoreResult<String> {
-        let session = self.get_session(session_id).await?;
+        let session = self.get(session_id).await?;
         if session.client_id != client.id {
             return Err(CoreError::NotFound);
         }

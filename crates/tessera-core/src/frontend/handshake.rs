@@ -23,7 +23,6 @@ use crate::error::{CoreError, CoreResult};
 use crate::keys::hash_secret;
 use crate::sessions::clients::new_token;
 use crate::sessions::{effective_status, ClientView};
-use crate::Core;
 
 /// How long a nonce can be redeemed (ms).
 const NONCE_TTL_MS: i64 = 5 * 60 * 1000;
@@ -88,7 +87,7 @@ fn directives(
     out
 }
 
-impl Core {
+impl crate::Sessions<'_> {
     /// Runs a handshake for the browser's client (if it has one) and returns
     /// the URL to send the browser back to, carrying a fresh nonce.
     pub async fn handshake(

@@ -15,7 +15,6 @@ use crate::codes;
 use crate::error::{CoreError, CoreResult};
 use crate::mailer::{code_email, CodePurpose};
 use crate::request::RequestInfo;
-use crate::Core;
 
 /// Clerk's test identifiers (`…+clerk_test@…`, `+1 XXX 555-01XX`).
 fn is_test_identifier(kind: IdentificationKind, value: &str) -> bool {
@@ -83,7 +82,7 @@ pub fn set_second_factor_flags(
     Ok(())
 }
 
-impl Core {
+impl crate::Identifications<'_> {
     /// Refuses identifications of a kind the instance settings turn off.
     fn ensure_attribute_enabled(&self, kind: IdentificationKind) -> CoreResult<()> {
         let user = &self.instance().settings.user;
@@ -107,7 +106,7 @@ impl Core {
         kind: IdentificationKind,
         id: &str,
     ) -> CoreResult<Identification> {
-        let idn = self.get_identification(kind, id).await?;
+        let idn = self.get(kind, id).await?;
         if &idn.user_id != user_id {
             return Err(CoreError::NotFound);
         }
@@ -133,7 +132,7 @@ impl Core {
         value: &str,
     ) -> CoreResult<Identification> {
         self.ensure_attribute_enabled(kind)?;
-        self.create_identification(kind, user_id.as_str(), value, Default::default())
+        self.create(kind, user_id.as_str(), value, Default::default())
             .await
     }
 
@@ -145,7 +144,7 @@ impl Core {
         id: &str,
     ) -> CoreResult<Identification> {
         self.own_identification(user_id, kind, id).await?;
-        self.delete_identification(kind, id).await
+        self.delete(kind, id).await
     }
 
     /// Sends a code to one of the user's own identifications: by email for an

@@ -13,9 +13,8 @@ use crate::error::{CoreError, CoreResult};
 use crate::passwords::Password;
 use crate::sessions::effective_status;
 use crate::users::{UserPatch, UserView};
-use crate::Core;
 
-impl Core {
+impl crate::Users<'_> {
     /// Changes the password; the current one is required when the user has one,
     /// and the new one must differ from it.
     pub async fn change_own_password(
@@ -26,7 +25,7 @@ impl Core {
         sign_out_of_other_sessions: bool,
         keep_session: Option<&SessionId>,
     ) -> CoreResult<UserView> {
-        let view = self.get_user(user_id.as_str()).await?;
+        let view = self.get(user_id.as_str()).await?;
         if view.user.password_hash.is_some() {
             let current = current.ok_or_else(|| CoreError::missing("current_password"))?;
             let unchanged = current.expose() == new.expose();
@@ -47,7 +46,7 @@ impl Core {
             password: Some(new),
             ..UserPatch::default()
         };
-        let view = self.update_user(user_id.as_str(), patch).await?;
+        let view = self.update(user_id.as_str(), patch).await?;
         if sign_out_of_other_sessions {
             self.revoke_other_sessions(user_id, keep_session).await?;
         }
@@ -85,7 +84,7 @@ impl Core {
             user_id: Some(user_id.clone()),
             ..SessionFilter::default()
         };
-        let (sessions, _) = self.list_sessions(&filter, 500, 0).await?;
+        let (sessions, _) = self.sessions().list(&filter, 500, 0).await?;
         Ok(sessions
             .into_iter()
             .filter(|s| effective_status(s, now).is_signed_in())
@@ -98,22 +97,22 @@ impl Core {
         user_id: &UserId,
         session_id: &str,
     ) -> CoreResult<Session> {
-        let session = self.get_session(session_id).await?;
+        let session = self.sessions().get(session_id).await?;
         if &session.user_id != user_id {
             return Err(CoreError::NotFound);
         }
-        self.revoke_session(session_id).await
+        self.sessions().revoke(session_id).await
     }
 
     /// Deletes the user's own account when the instance and the user allow it.
     pub async fn delete_own_account(&self, user_id: &UserId) -> CoreResult<UserView> {
-        let view = self.get_user(user_id.as_str()).await?;
+        let view = self.get(user_id.as_str()).await?;
         if !(view.user.delete_self_enabled && self.instance().settings.user.delete_self_enabled) {
             return Err(CoreError::NotAllowed {
                 code: ErrorCode::NotAllowedAccess,
                 detail: "Deleting your own account is not allowed on this application.".to_owned(),
             });
         }
-        self.delete_user(user_id.as_str()).await
+        self.delete(user_id.as_str()).await
     }
 }

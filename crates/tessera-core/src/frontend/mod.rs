@@ -8,5 +8,6 @@ pub mod identifications;
 pub mod me;
 pub mod sign_ins;
 pub mod sign_ups;
+pub mod snapshot;
 
 pub use crate::request::RequestInfo;

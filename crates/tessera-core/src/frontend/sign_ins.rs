@@ -123,7 +123,7 @@ fn accepts_test_code(core: &Core, identifier: Option<&str>) -> bool {
         && identifier.is_some_and(|i| is_test_email(i) || identifiers::is_test_phone(i))
 }
 
-impl Core {
+impl crate::SignIns<'_> {
     /// Sign-in attempts per IP and per identifier.
     async fn limit_sign_in_attempts(
         &self,
@@ -197,13 +197,13 @@ impl Core {
         tessera_store::users::update(&mut tx, &fresh).await?;
         tx.commit().await?;
         if verdict == Verdict::MatchNeedsRehash {
-            self.upgrade_hash(&user.id, &hash, password).await?;
+            self.users().upgrade_hash(&user.id, &hash, password).await?;
         }
         Ok(verdict.matched())
     }
 
     /// `POST /v1/client/sign_ins`: identify, and with a password finish at once.
-    pub async fn create_sign_in(
+    pub async fn create(
         &self,
         client: Option<&Client>,
         identifier: Option<String>,
@@ -301,8 +301,20 @@ impl Core {
         })
     }
 
+    /// A client's sign-in with its identified user, as the client object shows it.
+    pub async fn load(
+        &self,
+        client: &Client,
+        id: &str,
+    ) -> CoreResult<(SignIn, Option<(User, Vec<Identification>)>)> {
+        let sign_in = self.sign_in_of_client(client, id).await?;
+        let mut conn = self.store.read().await?;
+        let user = self.user_with_identifications(&mut conn, &sign_in).await?;
+        Ok((sign_in, user))
+    }
+
     /// `GET /v1/client/sign_ins/{id}`.
-    pub async fn get_sign_in(&self, client: &Client, id: &str) -> CoreResult<SignInOutcome> {
+    pub async fn get(&self, client: &Client, id: &str) -> CoreResult<SignInOutcome> {
         let now = now_ms();
         let sign_in = self.sign_in_of_client(client, id).await?;
         let mut conn = self.store.read().await?;
@@ -336,7 +348,7 @@ impl Core {
         let Some(kind) = strategy.channel() else {
             // Nothing to send (a password), or a strategy the machine refuses.
             machine::prepare_first_factor(state_of(&sign_in), strategy, None, "", "", now)?;
-            return self.get_sign_in(client, id).await;
+            return self.get(client, id).await;
         };
         let param = match kind {
             IdentificationKind::EmailAddress => "email_address_id",
@@ -377,7 +389,7 @@ impl Core {
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         tx.commit().await?;
         self.send_codes(&effects, &target, &code).await;
-        self.get_sign_in(client, id).await
+        self.get(client, id).await
     }
 
     /// Performs the `SendCode` effects of a prepare step (after its commit).
@@ -652,7 +664,7 @@ impl Core {
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         tx.commit().await?;
         self.send_codes(&effects, &target, &code).await;
-        self.get_sign_in(client, id).await
+        self.get(client, id).await
     }
 
     /// `POST /v1/client/sign_ins/{id}/attempt_second_factor` (`phone_code`):

@@ -24,7 +24,6 @@ use crate::request::RequestInfo;
 use crate::sessions::clients::{ensure_client, load_view, start_session};
 use crate::sessions::ClientView;
 use crate::users::{check_new_password, invalid_to_error, new_identification};
-use crate::Core;
 
 /// How long an unfinished sign-up lives (Clerk: 24 hours).
 const SIGN_UP_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
@@ -160,7 +159,7 @@ fn clean(raw: Option<String>) -> Option<String> {
     raw.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-impl Core {
+impl crate::SignUps<'_> {
     async fn apply_sign_up_input(
         &self,
         sign_up: &mut SignUp,
@@ -350,11 +349,7 @@ impl Core {
     }
 
     /// `GET /v1/client/sign_ups/{id}`.
-    pub async fn get_sign_up(
-        &self,
-        client: &Client,
-        id: &str,
-    ) -> CoreResult<(SignUp, SignUpFields)> {
+    pub async fn get(&self, client: &Client, id: &str) -> CoreResult<(SignUp, SignUpFields)> {
         let sign_up = self.sign_up_of_client(Some(client), id).await?;
         let f = fields(&sign_up, &self.instance().settings);
         Ok((sign_up, f))
@@ -436,7 +431,7 @@ impl Core {
     }
 
     /// `POST /v1/client/sign_ups/{id}/prepare_verification` (`email_code` or `phone_code`).
-    pub async fn prepare_sign_up_verification(
+    pub async fn prepare_verification(
         &self,
         client: &Client,
         id: &str,
@@ -516,7 +511,7 @@ impl Core {
     }
 
     /// `POST /v1/client/sign_ups/{id}/attempt_verification`.
-    pub async fn attempt_sign_up_verification(
+    pub async fn attempt_verification(
         &self,
         client: &Client,
         id: &str,

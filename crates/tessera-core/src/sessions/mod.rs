@@ -13,7 +13,6 @@ use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
 use crate::keyring::SessionClaims;
 use crate::keys::hash_secret;
-use crate::Core;
 
 /// Hard session lifetime (Clerk's default: 7 days).
 pub const SESSION_LIFETIME_MS: i64 = 7 * 24 * 60 * 60 * 1000;
@@ -50,7 +49,7 @@ fn minutes_since(at: Option<i64>, now: i64) -> i64 {
     at.map_or(-1, |t| (now - t).max(0) / 60_000)
 }
 
-impl Core {
+impl crate::Sessions<'_> {
     /// Creates a signed-in session for a user on a new client (BAPI `POST /v1/sessions`,
     /// meant for tests and server-side flows; refused on production instances).
     pub async fn create_session_for_user(
@@ -92,7 +91,7 @@ impl Core {
     }
 
     /// Loads one session, with lazily applied expiry.
-    pub async fn get_session(&self, id: &str) -> CoreResult<Session> {
+    pub async fn get(&self, id: &str) -> CoreResult<Session> {
         let id = SessionId::parse(id).ok_or(CoreError::NotFound)?;
         let mut conn = self.store.read().await?;
         let mut session = tessera_store::sessions::get(&mut conn, &id).await?;
@@ -101,7 +100,7 @@ impl Core {
     }
 
     /// Lists sessions, newest first, with the total count.
-    pub async fn list_sessions(
+    pub async fn list(
         &self,
         filter: &SessionFilter,
         limit: i64,
@@ -118,7 +117,7 @@ impl Core {
     }
 
     /// Revokes a session: it can no longer mint tokens.
-    pub async fn revoke_session(&self, id: &str) -> CoreResult<Session> {
+    pub async fn revoke(&self, id: &str) -> CoreResult<Session> {
         let id = SessionId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
         let mut tx = self.begin().await?;
@@ -142,7 +141,7 @@ impl Core {
         expires_in_secs: Option<i64>,
         azp: Option<String>,
     ) -> CoreResult<String> {
-        let session = self.get_session(id).await?;
+        let session = self.get(id).await?;
         if !session.status.is_signed_in() {
             return Err(CoreError::NotFound);
         }
@@ -205,7 +204,7 @@ impl Core {
                 detail: "The token belongs to another session.".to_owned(),
             });
         }
-        let session = self.get_session(id).await?;
+        let session = self.get(id).await?;
         if !session.status.is_signed_in() {
             return Err(CoreError::NotAllowed {
                 code: ErrorCode::SessionNotActive,

@@ -187,7 +187,7 @@ impl Core {
         for (message_id, event_type, written_at) in &messages {
             for e in endpoints
                 .iter()
-                .filter(|e| e.disabled == 0 && e.enabled_at <= *written_at && e.wants(event_type))
+                .filter(|e| !e.disabled && e.enabled_at <= *written_at && e.wants(event_type))
             {
                 store::insert_delivery(
                     &mut tx,
@@ -255,7 +255,7 @@ impl Core {
             response: String::new(),
             error: None,
             trigger: trigger.to_owned(),
-            skipped: endpoint.disabled != 0,
+            skipped: endpoint.disabled,
         };
         if outcome.skipped {
             // Disabled after this was queued: it waits for a recovery.
@@ -304,7 +304,7 @@ impl Core {
         let schedule = &self.webhooks.schedule;
         let limit = self.webhooks.disable_after.as_millis() as i64;
         let mut tx = self.begin_bookkeeping().await?;
-        let mut endpoints: Vec<(store::Endpoint, (Option<i64>, i64))> = Vec::new();
+        let mut endpoints: Vec<(store::Endpoint, (Option<i64>, bool))> = Vec::new();
         for o in outcomes {
             let d = &o.delivery;
             if o.skipped {
@@ -354,8 +354,8 @@ impl Core {
                 e.failing_since = None;
             } else {
                 let since = *e.failing_since.get_or_insert(o.attempted_at);
-                if e.disabled == 0 && now - since >= limit {
-                    e.disabled = 1;
+                if !e.disabled && now - since >= limit {
+                    e.disabled = true;
                     e.disabled_reason = Some(format!(
                         "every delivery failed for {}",
                         humantime::format_duration(Duration::from_secs(

@@ -8,7 +8,6 @@ use tessera_store::webhooks::{self as store, status, Attempt, Delivery, Endpoint
 use super::signature::{new_secret, valid_secret};
 use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
-use crate::Core;
 
 /// How long the previous secret keeps signing after a rotation (as Svix).
 pub const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
@@ -70,7 +69,7 @@ fn filter_text(types: Option<Vec<String>>) -> CoreResult<Option<String>> {
         .map_err(|e| CoreError::Internal(e.to_string()))
 }
 
-impl Core {
+impl crate::Webhooks<'_> {
     /// Creates an endpoint; returns it and its secret.
     pub async fn create_endpoint(&self, input: NewEndpoint) -> CoreResult<(Endpoint, String)> {
         let now = now_ms();
@@ -89,7 +88,7 @@ impl Core {
             url: check_url(&input.url)?,
             description: input.description.unwrap_or_default(),
             filter_types: filter_text(input.filter_types)?,
-            disabled: i64::from(input.disabled),
+            disabled: input.disabled,
             disabled_reason: input.disabled.then(|| "disabled on creation".to_owned()),
             failing_since: None,
             enabled_at: now,
@@ -141,14 +140,14 @@ impl Core {
         }
         match patch.disabled {
             Some(true) => {
-                e.disabled = 1;
+                e.disabled = true;
                 e.disabled_reason = Some("disabled by an operator".to_owned());
             }
             Some(false) => {
-                if e.disabled != 0 {
+                if e.disabled {
                     e.enabled_at = now;
                 }
-                e.disabled = 0;
+                e.disabled = false;
                 e.disabled_reason = None;
                 e.failing_since = None;
             }

@@ -67,7 +67,8 @@ pub async fn create_email_address(
         reserved_for_second_factor: None,
     };
     let idn = core
-        .create_identification(
+        .identifications()
+        .create(
             IdentificationKind::EmailAddress,
             &b.user_id,
             &b.email_address,
@@ -89,7 +90,8 @@ pub async fn create_phone_number(
         reserved_for_second_factor: b.reserved_for_second_factor,
     };
     let idn = core
-        .create_identification(
+        .identifications()
+        .create(
             IdentificationKind::PhoneNumber,
             &b.user_id,
             &b.phone_number,
@@ -100,7 +102,7 @@ pub async fn create_phone_number(
 }
 
 async fn get(core: &Core, kind: IdentificationKind, id: &str) -> ApiResult<Json<Value>> {
-    let idn = core.get_identification(kind, id).await?;
+    let idn = core.identifications().get(kind, id).await?;
     Ok(Json(wire::identification::identification(&idn)))
 }
 
@@ -116,12 +118,12 @@ async fn update(
         primary: b.primary,
         reserved_for_second_factor: b.reserved_for_second_factor,
     };
-    let idn = core.update_identification(kind, id, patch).await?;
+    let idn = core.identifications().update(kind, id, patch).await?;
     Ok(Json(wire::identification::identification(&idn)))
 }
 
 async fn delete(core: &Core, kind: IdentificationKind, id: &str) -> ApiResult<Json<Value>> {
-    let idn = core.delete_identification(kind, id).await?;
+    let idn = core.identifications().delete(kind, id).await?;
     Ok(Json(wire::deleted(kind.as_str(), idn.id.as_str())))
 }
 
@@ -196,7 +198,8 @@ pub async fn replace_email_address(
         .identification_status
         .unwrap_or_else(|| "verified".to_owned());
     let idn = core
-        .replace_identification(IdentificationKind::EmailAddress, &user_id, &value, &status)
+        .identifications()
+        .replace(IdentificationKind::EmailAddress, &user_id, &value, &status)
         .await?;
     Ok(Json(wire::identification::identification(&idn)))
 }
@@ -215,7 +218,8 @@ pub async fn replace_phone_number(
         .identification_status
         .unwrap_or_else(|| "verified".to_owned());
     let idn = core
-        .replace_identification(IdentificationKind::PhoneNumber, &user_id, &value, &status)
+        .identifications()
+        .replace(IdentificationKind::PhoneNumber, &user_id, &value, &status)
         .await?;
     Ok(Json(wire::identification::identification(&idn)))
 }

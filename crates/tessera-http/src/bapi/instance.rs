@@ -52,35 +52,36 @@ pub async fn update_instance(
         }
     }
     let _ = b.preferred_sign_in_strategy_when_password_required;
-    core.update_settings(|s| {
-        let i = &mut s.instance;
-        if let Some(v) = b.test_mode {
-            i.test_mode = v;
-        }
-        if let Some(v) = b.hibp {
-            i.hibp = v;
-        }
-        if let Some(v) = b.support_email {
-            i.support_email = Some(v).filter(|s| !s.is_empty());
-        }
-        if let Some(v) = b.clerk_js_version {
-            i.clerk_js_version = Some(v).filter(|s| !s.is_empty());
-        }
-        if let Some(v) = b.development_origin {
-            i.development_origin = Some(v).filter(|s| !s.is_empty());
-        }
-        if let Some(v) = b.allowed_origins {
-            i.allowed_origins = v;
-        }
-        if let Some(v) = b.cookieless_dev {
-            i.cookieless_dev = v;
-        }
-        if let Some(v) = b.url_based_session_syncing {
-            i.url_based_session_syncing = v;
-        }
-        Ok(())
-    })
-    .await?;
+    core.settings()
+        .update_settings(|s| {
+            let i = &mut s.instance;
+            if let Some(v) = b.test_mode {
+                i.test_mode = v;
+            }
+            if let Some(v) = b.hibp {
+                i.hibp = v;
+            }
+            if let Some(v) = b.support_email {
+                i.support_email = Some(v).filter(|s| !s.is_empty());
+            }
+            if let Some(v) = b.clerk_js_version {
+                i.clerk_js_version = Some(v).filter(|s| !s.is_empty());
+            }
+            if let Some(v) = b.development_origin {
+                i.development_origin = Some(v).filter(|s| !s.is_empty());
+            }
+            if let Some(v) = b.allowed_origins {
+                i.allowed_origins = v;
+            }
+            if let Some(v) = b.cookieless_dev {
+                i.cookieless_dev = v;
+            }
+            if let Some(v) = b.url_based_session_syncing {
+                i.url_based_session_syncing = v;
+            }
+            Ok(())
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -102,6 +103,7 @@ pub async fn update_restrictions(
     JsonBody(b): JsonBody<RestrictionsBody>,
 ) -> ApiResult<Json<Value>> {
     let inst = core
+        .settings()
         .update_settings(|s| {
             let r = &mut s.restrictions;
             for (slot, value) in [
@@ -158,6 +160,7 @@ pub async fn update_organization_settings(
         b.domains_default_role_id,
     );
     let inst = core
+        .settings()
         .update_settings(|s| {
             let o = &mut s.organizations;
             if let Some(v) = b.enabled {

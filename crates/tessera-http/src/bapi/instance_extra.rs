@@ -65,6 +65,7 @@ pub async fn update_protect(
     JsonBody(b): JsonBody<ProtectBody>,
 ) -> ApiResult<Json<Value>> {
     let inst = core
+        .settings()
         .update_settings(|s| {
             set(&mut s.protect.rules_enabled, b.rules_enabled);
             set(&mut s.protect.specter_enabled, b.specter_enabled);
@@ -110,6 +111,7 @@ pub async fn update_communication(
         }
     }
     let inst = core
+        .settings()
         .update_settings(|s| {
             if let Some(mut codes) = b.blocked_country_codes {
                 codes.sort();
@@ -147,6 +149,7 @@ pub async fn update_oauth_applications(
     JsonBody(b): JsonBody<OAuthApplicationsBody>,
 ) -> ApiResult<Json<Value>> {
     let inst = core
+        .settings()
         .update_settings(|s| {
             let o = &mut s.oauth_applications;
             set(
@@ -199,6 +202,7 @@ pub async fn update_beta_settings(
         }
     }
     let inst = core
+        .settings()
         .update_settings(|s| {
             set(&mut s.restrictions.allowlist, b.restricted_to_allowlist);
             if let Some(local) = b.from_email_address {
@@ -247,7 +251,7 @@ pub async fn patch_settings(
     State(core): State<Core>,
     JsonBody(patch): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
-    let inst = core.patch_settings(&patch).await?;
+    let inst = core.settings().patch_settings(&patch).await?;
     settings_document(&inst.settings)
 }
 

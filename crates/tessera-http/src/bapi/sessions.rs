@@ -55,7 +55,7 @@ pub async fn list_sessions(
         })?);
     }
     let (limit, offset) = q.page()?;
-    let (sessions, total) = core.list_sessions(&filter, limit, offset).await?;
+    let (sessions, total) = core.sessions().list(&filter, limit, offset).await?;
     let items = sessions.iter().map(wire::session::session).collect();
     Ok(Json(wire::list(
         items,
@@ -79,6 +79,7 @@ pub async fn create_session(
     JsonBody(b): JsonBody<CreateSessionBody>,
 ) -> ApiResult<Json<Value>> {
     let session = core
+        .sessions()
         .create_session_for_user(&b.user_id, b.active_organization_id)
         .await?;
     Ok(Json(wire::session::session(&session)))
@@ -90,7 +91,9 @@ pub async fn get_session(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(wire::session::session(&core.get_session(&id).await?)))
+    Ok(Json(wire::session::session(
+        &core.sessions().get(&id).await?,
+    )))
 }
 
 /// `POST /v1/sessions/{session_id}/revoke`
@@ -100,7 +103,7 @@ pub async fn revoke_session(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(wire::session::session(
-        &core.revoke_session(&id).await?,
+        &core.sessions().revoke(&id).await?,
     )))
 }
 
@@ -121,6 +124,7 @@ pub async fn create_session_token(
 ) -> ApiResult<Json<Value>> {
     let azp = crate::extract::header_text(&headers, axum::http::header::ORIGIN);
     let jwt = core
+        .sessions()
         .create_session_token(&id, b.expires_in_seconds, azp)
         .await?;
     Ok(Json(json!({ "object": "token", "jwt": jwt })))
@@ -132,7 +136,7 @@ pub async fn create_session_token_from_template(
     State(core): State<Core>,
     Path((id, template)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    core.get_session(&id).await?;
+    core.sessions().get(&id).await?;
     Err(ApiError::new(
         ErrorCode::ResourceNotFound,
         "not found",
@@ -147,7 +151,7 @@ pub async fn list_clients(
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
     let (limit, offset) = q.page()?;
-    let (clients, total) = core.list_clients(limit, offset).await?;
+    let (clients, total) = core.sessions().list_clients(limit, offset).await?;
     let items = clients.iter().map(wire::session::client).collect();
     Ok(Json(wire::list(
         items,
@@ -162,7 +166,9 @@ pub async fn get_client(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(wire::session::client(&core.get_client(&id).await?)))
+    Ok(Json(wire::session::client(
+        &core.sessions().get_client(&id).await?,
+    )))
 }
 
 /// `GET /v1/clients/handshake_payload?nonce=`: the cookie directives of a
@@ -180,7 +186,7 @@ pub async fn handshake_payload(
         )
         .param("nonce")
     })?;
-    let directives = core.redeem_handshake(&nonce).await?;
+    let directives = core.sessions().redeem_handshake(&nonce).await?;
     Ok(Json(json!({ "directives": directives })))
 }
 
@@ -198,7 +204,7 @@ pub async fn verify_client(
     JsonBody(b): JsonBody<VerifyClientBody>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(wire::session::client(
-        &core.verify_client_token(&b.token).await?,
+        &core.sessions().verify_client_token(&b.token).await?,
     )))
 }
 
@@ -217,6 +223,6 @@ pub async fn verify_session(
     JsonBody(b): JsonBody<VerifySessionBody>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(wire::session::session(
-        &core.verify_session_token(&id, &b.token).await?,
+        &core.sessions().verify_session_token(&id, &b.token).await?,
     )))
 }

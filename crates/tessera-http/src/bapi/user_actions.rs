@@ -19,7 +19,10 @@ pub async fn ban_user(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&core, &core.set_banned(&id, true).await?)))
+    Ok(Json(render(
+        &core,
+        &core.users().set_banned(&id, true).await?,
+    )))
 }
 
 /// `POST /v1/users/{user_id}/unban`
@@ -28,7 +31,10 @@ pub async fn unban_user(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&core, &core.set_banned(&id, false).await?)))
+    Ok(Json(render(
+        &core,
+        &core.users().set_banned(&id, false).await?,
+    )))
 }
 
 /// Body of `POST /v1/users/ban` and `/unban`.
@@ -47,7 +53,7 @@ async fn set_banned_many(core: &Core, ids: Vec<String>, banned: bool) -> ApiResu
     }
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        out.push(render(core, &core.set_banned(&id, banned).await?));
+        out.push(render(core, &core.users().set_banned(&id, banned).await?));
     }
     Ok(Json(Value::Array(out)))
 }
@@ -76,7 +82,10 @@ pub async fn lock_user(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&core, &core.set_locked(&id, true).await?)))
+    Ok(Json(render(
+        &core,
+        &core.users().set_locked(&id, true).await?,
+    )))
 }
 
 /// `POST /v1/users/{user_id}/unlock`
@@ -85,7 +94,10 @@ pub async fn unlock_user(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&core, &core.set_locked(&id, false).await?)))
+    Ok(Json(render(
+        &core,
+        &core.users().set_locked(&id, false).await?,
+    )))
 }
 
 /// Body of `POST /v1/users/{user_id}/verify_password`.
@@ -103,6 +115,7 @@ pub async fn verify_password(
     JsonBody(body): JsonBody<VerifyPasswordBody>,
 ) -> ApiResult<Json<Value>> {
     if core
+        .users()
         .verify_password(&id, Password::new(body.password))
         .await?
     {
@@ -131,6 +144,7 @@ pub async fn remove_password(
     JsonBody(body): JsonBody<RemovePasswordBody>,
 ) -> ApiResult<Json<Value>> {
     let view = core
+        .users()
         .remove_password(&id, body.sign_out_of_other_sessions.unwrap_or(false))
         .await?;
     Ok(Json(render(&core, &view)))
@@ -183,6 +197,7 @@ pub async fn set_profile_image(
     let content_type = sniff_image(&bytes)
         .ok_or_else(|| ApiError::invalid("file", "must be a PNG, JPEG, GIF or WebP image"))?;
     let view = core
+        .users()
         .set_profile_image(&id, content_type.to_owned(), bytes.to_vec())
         .await?;
     Ok(Json(render(&core, &view)))
@@ -194,7 +209,10 @@ pub async fn delete_profile_image(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&core, &core.delete_profile_image(&id).await?)))
+    Ok(Json(render(
+        &core,
+        &core.users().delete_profile_image(&id).await?,
+    )))
 }
 
 /// `GET /v1/users/{user_id}/organization_memberships` and `/organization_invitations`:
@@ -206,7 +224,7 @@ pub async fn list_user_org_records(
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
     q.page()?;
-    core.get_user(&id).await?;
+    core.users().get(&id).await?;
     Ok(Json(json!({ "data": [], "total_count": 0 })))
 }
 
@@ -217,7 +235,7 @@ pub async fn list_oauth_access_tokens(
     Path((id, _provider)): Path<(String, String)>,
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
-    core.get_user(&id).await?;
+    core.users().get(&id).await?;
     let paginated = q.bool("paginated")? == Some(true);
     Ok(Json(crate::wire::list(Vec::new(), 0, paginated)))
 }
@@ -229,7 +247,10 @@ pub async fn disable_mfa(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let user_id = core.disable_sms_second_factor(&id).await?;
+    let user_id = core
+        .identifications()
+        .disable_sms_second_factor(&id)
+        .await?;
     Ok(Json(json!({ "user_id": user_id.as_str() })))
 }
 
@@ -240,7 +261,7 @@ pub async fn disable_totp_or_backup_codes(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let view = core.get_user(&id).await?;
+    let view = core.users().get(&id).await?;
     Ok(Json(json!({ "user_id": view.user.id.as_str() })))
 }
 
@@ -256,7 +277,7 @@ pub async fn list_trusted_devices(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    core.get_user(&id).await?;
+    core.users().get(&id).await?;
     Ok(Json(json!({ "data": [], "total_count": 0 })))
 }
 
@@ -267,7 +288,7 @@ pub async fn password_compromised(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    core.get_user(&id).await?;
+    core.users().get(&id).await?;
     Err(ApiError::new(
         ErrorCode::FormParamValueInvalid,
         "not supported yet",
@@ -281,7 +302,7 @@ pub async fn billing_not_enabled(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    core.get_user(&id).await?;
+    core.users().get(&id).await?;
     Err(ApiError::new(
         ErrorCode::ResourceNotFound,
         "not found",

@@ -133,17 +133,18 @@ pub async fn list_users(
                 "cannot be combined with a non-zero offset",
             ));
         }
-        let last = core.get_user(&cursor).await.map_err(|_| {
+        let last = core.users().get(&cursor).await.map_err(|_| {
             ApiError::invalid("starting_after", "must be the id of an existing user")
         })?;
         filter.after = Some((last.user.created_at, last.user.id.into_string()));
     }
     let users = core
-        .list_users(&filter, order, descending, limit, offset)
+        .users()
+        .list(&filter, order, descending, limit, offset)
         .await?;
     let items: Vec<Value> = users.iter().map(|u| render(&core, u)).collect();
     if q.bool("paginated")? == Some(true) {
-        let total = core.count_users(&filter).await?;
+        let total = core.users().count(&filter).await?;
         return Ok(Json(wire::list(items, total, true)));
     }
     Ok(Json(Value::Array(items)))
@@ -156,7 +157,7 @@ pub async fn count_users(
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
     let filter = filter_from(&q)?;
-    Ok(Json(wire::total_count(core.count_users(&filter).await?)))
+    Ok(Json(wire::total_count(core.users().count(&filter).await?)))
 }
 
 /// Body of `POST /v1/users`.
@@ -305,7 +306,7 @@ pub async fn create_user(
         banned: body.banned.unwrap_or(false),
         locked: body.locked.unwrap_or(false),
     };
-    let view = core.create_user(input).await?;
+    let view = core.users().create(input).await?;
     Ok(Json(render(&core, &view)))
 }
 
@@ -315,7 +316,7 @@ pub async fn get_user(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let view = core.get_user(&id).await?;
+    let view = core.users().get(&id).await?;
     Ok(Json(render(&core, &view)))
 }
 
@@ -401,7 +402,7 @@ pub async fn update_user(
             .map(|t| rfc3339_ms("created_at", &t))
             .transpose()?,
     };
-    let view = core.update_user(&id, patch).await?;
+    let view = core.users().update(&id, patch).await?;
     Ok(Json(render(&core, &view)))
 }
 
@@ -411,7 +412,7 @@ pub async fn delete_user(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let view = core.delete_user(&id).await?;
+    let view = core.users().delete(&id).await?;
     let mut body = wire::deleted("user", view.user.id.as_str());
     body["external_id"] = json!(view.user.external_id);
     Ok(Json(body))
@@ -443,7 +444,10 @@ pub async fn merge_metadata(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<MetadataBody>,
 ) -> ApiResult<Json<Value>> {
-    let view = core.update_metadata(&id, body.into(), false).await?;
+    let view = core
+        .users()
+        .update_metadata(&id, body.into(), false)
+        .await?;
     Ok(Json(render(&core, &view)))
 }
 
@@ -454,6 +458,6 @@ pub async fn replace_metadata(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<MetadataBody>,
 ) -> ApiResult<Json<Value>> {
-    let view = core.update_metadata(&id, body.into(), true).await?;
+    let view = core.users().update_metadata(&id, body.into(), true).await?;
     Ok(Json(render(&core, &view)))
 }

@@ -29,7 +29,7 @@ pub fn endpoint(e: &Endpoint) -> Value {
         "url": e.url,
         "description": e.description,
         "filter_types": e.filter(),
-        "disabled": e.disabled != 0,
+        "disabled": e.disabled,
         "disabled_reason": e.disabled_reason,
         "failing_since": e.failing_since,
         "created_at": e.created_at,
@@ -88,6 +88,7 @@ pub async fn create_endpoint(
     JsonBody(body): JsonBody<CreateEndpoint>,
 ) -> ApiResult<Json<Value>> {
     let (e, secret) = core
+        .webhooks()
         .create_endpoint(NewEndpoint {
             url: body.url,
             description: body.description,
@@ -103,7 +104,7 @@ pub async fn create_endpoint(
 
 /// `GET /v1/webhooks/endpoints`
 pub async fn list_endpoints(_: SecretKeyAuth, State(core): State<Core>) -> ApiResult<Json<Value>> {
-    let all = core.list_endpoints().await?;
+    let all = core.webhooks().list_endpoints().await?;
     Ok(listing(all.iter().map(endpoint).collect()))
 }
 
@@ -113,8 +114,8 @@ pub async fn get_endpoint(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let e = core.get_endpoint(&id).await?;
-    let (pending, succeeded, failed) = core.endpoint_stats(&id).await?;
+    let e = core.webhooks().get_endpoint(&id).await?;
+    let (pending, succeeded, failed) = core.webhooks().endpoint_stats(&id).await?;
     let mut out = endpoint(&e);
     out["deliveries"] = json!({ "pending": pending, "succeeded": succeeded, "failed": failed });
     Ok(Json(out))
@@ -151,6 +152,7 @@ pub async fn update_endpoint(
     JsonBody(body): JsonBody<UpdateEndpoint>,
 ) -> ApiResult<Json<Value>> {
     let e = core
+        .webhooks()
         .update_endpoint(
             &id,
             EndpointPatch {
@@ -170,7 +172,7 @@ pub async fn delete_endpoint(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    core.delete_endpoint(&id).await?;
+    core.webhooks().delete_endpoint(&id).await?;
     Ok(Json(crate::wire::deleted("webhook_endpoint", &id)))
 }
 
@@ -184,7 +186,9 @@ pub async fn enable_endpoint(
         disabled: Some(false),
         ..Default::default()
     };
-    Ok(Json(endpoint(&core.update_endpoint(&id, patch).await?)))
+    Ok(Json(endpoint(
+        &core.webhooks().update_endpoint(&id, patch).await?,
+    )))
 }
 
 /// `POST /v1/webhooks/endpoints/{id}/disable`
@@ -197,7 +201,9 @@ pub async fn disable_endpoint(
         disabled: Some(true),
         ..Default::default()
     };
-    Ok(Json(endpoint(&core.update_endpoint(&id, patch).await?)))
+    Ok(Json(endpoint(
+        &core.webhooks().update_endpoint(&id, patch).await?,
+    )))
 }
 
 /// `GET /v1/webhooks/endpoints/{id}/secret`: `{"key": "whsec_…"}`.
@@ -206,7 +212,9 @@ pub async fn get_secret(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "key": core.endpoint_secret(&id).await? })))
+    Ok(Json(
+        json!({ "key": core.webhooks().endpoint_secret(&id).await? }),
+    ))
 }
 
 /// Body of `POST …/secret/rotate`.
@@ -224,7 +232,10 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RotateSecret>,
 ) -> ApiResult<Json<Value>> {
-    let key = core.rotate_endpoint_secret(&id, body.key).await?;
+    let key = core
+        .webhooks()
+        .rotate_endpoint_secret(&id, body.key)
+        .await?;
     Ok(Json(json!({ "key": key })))
 }
 
@@ -239,7 +250,10 @@ pub async fn endpoint_attempts(
     Path(id): Path<String>,
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
-    let list = core.list_attempts(Some(&id), None, limit(&q)?).await?;
+    let list = core
+        .webhooks()
+        .list_attempts(Some(&id), None, limit(&q)?)
+        .await?;
     Ok(listing(list.iter().map(attempt).collect()))
 }
 
@@ -258,7 +272,7 @@ pub async fn recover(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Recover>,
 ) -> ApiResult<Json<Value>> {
-    let n = core.recover_endpoint(&id, body.since).await?;
+    let n = core.webhooks().recover_endpoint(&id, body.since).await?;
     Ok(Json(json!({ "recovered": n })))
 }
 
@@ -270,6 +284,7 @@ pub async fn list_messages(
 ) -> ApiResult<Json<Value>> {
     let event_type = q.first("event_type").filter(|t| !t.is_empty());
     let list = core
+        .webhooks()
         .list_messages(event_type.as_deref(), limit(&q)?)
         .await?;
     Ok(listing(list.iter().map(message).collect()))
@@ -281,7 +296,7 @@ pub async fn get_message(
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let (m, _) = core.get_message(&id).await?;
+    let (m, _) = core.webhooks().get_message(&id).await?;
     Ok(Json(message(&m)))
 }
 
@@ -292,8 +307,11 @@ pub async fn message_attempts(
     Path(id): Path<String>,
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
-    core.get_message(&id).await?;
-    let list = core.list_attempts(None, Some(&id), limit(&q)?).await?;
+    core.webhooks().get_message(&id).await?;
+    let list = core
+        .webhooks()
+        .list_attempts(None, Some(&id), limit(&q)?)
+        .await?;
     Ok(listing(list.iter().map(attempt).collect()))
 }
 
@@ -303,7 +321,7 @@ pub async fn resend(
     State(core): State<Core>,
     Path((id, endpoint_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    core.resend_message(&id, &endpoint_id).await?;
+    core.webhooks().resend_message(&id, &endpoint_id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "object": "webhook_message", "id": id, "resent_to": endpoint_id })),
@@ -322,8 +340,8 @@ pub async fn svix_app(_: SecretKeyAuth, State(core): State<Core>) -> Json<Value>
 
 /// Clerk's `DELETE /v1/webhooks/svix`: removes every endpoint (webhooks off).
 pub async fn delete_svix_app(_: SecretKeyAuth, State(core): State<Core>) -> ApiResult<StatusCode> {
-    for e in core.list_endpoints().await? {
-        core.delete_endpoint(&e.id).await?;
+    for e in core.webhooks().list_endpoints().await? {
+        core.webhooks().delete_endpoint(&e.id).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

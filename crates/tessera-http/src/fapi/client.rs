@@ -22,8 +22,8 @@ pub async fn get_client(State(core): State<Core>, caller: Caller) -> ApiResult<R
 
 /// `PUT|POST /v1/client`: a fresh client with a new cookie.
 pub async fn create_client(State(core): State<Core>, caller: Caller) -> ApiResult<Response> {
-    let (view, token) = core.create_client().await?;
-    let client = wire::client(&core, &view, caller.info.origin.clone()).await?;
+    let (view, token) = core.sessions().create_client().await?;
+    let client = wire::load_client(&core, &view, caller.info.origin.clone()).await?;
     let mut resp = Json(json!({ "response": client, "client": client })).into_response();
     wire::set_client_cookie(
         &core,
@@ -40,9 +40,10 @@ pub async fn delete_client(State(core): State<Core>, caller: Caller) -> ApiResul
         return Ok(Json(json!({ "response": null, "client": null })).into_response());
     };
     let (ended, _) = core
+        .sessions()
         .end_client_sessions(&view.client, None, SessionStatus::Ended)
         .await?;
-    let client = wire::client(&core, &ended, caller.info.origin.clone()).await?;
+    let client = wire::load_client(&core, &ended, caller.info.origin.clone()).await?;
     let mut resp = Json(json!({ "response": client, "client": null })).into_response();
     wire::set_client_cookie(&core, &mut resp, None, 0);
     Ok(resp)
@@ -52,9 +53,10 @@ pub async fn delete_client(State(core): State<Core>, caller: Caller) -> ApiResul
 pub async fn end_all_sessions(State(core): State<Core>, caller: Caller) -> ApiResult<Response> {
     let view = caller.require_client()?;
     let (ended, _) = core
+        .sessions()
         .end_client_sessions(&view.client, None, SessionStatus::Ended)
         .await?;
-    let client = wire::client(&core, &ended, caller.info.origin.clone()).await?;
+    let client = wire::load_client(&core, &ended, caller.info.origin.clone()).await?;
     let mut resp = Json(json!({ "response": client, "client": client })).into_response();
     // The client and its cookie stay; only "signed in since" goes back to 0.
     wire::set_client_uat(&core, &mut resp, 0);
@@ -69,10 +71,11 @@ async fn end_one(
 ) -> ApiResult<Response> {
     let view = caller.require_client()?;
     let (after, session) = core
+        .sessions()
         .end_client_sessions(&view.client, Some(id), status)
         .await?;
     let session = session.ok_or_else(ApiError::not_found)?;
-    let body = wire::session(core, &session, caller.info.origin.clone()).await?;
+    let body = wire::load_session(core, &session, caller.info.origin.clone()).await?;
     wire::envelope(core, body, Some(&after), None, caller.info.origin.clone()).await
 }
 
@@ -106,9 +109,10 @@ pub async fn touch_session(
         .get("active_organization_id")
         .map(|v| Some(v.to_owned()).filter(|v| !v.is_empty()));
     let (after, session) = core
+        .sessions()
         .touch_session(&view.client, &id, org, &caller.info)
         .await?;
-    let body = wire::session(&core, &session, caller.info.origin.clone()).await?;
+    let body = wire::load_session(&core, &session, caller.info.origin.clone()).await?;
     wire::envelope(&core, body, Some(&after), None, caller.info.origin.clone()).await
 }
 
@@ -124,7 +128,7 @@ pub async fn get_session(
         .iter()
         .find(|s| s.id.as_str() == id)
         .ok_or_else(ApiError::not_found)?;
-    let body = wire::session(&core, session, caller.info.origin.clone()).await?;
+    let body = wire::load_session(&core, session, caller.info.origin.clone()).await?;
     wire::envelope(&core, body, Some(view), None, caller.info.origin.clone()).await
 }
 
@@ -136,7 +140,8 @@ pub async fn create_token(
 ) -> ApiResult<Json<TokenBody>> {
     let minted = match caller.client_token {
         Some(token) => {
-            core.client_token_session_token(&token, &id, caller.origin)
+            core.sessions()
+                .client_token_session_token(&token, &id, caller.origin)
                 .await
         }
         None => Ok(None),

@@ -56,7 +56,7 @@ impl FromRequestParts<Core> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, core: &Core) -> Result<Self, ApiError> {
         let client = match client_token(&parts.headers) {
-            Some(t) => core.client_for_token(&t).await?,
+            Some(t) => core.sessions().client_for_token(&t).await?,
             None => None,
         };
         // The IP and user agent as the edge read them (behind trusted proxies too).

@@ -63,8 +63,8 @@ pub async fn attach(core: &Core, caller: Option<HeaderMap>, response: Response) 
     if !json.contains_key("errors") {
         return unchanged(parts, bytes);
     }
-    let client = match core.client_for_token(&token).await {
-        Ok(Some(view)) => super::wire::client(core, &view, origin).await,
+    let client = match core.sessions().client_for_token(&token).await {
+        Ok(Some(view)) => super::wire::load_client(core, &view, origin).await,
         _ => return unchanged(parts, bytes),
     };
     let Ok(client) = client else {

@@ -49,6 +49,7 @@ pub async fn handshake(
         .param("redirect_url"));
     }
     let back = core
+        .sessions()
         .handshake(
             caller.client.as_ref(),
             HandshakeRequest {

@@ -24,18 +24,23 @@ async fn create(
 ) -> ApiResult<Response> {
     let value = form.required_text(kind.as_str())?;
     let idn = core
+        .identifications()
         .create_own_identification(&me.user_id, kind, &value)
         .await?;
     me.respond(core, identification(&idn)).await
 }
 
 async fn get(core: &Core, me: &Me, kind: IdentificationKind, id: &str) -> ApiResult<Response> {
-    let idn = core.own_identification(&me.user_id, kind, id).await?;
+    let idn = core
+        .identifications()
+        .own_identification(&me.user_id, kind, id)
+        .await?;
     me.respond(core, identification(&idn)).await
 }
 
 async fn delete(core: &Core, me: &Me, kind: IdentificationKind, id: &str) -> ApiResult<Response> {
-    core.delete_own_identification(&me.user_id, kind, id)
+    core.identifications()
+        .delete_own_identification(&me.user_id, kind, id)
         .await?;
     me.respond(core, crate::wire::deleted(kind.as_str(), id))
         .await
@@ -50,6 +55,7 @@ async fn prepare(
 ) -> ApiResult<Response> {
     let strategy = form.strategy()?;
     let idn = core
+        .identifications()
         .prepare_own_verification(&me.user_id, kind, id, strategy, &me.caller.info)
         .await?;
     me.respond(core, identification(&idn)).await
@@ -64,6 +70,7 @@ async fn attempt(
 ) -> ApiResult<Response> {
     let code = form.text("code").unwrap_or_default();
     let idn = core
+        .identifications()
         .attempt_own_verification(&me.user_id, kind, id, &code)
         .await
         .map_err(|e| ApiError::from(e).param("code"))?;
@@ -119,7 +126,10 @@ pub async fn attempt_email_verification(
 
 /// `GET /v1/me/phone_numbers`: a bare array, as fapi.yml's `Server.UserPhoneNumbers`.
 pub async fn list_phone_numbers(State(core): State<Core>, me: Me) -> ApiResult<Json<Value>> {
-    let phones = core.own_identifications(&me.user_id, PHONE).await?;
+    let phones = core
+        .identifications()
+        .own_identifications(&me.user_id, PHONE)
+        .await?;
     Ok(Json(Value::Array(
         phones.iter().map(identification).collect(),
     )))
@@ -158,6 +168,7 @@ pub async fn update_phone_number(
             .ok_or_else(|| ApiError::invalid(name, "must be true or false")),
     };
     let idn = core
+        .identifications()
         .update_own_phone_number(
             &me.user_id,
             &id,

@@ -73,7 +73,7 @@ impl Me {
     pub async fn respond(&self, core: &Core, response: Value) -> ApiResult<Response> {
         // Re-read the client so the user embedded in its sessions is current.
         let token_view = match &self.caller.client {
-            Some(v) => Some(core.get_client(v.client.id.as_str()).await?),
+            Some(v) => Some(core.sessions().get_client(v.client.id.as_str()).await?),
             None => None,
         };
         wire::envelope(
@@ -89,7 +89,7 @@ impl Me {
     async fn user_json(&self, core: &Core) -> ApiResult<Value> {
         Ok(wire::user(
             core,
-            &core.get_user(self.user_id.as_str()).await?,
+            &core.users().get(self.user_id.as_str()).await?,
         ))
     }
 }
@@ -110,13 +110,14 @@ pub async fn update_me(State(core): State<Core>, me: Me, form: Form) -> ApiResul
         primary_phone_number_id: form.text("primary_phone_number_id"),
         ..UserPatch::default()
     };
-    core.update_user(me.user_id.as_str(), patch).await?;
+    core.users().update(me.user_id.as_str(), patch).await?;
     if let Some(meta) = form.json_object("unsafe_metadata")? {
         let patch = MetadataPatch {
             unsafe_metadata: Some(meta),
             ..MetadataPatch::default()
         };
-        core.update_metadata(me.user_id.as_str(), patch, true)
+        core.users()
+            .update_metadata(me.user_id.as_str(), patch, true)
             .await?;
     }
     let user = me.user_json(&core).await?;
@@ -133,7 +134,8 @@ pub async fn merge_my_metadata(
         unsafe_metadata: form.json_object("unsafe_metadata")?,
         ..MetadataPatch::default()
     };
-    core.update_metadata(me.user_id.as_str(), patch, false)
+    core.users()
+        .update_metadata(me.user_id.as_str(), patch, false)
         .await?;
     let user = me.user_json(&core).await?;
     me.respond(&core, user).await
@@ -142,31 +144,32 @@ pub async fn merge_my_metadata(
 /// `POST /v1/me/change_password`
 pub async fn change_password(State(core): State<Core>, me: Me, form: Form) -> ApiResult<Response> {
     let new = form.required_password("new_password")?;
-    core.change_own_password(
-        &me.user_id,
-        form.get("current_password")
-            .map(|p| Password::new(p.to_owned())),
-        new,
-        form.flag("sign_out_of_other_sessions").unwrap_or(false),
-        Some(&me.session_id),
-    )
-    .await
-    .map_err(|e| {
-        // The password rules name `password`; here the new one is `new_password`.
-        let mut api = ApiError::from(e);
-        if api.meta.get("param_name").and_then(Value::as_str) == Some("password") {
-            api.meta
-                .insert("param_name".to_owned(), json!("new_password"));
-        }
-        api
-    })?;
+    core.users()
+        .change_own_password(
+            &me.user_id,
+            form.get("current_password")
+                .map(|p| Password::new(p.to_owned())),
+            new,
+            form.flag("sign_out_of_other_sessions").unwrap_or(false),
+            Some(&me.session_id),
+        )
+        .await
+        .map_err(|e| {
+            // The password rules name `password`; here the new one is `new_password`.
+            let mut api = ApiError::from(e);
+            if api.meta.get("param_name").and_then(Value::as_str) == Some("password") {
+                api.meta
+                    .insert("param_name".to_owned(), json!("new_password"));
+            }
+            api
+        })?;
     let user = me.user_json(&core).await?;
     me.respond(&core, user).await
 }
 
 /// `GET /v1/me/sessions/active`: a bare array, as clerk-js expects.
 pub async fn active_sessions(State(core): State<Core>, me: Me) -> ApiResult<Json<Value>> {
-    let sessions = core.own_active_sessions(&me.user_id).await?;
+    let sessions = core.users().own_active_sessions(&me.user_id).await?;
     let items: Vec<Value> = sessions.iter().map(crate::wire::session::session).collect();
     Ok(Json(Value::Array(items)))
 }
@@ -177,7 +180,7 @@ pub async fn revoke_session(
     me: Me,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let session = core.revoke_own_session(&me.user_id, &id).await?;
+    let session = core.users().revoke_own_session(&me.user_id, &id).await?;
     me.respond(&core, crate::wire::session::session(&session))
         .await
 }
@@ -207,6 +210,7 @@ pub async fn set_profile_image(
     let content_type = crate::bapi::user_actions::sniff_image(&bytes)
         .ok_or_else(|| ApiError::invalid("file", "must be a PNG, JPEG, GIF or WebP image"))?;
     let view = core
+        .users()
         .set_profile_image(me.user_id.as_str(), content_type.to_owned(), bytes.to_vec())
         .await?;
     let image = json!({
@@ -220,14 +224,16 @@ pub async fn set_profile_image(
 
 /// `DELETE /v1/me/profile_image`
 pub async fn delete_profile_image(State(core): State<Core>, me: Me) -> ApiResult<Response> {
-    core.delete_profile_image(me.user_id.as_str()).await?;
+    core.users()
+        .delete_profile_image(me.user_id.as_str())
+        .await?;
     me.respond(&core, crate::wire::deleted("image", me.user_id.as_str()))
         .await
 }
 
 /// `DELETE /v1/me`: deletes the account when allowed; clerk-js then signs out.
 pub async fn delete_me(State(core): State<Core>, me: Me) -> ApiResult<Response> {
-    let view = core.delete_own_account(&me.user_id).await?;
+    let view = core.users().delete_own_account(&me.user_id).await?;
     me.respond(&core, crate::wire::deleted("user", view.user.id.as_str()))
         .await
 }

@@ -19,7 +19,8 @@ pub async fn create_sign_in(
 ) -> ApiResult<Response> {
     let client = caller.client.as_ref().map(|c| &c.client);
     let out = core
-        .create_sign_in(
+        .sign_ins()
+        .create(
             client,
             form.text("identifier"),
             form.get("password").map(|p| Password::new(p.to_owned())),
@@ -37,7 +38,7 @@ pub async fn get_sign_in(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let out = core.get_sign_in(&client.client, &id).await?;
+    let out = core.sign_ins().get(&client.client, &id).await?;
     wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
 }
 
@@ -51,6 +52,7 @@ pub async fn prepare_first_factor(
     let client = caller.require_client()?;
     let strategy = form.required_strategy()?;
     let out = core
+        .sign_ins()
         .prepare_first_factor(
             &client.client,
             &id,
@@ -72,6 +74,7 @@ pub async fn attempt_first_factor(
     let client = caller.require_client()?;
     let strategy = form.required_strategy()?;
     let out = core
+        .sign_ins()
         .attempt_first_factor(
             &client.client,
             &id,
@@ -94,6 +97,7 @@ pub async fn prepare_second_factor(
     let client = caller.require_client()?;
     let strategy = form.required_strategy()?;
     let out = core
+        .sign_ins()
         .prepare_second_factor(
             &client.client,
             &id,
@@ -115,6 +119,7 @@ pub async fn attempt_second_factor(
     let client = caller.require_client()?;
     let strategy = form.required_strategy()?;
     let out = core
+        .sign_ins()
         .attempt_second_factor(
             &client.client,
             &id,
@@ -136,6 +141,7 @@ pub async fn reset_password(
     let client = caller.require_client()?;
     let password = form.required_password("password")?;
     let out = core
+        .sign_ins()
         .reset_password(
             &client.client,
             &id,

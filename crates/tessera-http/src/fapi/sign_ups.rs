@@ -33,6 +33,7 @@ pub async fn create_sign_up(
 ) -> ApiResult<Response> {
     let client = caller.client.as_ref().map(|c| &c.client);
     let out = core
+        .sign_ups()
         .save_sign_up(client, None, input(&form)?, &caller.info)
         .await?;
     wire::sign_up_response(&core, &out, caller.info.origin.clone()).await
@@ -47,6 +48,7 @@ pub async fn update_sign_up(
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
     let out = core
+        .sign_ups()
         .save_sign_up(Some(&client.client), Some(&id), input(&form)?, &caller.info)
         .await?;
     wire::sign_up_response(&core, &out, caller.info.origin.clone()).await
@@ -59,7 +61,7 @@ pub async fn get_sign_up(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
-    let (sign_up, fields) = core.get_sign_up(&client.client, &id).await?;
+    let (sign_up, fields) = core.sign_ups().get(&client.client, &id).await?;
     wire::envelope(
         &core,
         wire::sign_up(&sign_up, &fields),
@@ -80,7 +82,8 @@ pub async fn prepare_verification(
     let client = caller.require_client()?;
     let strategy = form.strategy()?.unwrap_or(Strategy::EmailCode);
     let out = core
-        .prepare_sign_up_verification(&client.client, &id, strategy, &caller.info)
+        .sign_ups()
+        .prepare_verification(&client.client, &id, strategy, &caller.info)
         .await?;
     wire::sign_up_response(&core, &out, caller.info.origin.clone()).await
 }
@@ -96,7 +99,8 @@ pub async fn attempt_verification(
     let strategy = form.strategy()?.unwrap_or(Strategy::EmailCode);
     let code = form.text("code").unwrap_or_default();
     let out = core
-        .attempt_sign_up_verification(&client.client, &id, strategy, &code, &caller.info)
+        .sign_ups()
+        .attempt_verification(&client.client, &id, strategy, &code, &caller.info)
         .await
         .map_err(|e| crate::error::ApiError::from(e).param("code"))?;
     wire::sign_up_response(&core, &out, caller.info.origin.clone()).await

@@ -1,5 +1,9 @@
 //! Frontend API JSON: the client with its sessions (each with its user and a
 //! fresh token), sign-up and sign-in attempts, and the `{response, client}` envelope.
+//!
+//! Rendering is pure: what an answer shows is loaded first, in one place
+//! ([`tessera_core::frontend::snapshot`]); the `load_*` functions and the
+//! envelopes load, then render.
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -8,17 +12,18 @@ use serde_json::{json, Value};
 use tessera_core::clock::now_ms;
 use tessera_core::frontend::sign_ins::SignInOutcome;
 use tessera_core::frontend::sign_ups::{SignUpFields, SignUpOutcome};
+use tessera_core::frontend::snapshot::{self, ClientSnapshot, SessionSnapshot};
 use tessera_core::identifications::second_factor_phones;
 use tessera_core::sessions::ClientView;
 use tessera_core::users::UserView;
 use tessera_core::Core;
 use tessera_domain::identifiers::{mask_email, mask_phone};
 use tessera_domain::kinds::IdentificationKind;
+use tessera_domain::kinds::SignInStatus;
 use tessera_domain::kinds::VerificationStatus;
-use tessera_domain::kinds::{SignInStatus, SignUpStatus};
 use tessera_domain::verification::{Strategy, Verification};
 use tessera_store::attempts::{SignIn, SignUp};
-use tessera_store::records::Session;
+use tessera_store::records::{Identification, Session, User};
 
 use super::cookies::client_cookies;
 use crate::error::ApiResult;
@@ -58,20 +63,23 @@ fn public_user_data(core: &Core, view: &UserView) -> Value {
     })
 }
 
-/// A session with its user and, when signed in, a fresh token.
-pub async fn session(core: &Core, s: &Session, origin: Option<String>) -> ApiResult<Value> {
-    let view = core.get_user(s.user_id.as_str()).await?;
-    let token = if s.status.is_signed_in() {
-        let jwt = core
-            .create_session_token(s.id.as_str(), None, origin)
-            .await?;
-        json!({ "object": "token", "jwt": jwt })
-    } else {
-        Value::Null
+/// Loads a session's user and token, and renders it.
+pub async fn load_session(core: &Core, s: &Session, origin: Option<String>) -> ApiResult<Value> {
+    let snap = snapshot::session(core, s, origin).await?;
+    Ok(session(core, &snap))
+}
+
+/// A session with its user and, when signed in, its fresh token.
+pub fn session(core: &Core, snap: &SessionSnapshot) -> Value {
+    let s = &snap.session;
+    let view = &snap.user;
+    let token = match &snap.token {
+        Some(jwt) => json!({ "object": "token", "jwt": jwt }),
+        None => Value::Null,
     };
     let now = now_ms();
     let age = |at: Option<i64>| at.map_or(-1, |t| (now - t).max(0) / 60_000);
-    Ok(json!({
+    json!({
         "object": "session",
         "id": s.id.as_str(),
         "status": s.status.as_str(),
@@ -83,11 +91,11 @@ pub async fn session(core: &Core, s: &Session, origin: Option<String>) -> ApiRes
         "actor": s.actor,
         "tasks": null,
         "factor_verification_age": [age(s.first_factor_at), age(s.second_factor_at)],
-        "user": user(core, &view),
-        "public_user_data": public_user_data(core, &view),
+        "user": user(core, view),
+        "public_user_data": public_user_data(core, view),
         "created_at": s.created_at,
         "updated_at": s.updated_at,
-    }))
+    })
 }
 
 fn code_verification(state: Option<&Verification>, now: i64, supported: &[Strategy]) -> Value {
@@ -172,13 +180,12 @@ pub fn sign_up(s: &SignUp, f: &SignUpFields) -> Value {
     })
 }
 
-/// A sign-in attempt.
-pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
+/// A sign-in attempt, with what it shows of the user it identified.
+pub fn sign_in(core: &Core, s: &SignIn, identified: Option<&(User, Vec<Identification>)>) -> Value {
     let now = now_ms();
-    let s: &SignIn = &out.sign_in;
     let mut factors = Vec::new();
     let mut user_data = Value::Null;
-    if let Some((user, idns)) = &out.user {
+    if let Some((user, idns)) = identified {
         if user.password_hash.is_some() {
             factors.push(json!({ "strategy": Strategy::Password }));
         }
@@ -239,7 +246,7 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
             "has_image": has_image,
         });
     }
-    let second_factors = match &out.user {
+    let second_factors = match identified {
         Some((_, idns)) if s.status == SignInStatus::NeedsSecondFactor => Value::from(
             second_factor_phones(idns)
                 .into_iter()
@@ -273,7 +280,7 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
         "supported_identifiers": identifiers,
         "identifier": s.identifier,
         "user_data": user_data,
-        "supported_first_factors": if out.user.is_some() { Value::from(factors) } else { Value::Null },
+        "supported_first_factors": if identified.is_some() { Value::from(factors) } else { Value::Null },
         "supported_second_factors": second_factors,
         "first_factor_verification": code_verification(s.first_factor.as_ref(), now, &[]),
         "second_factor_verification": code_verification(s.second_factor.as_ref(), now, &[]),
@@ -284,28 +291,28 @@ pub fn sign_in(core: &Core, out: &SignInOutcome) -> Value {
     })
 }
 
+/// Loads what the client object of `view` shows, and renders it.
+pub async fn load_client(
+    core: &Core,
+    view: &ClientView,
+    origin: Option<String>,
+) -> ApiResult<Value> {
+    let snap = snapshot::client(core, view, origin).await?;
+    Ok(client(core, &snap))
+}
+
 /// The client with its sessions and current attempts.
-pub async fn client(core: &Core, view: &ClientView, origin: Option<String>) -> ApiResult<Value> {
-    let mut sessions = Vec::new();
-    for s in view.sessions.iter().filter(|s| s.status.is_signed_in()) {
-        sessions.push(session(core, s, origin.clone()).await?);
-    }
-    let sign_in = match &view.client.sign_in_id {
-        Some(id) => match core.get_sign_in(&view.client, id.as_str()).await {
-            Ok(out) if out.sign_in.status != SignInStatus::Complete => sign_in(core, &out),
-            _ => Value::Null,
-        },
-        None => Value::Null,
-    };
-    let sign_up = match &view.client.sign_up_id {
-        Some(id) => match core.get_sign_up(&view.client, id.as_str()).await {
-            Ok((s, f)) if s.status != SignUpStatus::Complete => self::sign_up(&s, &f),
-            _ => Value::Null,
-        },
-        None => Value::Null,
-    };
-    let c = &view.client;
-    Ok(json!({
+pub fn client(core: &Core, snap: &ClientSnapshot) -> Value {
+    let sessions: Vec<Value> = snap.sessions.iter().map(|s| session(core, s)).collect();
+    let sign_in = snap.sign_in.as_ref().map_or(Value::Null, |a| {
+        self::sign_in(core, &a.sign_in, a.user.as_ref())
+    });
+    let sign_up = snap
+        .sign_up
+        .as_ref()
+        .map_or(Value::Null, |(s, f)| self::sign_up(s, f));
+    let c = &snap.client;
+    json!({
         "object": "client",
         "id": c.id.as_str(),
         "sessions": sessions,
@@ -318,7 +325,7 @@ pub async fn client(core: &Core, view: &ClientView, origin: Option<String>) -> A
         "captcha_bypass": false,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
-    }))
+    })
 }
 
 /// `{response, client}` with the client cookie set when the token changed.
@@ -330,7 +337,7 @@ pub async fn envelope(
     origin: Option<String>,
 ) -> ApiResult<Response> {
     let client_json = match view {
-        Some(v) => client(core, v, origin).await?,
+        Some(v) => load_client(core, v, origin).await?,
         None => Value::Null,
     };
     let mut resp = Json(json!({ "response": response, "client": client_json })).into_response();
@@ -379,7 +386,7 @@ pub async fn sign_in_response(
 ) -> ApiResult<Response> {
     envelope(
         core,
-        sign_in(core, out),
+        sign_in(core, &out.sign_in, out.user.as_ref()),
         Some(&out.client),
         out.new_token.as_deref(),
         origin,
@@ -394,7 +401,7 @@ pub async fn envelope_current(
     origin: Option<String>,
 ) -> ApiResult<Response> {
     let client_json = match view {
-        Some(v) => client(core, v, origin).await?,
+        Some(v) => load_client(core, v, origin).await?,
         None => Value::Null,
     };
     Ok(Json(json!({ "response": client_json, "client": client_json })).into_response())

@@ -120,7 +120,7 @@ impl Server {
     /// Rotates the signing key of the running server; returns the new key id.
     pub async fn rotate_signing_key(&self) -> String {
         let running = self.running.as_ref().unwrap();
-        running.core.rotate_signing_key().await.unwrap()
+        running.core.settings().rotate_signing_key().await.unwrap()
     }
 
     /// The current signing key's public half, PEM.

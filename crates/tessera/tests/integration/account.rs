@@ -74,6 +74,7 @@ impl Me<'_> {
 
 async fn enable_phone_numbers(app: &TestApp) {
     app.core()
+        .settings()
         .update_settings(|s| {
             s.user.phone_number.enabled = true;
             s.user.phone_number.used_for_first_factor = true;
@@ -275,6 +276,7 @@ async fn phone_numbers_follow_the_settings(app: &TestApp) {
     enable_phone_numbers(app).await;
     let pid = me.added_phone(&random_phone()).await;
     app.core()
+        .settings()
         .update_settings(|s| {
             s.user.phone_number.enabled = false;
             Ok(())

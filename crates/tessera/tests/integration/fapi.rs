@@ -362,6 +362,7 @@ async fn a_silent_database_turns_the_client_cache_off_postgres() {
 
 async fn phone_numbers_by_sms_code(app: &TestApp) {
     app.core()
+        .settings()
         .update_settings(|s| {
             s.user.phone_number.enabled = true;
             s.user.phone_number.used_for_first_factor = true;
@@ -977,6 +978,7 @@ async fn sign_out_and_multi_session(app: &TestApp) {
 
 async fn lockout_after_wrong_passwords(app: &TestApp) {
     app.core()
+        .settings()
         .update_settings(|s| {
             s.user.lockout.max_attempts = 3;
             Ok(())
@@ -1030,6 +1032,7 @@ async fn lockout_after_wrong_passwords(app: &TestApp) {
 
 async fn single_session_mode_refuses_a_second_session(app: &TestApp) {
     app.core()
+        .settings()
         .update_settings(|s| {
             s.user.single_session_mode = true;
             Ok(())

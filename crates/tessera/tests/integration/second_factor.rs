@@ -21,6 +21,7 @@ const PASSWORD: &str = "correct horse battery";
 
 async fn enable_sms_second_factor(app: &TestApp, on: bool) {
     app.core()
+        .settings()
         .update_settings(|s| {
             s.user.phone_number.enabled = true;
             s.user.phone_number.used_for_second_factor = on;

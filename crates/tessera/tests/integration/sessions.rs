@@ -213,7 +213,7 @@ async fn key_rotation_keeps_old_key_in_jwks(app: &TestApp) {
         .await;
     let old = before["jwt"].as_str().unwrap().to_owned();
 
-    let new_kid = app.core().rotate_signing_key().await.unwrap();
+    let new_kid = app.core().settings().rotate_signing_key().await.unwrap();
     let (_, jwks) = app.get("/jwks").await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
     let (_, after) = app
