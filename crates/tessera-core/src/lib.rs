@@ -204,6 +204,33 @@ impl Core {
         }
     }
 
+    /// Sends a one-time code to an email address or phone number. Clerk's
+    /// test identifiers (`is_test`) get no message on development instances.
+    pub async fn send_code(
+        &self,
+        kind: tessera_domain::kinds::IdentificationKind,
+        to: &str,
+        is_test: bool,
+        purpose: mailer::CodePurpose,
+        code: &str,
+    ) {
+        use tessera_domain::kinds::IdentificationKind;
+        if is_test
+            && self.instance().environment == tessera_domain::settings::EnvironmentType::Development
+        {
+            return;
+        }
+        match kind {
+            IdentificationKind::EmailAddress => {
+                self.deliver(mailer::code_email(to, &self.app_name(), purpose, code))
+                    .await;
+            }
+            IdentificationKind::PhoneNumber => {
+                self.deliver_sms(to, code, "verification_code").await;
+            }
+        }
+    }
+
     /// The instance id (event envelopes).
     pub fn instance_id(&self) -> String {
         match self.0.instance.read() {

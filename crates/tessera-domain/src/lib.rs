@@ -10,4 +10,5 @@ pub mod kinds;
 pub mod metadata;
 pub mod settings;
 pub mod sign_in;
+pub mod sign_up;
 pub mod verification;

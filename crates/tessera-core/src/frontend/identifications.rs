@@ -13,7 +13,7 @@ use tessera_store::records::Identification;
 use crate::clock::now_ms;
 use crate::codes;
 use crate::error::{CoreError, CoreResult};
-use crate::mailer::{code_email, CodePurpose};
+use crate::mailer::CodePurpose;
 use crate::request::RequestInfo;
 
 /// Clerk's test identifiers (`…+clerk_test@…`, `+1 XXX 555-01XX`).
@@ -193,27 +193,9 @@ impl crate::Identifications<'_> {
         let mut tx = self.begin().await?;
         tessera_store::identifications::update(&mut tx, &idn).await?;
         tx.commit().await?;
-        // Clerk's test identifiers get no message on development instances.
-        let inst = self.instance();
-        if !(inst.environment == EnvironmentType::Development
-            && is_test_identifier(kind, &idn.identifier))
-        {
-            match kind {
-                IdentificationKind::EmailAddress => {
-                    self.deliver(code_email(
-                        &idn.identifier,
-                        &self.app_name(),
-                        CodePurpose::Verify,
-                        &code,
-                    ))
-                    .await;
-                }
-                IdentificationKind::PhoneNumber => {
-                    self.deliver_sms(&idn.identifier, &code, "verification_code")
-                        .await;
-                }
-            }
-        }
+        let is_test = is_test_identifier(kind, &idn.identifier);
+        self.send_code(kind, &idn.identifier, is_test, CodePurpose::Verify, &code)
+            .await;
         Ok(idn)
     }
 

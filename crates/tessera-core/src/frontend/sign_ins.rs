@@ -19,7 +19,7 @@ use crate::clock::now_ms;
 use crate::codes;
 use crate::error::{CoreError, CoreResult};
 use crate::identifications::second_factor_phones;
-use crate::mailer::{code_email, CodePurpose};
+use crate::mailer::CodePurpose;
 use crate::passwords::{Password, Verdict};
 use crate::request::RequestInfo;
 use crate::sessions::clients::{ensure_client, load_view, start_session};
@@ -393,7 +393,6 @@ impl crate::SignIns<'_> {
     }
 
     /// Performs the `SendCode` effects of a prepare step (after its commit).
-    /// Clerk's test identifiers get no message on development instances.
     async fn send_codes(&self, effects: &[Effect], target: &Identification, code: &str) {
         for effect in effects {
             let Effect::SendCode { strategy, .. } = effect else {
@@ -403,29 +402,13 @@ impl crate::SignIns<'_> {
                 IdentificationKind::EmailAddress => is_test_email(&target.identifier),
                 IdentificationKind::PhoneNumber => identifiers::is_test_phone(&target.identifier),
             };
-            if self.instance().environment == EnvironmentType::Development && is_test {
-                continue;
-            }
             let purpose = if strategy.resets_password() {
                 CodePurpose::ResetPassword
             } else {
                 CodePurpose::SignIn
             };
-            match target.kind {
-                IdentificationKind::EmailAddress => {
-                    self.deliver(code_email(
-                        &target.identifier,
-                        &self.app_name(),
-                        purpose,
-                        code,
-                    ))
-                    .await;
-                }
-                IdentificationKind::PhoneNumber => {
-                    self.deliver_sms(&target.identifier, code, "verification_code")
-                        .await;
-                }
-            }
+            self.send_code(target.kind, &target.identifier, is_test, purpose, code)
+                .await;
         }
     }
 

@@ -11,14 +11,15 @@ use tessera_domain::ids::{SignUpId, UserId};
 use tessera_domain::kinds::IdentificationKind;
 use tessera_domain::kinds::SignUpStatus;
 use tessera_domain::settings::{EnvironmentType, InstanceSettings, SignUpMode};
-use tessera_domain::verification::{Attempt, Proof, Strategy, Verification};
+use tessera_domain::sign_up::{self as machine, Effect, Given, SignUpState};
+use tessera_domain::verification::{Proof, Strategy, Verification};
 use tessera_store::attempts::SignUp;
 use tessera_store::records::{Client, User};
 
 use crate::clock::now_ms;
 use crate::codes;
 use crate::error::{CoreError, CoreResult};
-use crate::mailer::code_email;
+use crate::mailer::CodePurpose;
 use crate::passwords::{Password, NATIVE_HASHER};
 use crate::request::RequestInfo;
 use crate::sessions::clients::{ensure_client, load_view, start_session};
@@ -49,18 +50,7 @@ pub struct SignUpInput {
     pub legal_accepted: Option<bool>,
 }
 
-/// The computed field lists of a sign-up.
-#[derive(Debug, Clone, Default)]
-pub struct SignUpFields {
-    /// Fields the instance requires.
-    pub required: Vec<&'static str>,
-    /// Fields the instance allows.
-    pub optional: Vec<&'static str>,
-    /// Required fields not given yet.
-    pub missing: Vec<&'static str>,
-    /// Given identifiers still to verify.
-    pub unverified: Vec<&'static str>,
-}
+pub use tessera_domain::sign_up::SignUpFields;
 
 /// The result of a sign-up operation.
 #[derive(Debug, Clone)]
@@ -75,84 +65,35 @@ pub struct SignUpOutcome {
     pub new_token: Option<String>,
 }
 
-fn verified(state: Option<&Verification>) -> bool {
-    state.is_some_and(Verification::is_verified)
+/// The machine's view of a stored sign-up.
+fn state_of(sign_up: &SignUp) -> SignUpState {
+    SignUpState {
+        status: sign_up.status,
+        given: Given {
+            email_address: sign_up.email_address.is_some(),
+            phone_number: sign_up.phone_number.is_some(),
+            username: sign_up.username.is_some(),
+            first_name: sign_up.first_name.is_some(),
+            last_name: sign_up.last_name.is_some(),
+            password: sign_up.password_hash.is_some(),
+            legal_accepted: sign_up.legal_accepted_at.is_some(),
+        },
+        email_verification: sign_up.email_verification.clone(),
+        phone_verification: sign_up.phone_verification.clone(),
+    }
 }
 
-/// Computes the field lists from the settings.
+/// Keeps what a step decided.
+fn apply_state(sign_up: &mut SignUp, state: SignUpState, now: i64) {
+    sign_up.status = state.status;
+    sign_up.email_verification = state.email_verification;
+    sign_up.phone_verification = state.phone_verification;
+    sign_up.updated_at = now;
+}
+
+/// The field lists of a sign-up (see [`tessera_domain::sign_up::fields`]).
 pub fn fields(sign_up: &SignUp, settings: &InstanceSettings) -> SignUpFields {
-    let u = &settings.user;
-    let mut f = SignUpFields::default();
-    let attrs: [(&'static str, bool, bool, bool); 6] = [
-        (
-            "email_address",
-            u.email_address.enabled,
-            u.email_address.required,
-            sign_up.email_address.is_some(),
-        ),
-        (
-            "phone_number",
-            u.phone_number.enabled,
-            u.phone_number.required,
-            sign_up.phone_number.is_some(),
-        ),
-        (
-            "username",
-            u.username.enabled,
-            u.username.required,
-            sign_up.username.is_some(),
-        ),
-        (
-            "first_name",
-            u.first_name.enabled,
-            u.first_name.required,
-            sign_up.first_name.is_some(),
-        ),
-        (
-            "last_name",
-            u.last_name.enabled,
-            u.last_name.required,
-            sign_up.last_name.is_some(),
-        ),
-        (
-            "password",
-            u.password.enabled,
-            u.password.required,
-            sign_up.password_hash.is_some(),
-        ),
-    ];
-    for (name, enabled, required, given) in attrs {
-        if !enabled {
-            continue;
-        }
-        if required {
-            f.required.push(name);
-            if !given {
-                f.missing.push(name);
-            }
-        } else {
-            f.optional.push(name);
-        }
-    }
-    if u.legal_consent_enabled {
-        f.required.push("legal_accepted");
-        if sign_up.legal_accepted_at.is_none() {
-            f.missing.push("legal_accepted");
-        }
-    }
-    if sign_up.email_address.is_some()
-        && u.email_address.verify_at_sign_up
-        && !verified(sign_up.email_verification.as_ref())
-    {
-        f.unverified.push("email_address");
-    }
-    if sign_up.phone_number.is_some()
-        && u.phone_number.verify_at_sign_up
-        && !verified(sign_up.phone_verification.as_ref())
-    {
-        f.unverified.push("phone_number");
-    }
-    f
+    machine::fields(&state_of(sign_up), settings)
 }
 
 fn clean(raw: Option<String>) -> Option<String> {
@@ -303,25 +244,21 @@ impl crate::SignUps<'_> {
                 updated_at: now,
             },
         };
-        if sign_up.status == SignUpStatus::Complete {
-            return Err(CoreError::NotAllowed {
-                code: ErrorCode::SignUpAlreadyComplete,
-                detail: "This sign-up is already complete.".to_owned(),
-            });
-        }
+        // Refused before anything is hashed or looked up.
+        machine::fields_given(state_of(&sign_up), settings)?;
         self.apply_sign_up_input(&mut sign_up, input, settings, now)
             .await?;
         let mut tx = self.begin().await?;
         self.check_sign_up_identifiers(&mut tx, &sign_up).await?;
         let (mut client, mut new_token) = ensure_client(&mut tx, client, now).await?;
         sign_up.client_id = client.id.clone();
-        sign_up.updated_at = now;
-        let f = fields(&sign_up, settings);
-        if f.missing.is_empty() && f.unverified.is_empty() {
-            new_token = Some(
-                self.complete_sign_up(&mut tx, &mut sign_up, &mut client, info, now)
-                    .await?,
-            );
+        let (state, effects) = machine::fields_given(state_of(&sign_up), settings)?;
+        apply_state(&mut sign_up, state, now);
+        if let Some(token) = self
+            .apply_effects(&mut tx, &mut sign_up, &mut client, &effects, info, now)
+            .await?
+        {
+            new_token = Some(token);
         }
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
         client.sign_up_id = Some(sign_up.id.clone());
@@ -390,7 +327,7 @@ impl crate::SignUps<'_> {
             ),
         ] {
             if let Some(value) = value {
-                let is_verified = verified(state.as_ref());
+                let is_verified = state.as_ref().is_some_and(Verification::is_verified);
                 let mut idn =
                     new_identification(&user_id, kind, value.clone(), is_verified, false, now);
                 if is_verified {
@@ -430,6 +367,52 @@ impl crate::SignUps<'_> {
         Ok(token)
     }
 
+    /// Performs a step's `CreateUser` effect in the step's transaction;
+    /// returns the rotated client token.
+    async fn apply_effects(
+        &self,
+        conn: &mut tessera_store::Conn,
+        sign_up: &mut SignUp,
+        client: &mut Client,
+        effects: &[Effect],
+        info: &RequestInfo,
+        now: i64,
+    ) -> CoreResult<Option<String>> {
+        let mut new_token = None;
+        for effect in effects {
+            if *effect == Effect::CreateUser {
+                new_token = Some(
+                    self.complete_sign_up(conn, sign_up, client, info, now)
+                        .await?,
+                );
+            }
+        }
+        Ok(new_token)
+    }
+
+    /// The address or number a verification strategy concerns, and whether it
+    /// is one of Clerk's test identifiers.
+    fn verification_target(sign_up: &SignUp, strategy: Strategy) -> CoreResult<(String, bool)> {
+        match strategy {
+            Strategy::PhoneCode => {
+                let phone = sign_up
+                    .phone_number
+                    .clone()
+                    .ok_or_else(|| CoreError::missing("phone_number"))?;
+                let test = identifiers::is_test_phone(&phone);
+                Ok((phone, test))
+            }
+            _ => {
+                let email = sign_up
+                    .email_address
+                    .clone()
+                    .ok_or_else(|| CoreError::missing("email_address"))?;
+                let test = is_test_email(&email);
+                Ok((email, test))
+            }
+        }
+    }
+
     /// `POST /v1/client/sign_ups/{id}/prepare_verification` (`email_code` or `phone_code`).
     pub async fn prepare_verification(
         &self,
@@ -441,65 +424,34 @@ impl crate::SignUps<'_> {
         let now = now_ms();
         let inst = self.instance();
         let mut sign_up = self.sign_up_of_client(Some(client), id).await?;
-        let (target, is_test) = match strategy {
-            Strategy::EmailCode => {
-                let email = sign_up
-                    .email_address
-                    .clone()
-                    .ok_or_else(|| CoreError::missing("email_address"))?;
-                let test = is_test_email(&email);
-                (email, test)
-            }
-            Strategy::PhoneCode => {
-                let phone = sign_up
-                    .phone_number
-                    .clone()
-                    .ok_or_else(|| CoreError::missing("phone_number"))?;
-                let test = identifiers::is_test_phone(&phone);
-                (phone, test)
-            }
-            other => {
-                return Err(CoreError::value(
-                    "strategy",
-                    format!("{other} is not supported for sign-up verification"),
-                ))
-            }
-        };
+        // An unsupported strategy is refused before anything is looked at.
+        machine::prepare_verification(state_of(&sign_up), strategy, "", "", now)?;
+        let (target, is_test) = Self::verification_target(&sign_up, strategy)?;
         self.rate_limit(crate::rate_limits::CODES_PER_IP, info.ip.as_deref())
             .await?;
         self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(&target))
             .await?;
         let code = codes::generate();
-        let value = Some(Verification::code_sent(
+        let (state, effects) = machine::prepare_verification(
+            state_of(&sign_up),
             strategy,
             sign_up.id.as_str(),
             &code,
-            None,
             now,
-        ));
-        if strategy == Strategy::PhoneCode {
-            sign_up.phone_verification = value;
-        } else {
-            sign_up.email_verification = value;
-        }
-        sign_up.updated_at = now;
+        )?;
+        apply_state(&mut sign_up, state, now);
         let mut tx = self.begin().await?;
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
         let client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
         let view = load_view(&mut tx, client_row, now).await?;
         tx.commit().await?;
-        // Clerk's test identifiers get no message on development instances.
-        if !(inst.environment == EnvironmentType::Development && is_test) {
-            if strategy == Strategy::PhoneCode {
-                self.deliver_sms(&target, &code, "verification_code").await;
-            } else {
-                self.deliver(code_email(
-                    &target,
-                    &self.app_name(),
-                    crate::mailer::CodePurpose::Verify,
-                    &code,
-                ))
-                .await;
+        for effect in effects {
+            if let Effect::SendCode(strategy) = effect {
+                let kind = strategy
+                    .channel()
+                    .unwrap_or(IdentificationKind::EmailAddress);
+                self.send_code(kind, &target, is_test, CodePurpose::Verify, &code)
+                    .await;
             }
         }
         Ok(SignUpOutcome {
@@ -522,55 +474,38 @@ impl crate::SignUps<'_> {
         let now = now_ms();
         let inst = self.instance();
         let mut sign_up = self.sign_up_of_client(Some(client), id).await?;
-        let (stored, is_test) = match strategy {
-            Strategy::EmailCode => (
-                sign_up.email_verification.clone(),
-                sign_up.email_address.as_deref().is_some_and(is_test_email),
-            ),
-            Strategy::PhoneCode => (
-                sign_up.phone_verification.clone(),
-                sign_up
-                    .phone_number
-                    .as_deref()
-                    .is_some_and(identifiers::is_test_phone),
-            ),
-            other => {
-                return Err(CoreError::value(
-                    "strategy",
-                    format!("{other} is not supported for sign-up verification"),
-                ))
-            }
-        };
+        let is_test = Self::verification_target(&sign_up, strategy).is_ok_and(|(_, test)| test);
         let proof = Proof::Code {
             code,
             accept_test_code: inst.environment == EnvironmentType::Development
                 && inst.settings.instance.test_mode
                 && is_test,
         };
-        let (state, outcome) = codes::prepared(stored)?.attempt(sign_up.id.as_str(), proof, now);
-        let value = Some(state);
-        if strategy == Strategy::PhoneCode {
-            sign_up.phone_verification = value;
-        } else {
-            sign_up.email_verification = value;
-        }
-        sign_up.updated_at = now;
+        let step = machine::attempt_verification(
+            state_of(&sign_up),
+            strategy,
+            proof,
+            sign_up.id.as_str(),
+            &inst.settings,
+            now,
+        )?;
+        apply_state(&mut sign_up, step.state, now);
         let mut tx = self.begin().await?;
         let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
-        let mut new_token = None;
-        if outcome == Attempt::Verified {
-            let f = fields(&sign_up, &inst.settings);
-            if f.missing.is_empty() && f.unverified.is_empty() {
-                new_token = Some(
-                    self.complete_sign_up(&mut tx, &mut sign_up, &mut client_row, info, now)
-                        .await?,
-                );
-            }
-        }
+        let new_token = self
+            .apply_effects(
+                &mut tx,
+                &mut sign_up,
+                &mut client_row,
+                &step.effects,
+                info,
+                now,
+            )
+            .await?;
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
         let view = load_view(&mut tx, client_row, now).await?;
         tx.commit().await?;
-        codes::refused(outcome)?;
+        codes::refused(step.attempt)?;
         Ok(SignUpOutcome {
             fields: fields(&sign_up, &inst.settings),
             sign_up,
