@@ -130,6 +130,39 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// Where a webhook delivery, or a queued email or SMS job, stands: both are
+    /// tried on a schedule until one try succeeds or the schedule runs out.
+    DeliveryStatus {
+        /// Waiting for its next attempt.
+        Pending => "pending",
+        /// Delivered.
+        Succeeded => "succeeded",
+        /// Every attempt of the schedule failed.
+        Failed => "failed",
+    }
+}
+
+wire_enum! {
+    /// What a queued job sends.
+    JobKind {
+        /// An email, through the mailer.
+        Email => "email",
+        /// A text message, through the SMS gateway.
+        Sms => "sms",
+    }
+}
+
+wire_enum! {
+    /// What made a webhook attempt happen (Svix's `trigger_type`).
+    AttemptTrigger {
+        /// The dispatcher, on the delivery's schedule.
+        Scheduled => "scheduled",
+        /// An operator, by hand.
+        Manual => "manual",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +182,15 @@ mod tests {
         }
         for s in SignUpStatus::ALL {
             assert_eq!(SignUpStatus::parse(s.as_str()), Some(*s));
+        }
+        for s in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(*s));
+        }
+        for k in JobKind::ALL {
+            assert_eq!(JobKind::parse(k.as_str()), Some(*k));
+        }
+        for t in AttemptTrigger::ALL {
+            assert_eq!(AttemptTrigger::parse(t.as_str()), Some(*t));
         }
     }
 }

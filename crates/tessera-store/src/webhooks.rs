@@ -6,7 +6,9 @@
 //! LOCKED`, so replicas sharing a database never lease the same row; SQLite
 //! has one writer, so the statement alone is enough.
 
+use serde_json::Value;
 use sqlx::FromRow;
+use tessera_domain::kinds::{AttemptTrigger, DeliveryStatus, JobKind};
 
 use crate::error::{StoreError, StoreResult};
 use crate::{Backend, Conn};
@@ -21,8 +23,9 @@ fn skip_locked(backend: Backend) -> &'static str {
 }
 
 /// Leases up to `limit` pending rows of `table` (deliveries or jobs) due at
-/// `now` until `lease_until`, returning `columns` of each.
-async fn lease_due<T>(
+/// `now` until `lease_until`, reading `columns` of each as a raw row `R`
+/// and returning its record.
+async fn lease_due<R, T>(
     conn: &mut Conn,
     backend: Backend,
     table: &str,
@@ -32,9 +35,10 @@ async fn lease_due<T>(
     limit: i64,
 ) -> StoreResult<Vec<T>>
 where
-    T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    R: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    T: TryFrom<R, Error = StoreError>,
 {
-    Ok(sqlx::query_as(&format!(
+    let rows: Vec<R> = sqlx::query_as(&format!(
         "UPDATE {table} SET locked_until = $2, updated_at = $1 WHERE id IN \
          (SELECT id FROM {table} WHERE status = 'pending' AND next_attempt_at <= $1 \
           AND locked_until <= $1 ORDER BY next_attempt_at LIMIT $3{}) \
@@ -45,7 +49,19 @@ where
     .bind(lease_until)
     .bind(limit)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    // A row this version cannot read stays leased (and is retried when the
+    // lease runs out) instead of stopping every other delivery.
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match T::try_from(row) {
+            Ok(record) => Some(record),
+            Err(e) => {
+                tracing::error!("skipping an unreadable row of {table}: {e}");
+                None
+            }
+        })
+        .collect())
 }
 
 /// A webhook endpoint.
@@ -202,7 +218,7 @@ pub async fn delete_endpoint(conn: &mut Conn, id: &str) -> StoreResult<()> {
 }
 
 /// A signing secret.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Secret {
     /// `whsk_…`
     pub id: String,
@@ -214,6 +230,27 @@ pub struct Secret {
     pub created_at: i64,
     /// When it stops signing (ms); `None` for the current secret.
     pub expires_at: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct SecretRow {
+    id: String,
+    endpoint_id: String,
+    secret: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+}
+
+impl From<SecretRow> for Secret {
+    fn from(r: SecretRow) -> Self {
+        Self {
+            id: r.id,
+            endpoint_id: r.endpoint_id,
+            secret: r.secret,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        }
+    }
 }
 
 /// Inserts a secret.
@@ -238,7 +275,7 @@ pub async fn signing_secrets(
     endpoint_id: &str,
     now: i64,
 ) -> StoreResult<Vec<Secret>> {
-    Ok(sqlx::query_as(
+    let rows: Vec<SecretRow> = sqlx::query_as(
         "SELECT id, endpoint_id, secret, created_at, expires_at FROM webhook_secrets \
          WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2) \
          ORDER BY created_at DESC, id DESC",
@@ -246,7 +283,8 @@ pub async fn signing_secrets(
     .bind(endpoint_id.to_owned())
     .bind(now)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(Secret::from).collect())
 }
 
 /// Gives the current secret an expiry (rotation) and drops expired ones.
@@ -274,16 +312,37 @@ pub async fn retire_secrets(
 }
 
 /// A message: one event, as sent.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Message {
     /// `msg_…`, the `svix-id`.
     pub id: String,
     /// e.g. `user.created`.
     pub event_type: String,
-    /// The JSON body.
+    /// The JSON body, as text: these exact bytes are the request body and
+    /// what the `svix-signature` signs, so they are kept verbatim rather than
+    /// parsed (serializing parsed JSON again need not give the same bytes).
     pub payload: String,
     /// Created (ms).
     pub created_at: i64,
+}
+
+#[derive(FromRow)]
+struct MessageRow {
+    id: String,
+    event_type: String,
+    payload: String,
+    created_at: i64,
+}
+
+impl From<MessageRow> for Message {
+    fn from(r: MessageRow) -> Self {
+        Self {
+            id: r.id,
+            event_type: r.event_type,
+            payload: r.payload,
+            created_at: r.created_at,
+        }
+    }
 }
 
 /// Appends a message to the outbox (call inside the change's transaction).
@@ -303,11 +362,14 @@ pub async fn insert_message(conn: &mut Conn, m: &Message) -> StoreResult<()> {
 
 /// One message.
 pub async fn get_message(conn: &mut Conn, id: &str) -> StoreResult<Message> {
-    sqlx::query_as("SELECT id, event_type, payload, created_at FROM webhook_messages WHERE id = $1")
-        .bind(id.to_owned())
-        .fetch_optional(conn)
-        .await?
-        .ok_or(StoreError::NotFound)
+    sqlx::query_as::<_, MessageRow>(
+        "SELECT id, event_type, payload, created_at FROM webhook_messages WHERE id = $1",
+    )
+    .bind(id.to_owned())
+    .fetch_optional(conn)
+    .await?
+    .map(Message::from)
+    .ok_or(StoreError::NotFound)
 }
 
 /// Messages, newest first, optionally of one type, before a message id.
@@ -316,14 +378,15 @@ pub async fn list_messages(
     event_type: Option<&str>,
     limit: i64,
 ) -> StoreResult<Vec<Message>> {
-    Ok(sqlx::query_as(
+    let rows: Vec<MessageRow> = sqlx::query_as(
         "SELECT id, event_type, payload, created_at FROM webhook_messages \
          WHERE ($1 IS NULL OR event_type = $1) ORDER BY seq DESC LIMIT $2",
     )
     .bind(event_type.map(str::to_owned))
     .bind(limit)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(Message::from).collect())
 }
 
 /// Takes up to `limit` messages not yet fanned out (oldest first) and marks
@@ -355,18 +418,8 @@ pub async fn purge_messages(conn: &mut Conn, cutoff: i64) -> StoreResult<u64> {
     Ok(done.rows_affected())
 }
 
-/// State of a delivery.
-pub mod status {
-    /// Waiting for its next attempt.
-    pub const PENDING: &str = "pending";
-    /// Delivered.
-    pub const SUCCEEDED: &str = "succeeded";
-    /// Every attempt of the schedule failed.
-    pub const FAILED: &str = "failed";
-}
-
 /// A message due to an endpoint.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Delivery {
     /// `dlv_…`
     pub id: String,
@@ -374,13 +427,40 @@ pub struct Delivery {
     pub message_id: String,
     /// The endpoint.
     pub endpoint_id: String,
-    /// See [`status`].
-    pub status: String,
+    /// Where it stands.
+    pub status: DeliveryStatus,
     /// Attempts made so far.
     pub attempts: i64,
     /// When the next attempt is due (ms).
     pub next_attempt_at: i64,
 }
+
+#[derive(FromRow)]
+struct DeliveryRow {
+    id: String,
+    message_id: String,
+    endpoint_id: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: i64,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+    fn try_from(r: DeliveryRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: r.id,
+            message_id: r.message_id,
+            endpoint_id: r.endpoint_id,
+            status: DeliveryStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("delivery status {:?}", r.status)))?,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+        })
+    }
+}
+
+const DELIVERY_COLUMNS: &str = "id, message_id, endpoint_id, status, attempts, next_attempt_at";
 
 /// Queues a delivery unless that message is already queued for that endpoint.
 pub async fn insert_delivery(conn: &mut Conn, d: &Delivery, now: i64) -> StoreResult<()> {
@@ -392,7 +472,7 @@ pub async fn insert_delivery(conn: &mut Conn, d: &Delivery, now: i64) -> StoreRe
     .bind(d.id.clone())
     .bind(d.message_id.clone())
     .bind(d.endpoint_id.clone())
-    .bind(d.status.clone())
+    .bind(d.status.as_str())
     .bind(d.attempts)
     .bind(d.next_attempt_at)
     .bind(now)
@@ -409,11 +489,11 @@ pub async fn claim_deliveries(
     lease_until: i64,
     limit: i64,
 ) -> StoreResult<Vec<Delivery>> {
-    lease_due(
+    lease_due::<DeliveryRow, _>(
         conn,
         backend,
         "webhook_deliveries",
-        "id, message_id, endpoint_id, status, attempts, next_attempt_at",
+        DELIVERY_COLUMNS,
         now,
         lease_until,
         limit,
@@ -425,7 +505,7 @@ pub async fn claim_deliveries(
 pub async fn finish_delivery(
     conn: &mut Conn,
     id: &str,
-    status: &str,
+    status: DeliveryStatus,
     attempts: i64,
     next_attempt_at: i64,
     now: i64,
@@ -435,7 +515,7 @@ pub async fn finish_delivery(
          locked_until = 0, updated_at = $5 WHERE id = $1",
     )
     .bind(id.to_owned())
-    .bind(status.to_owned())
+    .bind(status.as_str())
     .bind(attempts)
     .bind(next_attempt_at)
     .bind(now)
@@ -450,14 +530,15 @@ pub async fn find_delivery(
     message_id: &str,
     endpoint_id: &str,
 ) -> StoreResult<Option<Delivery>> {
-    Ok(sqlx::query_as(
-        "SELECT id, message_id, endpoint_id, status, attempts, next_attempt_at \
-         FROM webhook_deliveries WHERE message_id = $1 AND endpoint_id = $2",
-    )
+    sqlx::query_as::<_, DeliveryRow>(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE message_id = $1 AND endpoint_id = $2"
+    ))
     .bind(message_id.to_owned())
     .bind(endpoint_id.to_owned())
     .fetch_optional(conn)
-    .await?)
+    .await?
+    .map(Delivery::try_from)
+    .transpose()
 }
 
 /// Makes an endpoint's failed deliveries of messages created since `since`
@@ -485,20 +566,20 @@ pub async fn recover_failed(
 pub async fn count_deliveries(
     conn: &mut Conn,
     endpoint_id: &str,
-    status: &str,
+    status: DeliveryStatus,
 ) -> StoreResult<i64> {
     let (n,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = $1 AND status = $2",
     )
     .bind(endpoint_id.to_owned())
-    .bind(status.to_owned())
+    .bind(status.as_str())
     .fetch_one(conn)
     .await?;
     Ok(n)
 }
 
 /// One try to deliver a message.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Attempt {
     /// `atmpt_…`
     pub id: String,
@@ -518,8 +599,42 @@ pub struct Attempt {
     pub response: String,
     /// Transport error (timeout, refused), when no response came.
     pub error: Option<String>,
-    /// `scheduled` or `manual`.
-    pub trigger_type: String,
+    /// What made it happen.
+    pub trigger_type: AttemptTrigger,
+}
+
+#[derive(FromRow)]
+struct AttemptRow {
+    id: String,
+    delivery_id: String,
+    message_id: String,
+    endpoint_id: String,
+    attempted_at: i64,
+    status_code: Option<i64>,
+    latency_ms: i64,
+    response: String,
+    error: Option<String>,
+    trigger_type: String,
+}
+
+impl TryFrom<AttemptRow> for Attempt {
+    type Error = StoreError;
+    fn try_from(r: AttemptRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: r.id,
+            delivery_id: r.delivery_id,
+            message_id: r.message_id,
+            endpoint_id: r.endpoint_id,
+            attempted_at: r.attempted_at,
+            status_code: r.status_code,
+            latency_ms: r.latency_ms,
+            response: r.response,
+            error: r.error,
+            trigger_type: AttemptTrigger::parse(&r.trigger_type).ok_or_else(|| {
+                StoreError::Corrupt(format!("attempt trigger {:?}", r.trigger_type))
+            })?,
+        })
+    }
 }
 
 /// Records an attempt.
@@ -538,7 +653,7 @@ pub async fn insert_attempt(conn: &mut Conn, a: &Attempt) -> StoreResult<()> {
     .bind(a.latency_ms)
     .bind(a.response.clone())
     .bind(a.error.clone())
-    .bind(a.trigger_type.clone())
+    .bind(a.trigger_type.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -551,7 +666,7 @@ pub async fn list_attempts(
     message_id: Option<&str>,
     limit: i64,
 ) -> StoreResult<Vec<Attempt>> {
-    Ok(sqlx::query_as(
+    let rows: Vec<AttemptRow> = sqlx::query_as(
         "SELECT id, delivery_id, message_id, endpoint_id, attempted_at, status_code, latency_ms, \
          response, error, trigger_type FROM webhook_attempts \
          WHERE ($1 IS NULL OR endpoint_id = $1) AND ($2 IS NULL OR message_id = $2) \
@@ -561,22 +676,49 @@ pub async fn list_attempts(
     .bind(message_id.map(str::to_owned))
     .bind(limit)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    rows.into_iter().map(Attempt::try_from).collect()
 }
 
 /// A queued email or SMS.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Job {
     /// `job_…`
     pub id: String,
-    /// `email` or `sms`.
-    pub kind: String,
-    /// The rendered message (JSON); emptied once sent.
-    pub payload: String,
-    /// See [`status`].
-    pub status: String,
+    /// What it sends.
+    pub kind: JobKind,
+    /// The rendered message. Stored as JSON text, emptied once the job is
+    /// finished (finished jobs are never read back).
+    pub payload: Value,
+    /// Where it stands.
+    pub status: DeliveryStatus,
     /// Attempts so far.
     pub attempts: i64,
+}
+
+#[derive(FromRow)]
+struct JobRow {
+    id: String,
+    kind: String,
+    payload: String,
+    status: String,
+    attempts: i64,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+    fn try_from(r: JobRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: r.id,
+            kind: JobKind::parse(&r.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("job kind {:?}", r.kind)))?,
+            payload: serde_json::from_str(&r.payload)
+                .map_err(|e| StoreError::Corrupt(format!("job payload: {e}")))?,
+            status: DeliveryStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("job status {:?}", r.status)))?,
+            attempts: r.attempts,
+        })
+    }
 }
 
 /// Queues a job, leased until `locked_until` to the server that tries it at
@@ -584,8 +726,8 @@ pub struct Job {
 pub async fn insert_job(
     conn: &mut Conn,
     id: &str,
-    kind: &str,
-    payload: &str,
+    kind: JobKind,
+    payload: &Value,
     now: i64,
     locked_until: i64,
 ) -> StoreResult<()> {
@@ -594,8 +736,8 @@ pub async fn insert_job(
          last_error, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, NULL, $4, $4)",
     )
     .bind(id.to_owned())
-    .bind(kind.to_owned())
-    .bind(payload.to_owned())
+    .bind(kind.as_str())
+    .bind(payload.to_string())
     .bind(now)
     .bind(locked_until)
     .execute(conn)
@@ -611,7 +753,7 @@ pub async fn claim_jobs(
     lease_until: i64,
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
-    lease_due(
+    lease_due::<JobRow, _>(
         conn,
         backend,
         "jobs",
@@ -627,7 +769,7 @@ pub async fn claim_jobs(
 pub async fn finish_job(
     conn: &mut Conn,
     id: &str,
-    status: &str,
+    status: DeliveryStatus,
     attempts: i64,
     next_attempt_at: i64,
     last_error: Option<&str>,
@@ -639,7 +781,7 @@ pub async fn finish_job(
          payload = CASE WHEN $2 = 'pending' THEN payload ELSE '' END WHERE id = $1",
     )
     .bind(id.to_owned())
-    .bind(status.to_owned())
+    .bind(status.as_str())
     .bind(attempts)
     .bind(next_attempt_at)
     .bind(last_error.map(str::to_owned))

@@ -35,7 +35,9 @@ use tessera_domain::ids::{
     AttemptId, ClientId, DeliveryId, EndpointId, EndpointSecretId, IdentificationId, InstanceId,
     JobId, KeyId, MessageId, SessionId, SignInId, SignUpId, UserId,
 };
-use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
+use tessera_domain::kinds::{
+    AttemptTrigger, DeliveryStatus, IdentificationKind, JobKind, SessionStatus, VerificationStatus,
+};
 use tessera_domain::settings::{EnvironmentType, InstanceSettings};
 use tessera_domain::verification::{Strategy, Verification};
 use tessera_store::attempts::{self, SignIn, SignUp};
@@ -43,7 +45,7 @@ use tessera_store::changes::Change;
 use tessera_store::records::{Client, Identification, Instance, Session, SigningKey, User};
 use tessera_store::sessions::SessionFilter;
 use tessera_store::users::{UserFilter, UserOrderField};
-use tessera_store::webhooks::{self, status, Attempt, Delivery, Endpoint, Message, Secret};
+use tessera_store::webhooks::{self, Attempt, Delivery, Endpoint, Message, Secret};
 use tessera_store::{
     clients, handshakes, identifications, instance, keys, rate_limits, sessions, users, Backend,
     PoolSize, Store, StoreError,
@@ -1792,7 +1794,7 @@ fn delivery(m: &Message, e: &Endpoint, next_attempt_at: i64) -> Delivery {
         id: DeliveryId::generate(next_attempt_at).into_string(),
         message_id: m.id.clone(),
         endpoint_id: e.id.clone(),
-        status: status::PENDING.to_owned(),
+        status: DeliveryStatus::Pending,
         attempts: 0,
         next_attempt_at,
     }
@@ -1809,7 +1811,7 @@ fn attempt(d: &Delivery, at: i64, status_code: Option<i64>, error: Option<&str>)
         latency_ms: 120,
         response: status_code.map_or_else(String::new, |c| format!("{{\"status\":{c}}}")),
         error: error.map(str::to_owned),
-        trigger_type: "scheduled".to_owned(),
+        trigger_type: AttemptTrigger::Scheduled,
     }
 }
 
@@ -1926,7 +1928,7 @@ async fn outbox(store: &Store) {
         .unwrap()
         .is_none());
     assert_eq!(
-        webhooks::count_deliveries(&mut conn, &hook.id, status::PENDING)
+        webhooks::count_deliveries(&mut conn, &hook.id, DeliveryStatus::Pending)
             .await
             .unwrap(),
         3
@@ -1960,7 +1962,7 @@ async fn outbox(store: &Store) {
     webhooks::finish_delivery(
         &mut tx,
         &d1.id,
-        status::PENDING,
+        DeliveryStatus::Pending,
         1,
         T0 + 25 * SEC,
         T0 + 21 * SEC,
@@ -1985,7 +1987,7 @@ async fn outbox(store: &Store) {
     webhooks::finish_delivery(
         &mut tx,
         &d1.id,
-        status::SUCCEEDED,
+        DeliveryStatus::Succeeded,
         2,
         T0 + 26 * SEC,
         T0 + 26 * SEC,
@@ -1996,7 +1998,7 @@ async fn outbox(store: &Store) {
     webhooks::finish_delivery(
         &mut tx,
         &d3.id,
-        status::FAILED,
+        DeliveryStatus::Failed,
         1,
         T0 + 27 * SEC,
         T0 + 27 * SEC,
@@ -2008,14 +2010,11 @@ async fn outbox(store: &Store) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        (done.status.as_str(), done.attempts),
-        (status::SUCCEEDED, 2)
-    );
+    assert_eq!((done.status, done.attempts), (DeliveryStatus::Succeeded, 2));
     for (state, n) in [
-        (status::SUCCEEDED, 1),
-        (status::FAILED, 1),
-        (status::PENDING, 1),
+        (DeliveryStatus::Succeeded, 1),
+        (DeliveryStatus::Failed, 1),
+        (DeliveryStatus::Pending, 1),
     ] {
         assert_eq!(
             webhooks::count_deliveries(&mut conn, &hook.id, state)
@@ -2096,7 +2095,7 @@ async fn outbox(store: &Store) {
         },
     );
     assert_eq!(
-        webhooks::count_deliveries(&mut conn, &hook.id, status::FAILED)
+        webhooks::count_deliveries(&mut conn, &hook.id, DeliveryStatus::Failed)
             .await
             .unwrap(),
         0
@@ -2179,21 +2178,21 @@ async fn jobs(store: &Store) {
     let backend = store.backend();
     let email = JobId::generate(T0).into_string();
     let sms = JobId::generate(T0).into_string();
-    let email_payload = json!({"to": "bob@example.org", "subject": "Your code"}).to_string();
-    let sms_payload = json!({"to": "+15555550100", "body": "123456"}).to_string();
+    let email_payload = json!({"to": "bob@example.org", "subject": "Your code"});
+    let sms_payload = json!({"to": "+15555550100", "body": "123456"});
 
     // The email is free for any dispatcher; the SMS is leased to the server
     // that queued it, which tries it at once.
     let mut tx = store.begin().await.unwrap();
-    webhooks::insert_job(&mut tx, &email, "email", &email_payload, T0, 0)
+    webhooks::insert_job(&mut tx, &email, JobKind::Email, &email_payload, T0, 0)
         .await
         .unwrap();
-    webhooks::insert_job(&mut tx, &sms, "sms", &sms_payload, T0, T0 + 30 * SEC)
+    webhooks::insert_job(&mut tx, &sms, JobKind::Sms, &sms_payload, T0, T0 + 30 * SEC)
         .await
         .unwrap();
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    assert_conflict(webhooks::insert_job(&mut tx, &email, "email", "{}", T0, 0).await);
+    assert_conflict(webhooks::insert_job(&mut tx, &email, JobKind::Email, &json!({}), T0, 0).await);
     drop(tx);
 
     let mut tx = store.begin().await.unwrap();
@@ -2206,9 +2205,9 @@ async fn jobs(store: &Store) {
         &claimed[0],
         &webhooks::Job {
             id: email.clone(),
-            kind: "email".to_owned(),
+            kind: JobKind::Email,
             payload: email_payload.clone(),
-            status: status::PENDING.to_owned(),
+            status: DeliveryStatus::Pending,
             attempts: 0,
         },
     );
@@ -2218,7 +2217,7 @@ async fn jobs(store: &Store) {
     webhooks::finish_job(
         &mut tx,
         &email,
-        status::SUCCEEDED,
+        DeliveryStatus::Succeeded,
         1,
         T0 + SEC,
         None,
@@ -2229,7 +2228,12 @@ async fn jobs(store: &Store) {
     tx.commit().await.unwrap();
     assert_eq!(
         job_row(store, &email).await,
-        (status::SUCCEEDED.to_owned(), String::new(), 1, None)
+        (
+            DeliveryStatus::Succeeded.as_str().to_owned(),
+            String::new(),
+            1,
+            None
+        )
     );
 
     // The SMS lease lapses unfinished (its server died): another one takes it.
@@ -2245,7 +2249,7 @@ async fn jobs(store: &Store) {
     webhooks::finish_job(
         &mut tx,
         &sms,
-        status::PENDING,
+        DeliveryStatus::Pending,
         1,
         T0 + 90 * SEC,
         Some("gateway answered 503"),
@@ -2257,8 +2261,8 @@ async fn jobs(store: &Store) {
     assert_eq!(
         job_row(store, &sms).await,
         (
-            status::PENDING.to_owned(),
-            sms_payload.clone(),
+            DeliveryStatus::Pending.as_str().to_owned(),
+            sms_payload.to_string(),
             1,
             Some("gateway answered 503".to_owned())
         )
@@ -2282,7 +2286,7 @@ async fn jobs(store: &Store) {
     webhooks::finish_job(
         &mut tx,
         &sms,
-        status::FAILED,
+        DeliveryStatus::Failed,
         2,
         T0 + 91 * SEC,
         Some("gave up"),
@@ -2294,7 +2298,7 @@ async fn jobs(store: &Store) {
     assert_eq!(
         job_row(store, &sms).await,
         (
-            status::FAILED.to_owned(),
+            DeliveryStatus::Failed.as_str().to_owned(),
             String::new(),
             2,
             Some("gave up".to_owned())
@@ -2304,7 +2308,7 @@ async fn jobs(store: &Store) {
     // Finished jobs are purged once older than the cutoff; pending ones never.
     let later = JobId::generate(T0).into_string();
     let mut tx = store.begin().await.unwrap();
-    webhooks::insert_job(&mut tx, &later, "email", "{}", T0, 0)
+    webhooks::insert_job(&mut tx, &later, JobKind::Email, &json!({}), T0, 0)
         .await
         .unwrap();
     assert_eq!(
@@ -2320,7 +2324,10 @@ async fn jobs(store: &Store) {
         0
     );
     tx.commit().await.unwrap();
-    assert_eq!(job_row(store, &later).await.0, status::PENDING);
+    assert_eq!(
+        job_row(store, &later).await.0,
+        DeliveryStatus::Pending.as_str()
+    );
 }
 
 async fn rate_limit_hits(store: &Store) {

@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use serde_json::{json, Value};
 use tessera_domain::ids::{AttemptId, JobId};
-use tessera_store::webhooks::{self as store, status, Attempt, Delivery, Job};
+use tessera_domain::kinds::{AttemptTrigger, DeliveryStatus, JobKind};
+use tessera_store::webhooks::{self as store, Attempt, Delivery, Job};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use super::signature;
 use crate::clock::now_ms;
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use crate::mailer::Email;
 use crate::Core;
 
@@ -100,7 +101,10 @@ pub async fn run(core: Core, mut stop: watch::Receiver<bool>) {
                         };
                         let (core, http, done) = (core.clone(), http.clone(), done_tx.clone());
                         tokio::spawn(async move {
-                            match core.send_delivery(&http, d, "scheduled").await {
+                            match core
+                                .send_delivery(&http, d, AttemptTrigger::Scheduled)
+                                .await
+                            {
                                 Ok(outcome) => {
                                     let _ = done.send((outcome, permit));
                                 }
@@ -165,8 +169,8 @@ pub struct Outcome {
     pub response: String,
     /// Transport error, when no response came.
     pub error: Option<String>,
-    /// `scheduled`.
-    pub trigger: String,
+    /// What made it happen.
+    pub trigger: AttemptTrigger,
     /// Not sent: the endpoint was disabled meanwhile.
     pub skipped: bool,
 }
@@ -197,7 +201,7 @@ impl Core {
                             .to_owned(),
                         message_id: message_id.clone(),
                         endpoint_id: e.id.clone(),
-                        status: status::PENDING.to_owned(),
+                        status: DeliveryStatus::Pending,
                         attempts: 0,
                         next_attempt_at: now,
                     },
@@ -237,7 +241,7 @@ impl Core {
         &self,
         http: &reqwest::Client,
         d: Delivery,
-        trigger: &str,
+        trigger: AttemptTrigger,
     ) -> CoreResult<Outcome> {
         let started_at = now_ms();
         let (message, endpoint, secrets) = {
@@ -254,7 +258,7 @@ impl Core {
             latency_ms: 0,
             response: String::new(),
             error: None,
-            trigger: trigger.to_owned(),
+            trigger,
             skipped: endpoint.disabled,
         };
         if outcome.skipped {
@@ -308,19 +312,26 @@ impl Core {
         for o in outcomes {
             let d = &o.delivery;
             if o.skipped {
-                store::finish_delivery(&mut tx, &d.id, status::FAILED, d.attempts, now, now)
-                    .await?;
+                store::finish_delivery(
+                    &mut tx,
+                    &d.id,
+                    DeliveryStatus::Failed,
+                    d.attempts,
+                    now,
+                    now,
+                )
+                .await?;
                 continue;
             }
             let ok = o.status_code.is_some_and(|c| (200..300).contains(&c));
             let attempts = d.attempts + 1;
             let (state, next) = if ok {
-                (status::SUCCEEDED, now)
+                (DeliveryStatus::Succeeded, now)
             } else if let Some(delay) = usize::try_from(attempts).ok().and_then(|i| schedule.get(i))
             {
-                (status::PENDING, now + jittered(*delay))
+                (DeliveryStatus::Pending, now + jittered(*delay))
             } else {
-                (status::FAILED, now)
+                (DeliveryStatus::Failed, now)
             };
             store::insert_attempt(
                 &mut tx,
@@ -378,10 +389,9 @@ impl Core {
 
     /// Sends one queued email or SMS and records the outcome.
     pub async fn run_job(&self, job: Job) -> CoreResult<()> {
-        let payload: Value = serde_json::from_str(&job.payload).unwrap_or(Value::Null);
-        let text = |k: &str| payload[k].as_str().unwrap_or_default().to_owned();
-        let result = match job.kind.as_str() {
-            "email" => {
+        let text = |k: &str| job.payload[k].as_str().unwrap_or_default().to_owned();
+        let result = match job.kind {
+            JobKind::Email => {
                 self.mailer
                     .send(Email {
                         to: text("to"),
@@ -391,17 +401,16 @@ impl Core {
                     })
                     .await
             }
-            "sms" => {
+            JobKind::Sms => {
                 self.sms
                     .send(&text("to"), &text("body"), &text("purpose"))
                     .await
             }
-            other => Err(CoreError::Internal(format!("unknown job kind {other}"))),
         };
         let now = now_ms();
         let attempts = job.attempts + 1;
         let (state, next, error) = match &result {
-            Ok(()) => (status::SUCCEEDED, now, None),
+            Ok(()) => (DeliveryStatus::Succeeded, now, None),
             Err(e) => {
                 let retry = usize::try_from(job.attempts)
                     .ok()
@@ -409,11 +418,11 @@ impl Core {
                 tracing::error!(job = %job.id, kind = %job.kind, "queued send failed: {e}");
                 match retry {
                     Some(secs) => (
-                        status::PENDING,
+                        DeliveryStatus::Pending,
                         now + jittered(Duration::from_secs(*secs)),
                         Some(e.to_string()),
                     ),
-                    None => (status::FAILED, now, Some(e.to_string())),
+                    None => (DeliveryStatus::Failed, now, Some(e.to_string())),
                 }
             }
         };
@@ -454,7 +463,7 @@ impl Core {
         let payload = json!({
             "to": email.to, "subject": email.subject, "text": email.text, "html": email.html,
         });
-        self.queue_and_send("email", payload, data).await
+        self.queue_and_send(JobKind::Email, payload, data).await
     }
 
     /// Queues an SMS (announced with `sms.created`) and sends it now.
@@ -475,20 +484,20 @@ impl Core {
             "delivered_by_clerk": true,
         });
         let payload = json!({ "to": to, "body": body, "purpose": slug });
-        self.queue_and_send("sms", payload, data).await
+        self.queue_and_send(JobKind::Sms, payload, data).await
     }
 
     /// Queues a job with its `<kind>.created` event in one transaction, then
     /// sends it at once: this server holds the job's lease, so no dispatcher
     /// takes it meanwhile; if the send fails or the server dies, the
     /// dispatcher retries once the lease lapses.
-    async fn queue_and_send(&self, kind: &str, payload: Value, data: Value) -> CoreResult<()> {
+    async fn queue_and_send(&self, kind: JobKind, payload: Value, data: Value) -> CoreResult<()> {
         let now = now_ms();
         let job = Job {
             id: JobId::generate(now).as_str().to_owned(),
-            kind: kind.to_owned(),
-            payload: payload.to_string(),
-            status: status::PENDING.to_owned(),
+            kind,
+            payload,
+            status: DeliveryStatus::Pending,
             attempts: 0,
         };
         // Emits `email.created` / `sms.created`: a unit of work that wakes the dispatcher.
@@ -496,7 +505,7 @@ impl Core {
         store::insert_job(
             &mut tx,
             &job.id,
-            &job.kind,
+            job.kind,
             &job.payload,
             now,
             now + self.lease_ms(),

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 use tessera_domain::ids::{DeliveryId, EndpointId, EndpointSecretId};
-use tessera_store::webhooks::{self as store, status, Attempt, Delivery, Endpoint, Message};
+use tessera_domain::kinds::DeliveryStatus;
+use tessera_store::webhooks::{self as store, Attempt, Delivery, Endpoint, Message};
 
 use super::signature::{new_secret, valid_secret};
 use crate::clock::now_ms;
@@ -258,7 +259,8 @@ impl crate::Webhooks<'_> {
             Some(d) => {
                 // One more try: the attempt counter steps back so the schedule allows it.
                 let attempts = (d.attempts - 1).max(0);
-                store::finish_delivery(&mut tx, &d.id, status::PENDING, attempts, now, now).await?
+                store::finish_delivery(&mut tx, &d.id, DeliveryStatus::Pending, attempts, now, now)
+                    .await?
             }
             None => {
                 store::insert_delivery(
@@ -267,7 +269,7 @@ impl crate::Webhooks<'_> {
                         id: DeliveryId::generate(now).as_str().to_owned(),
                         message_id: message_id.to_owned(),
                         endpoint_id: endpoint_id.to_owned(),
-                        status: status::PENDING.to_owned(),
+                        status: DeliveryStatus::Pending,
                         attempts: 0,
                         next_attempt_at: now,
                     },
@@ -293,11 +295,11 @@ impl crate::Webhooks<'_> {
     pub async fn endpoint_stats(&self, endpoint_id: &str) -> CoreResult<(i64, i64, i64)> {
         let mut conn = self.store.read().await?;
         let mut counts = [0; 3];
-        for (slot, st) in
-            counts
-                .iter_mut()
-                .zip([status::PENDING, status::SUCCEEDED, status::FAILED])
-        {
+        for (slot, st) in counts.iter_mut().zip([
+            DeliveryStatus::Pending,
+            DeliveryStatus::Succeeded,
+            DeliveryStatus::Failed,
+        ]) {
             *slot = store::count_deliveries(&mut conn, endpoint_id, st).await?;
         }
         Ok((counts[0], counts[1], counts[2]))
