@@ -115,6 +115,10 @@ impl From<StoreError> for CoreError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => Self::NotFound,
+            StoreError::InvalidText(_) => Self::format(
+                "body",
+                "must not contain NUL characters or invalid byte sequences",
+            ),
             other => Self::Store(other),
         }
     }

@@ -54,6 +54,18 @@ error_codes! {
     ResourceNotFound = "resource_not_found", 404, None;
     /// No route has this path.
     RouteNotFound = "route_not_found", 404, None;
+    /// The route exists, but not for this method.
+    MethodNotAllowed = "method_not_allowed", 405, None;
+    /// The request could not be read (its framing, path or headers).
+    MalformedRequest = "malformed_request", 400, None;
+    /// The request took too long to arrive.
+    RequestTimeout = "request_timeout", 408, None;
+    /// The request's URI is longer than this server reads.
+    RequestUriTooLong = "request_uri_too_long", 414, None;
+    /// The request's headers are larger than this server reads.
+    RequestHeaderFieldsTooLarge = "request_header_fields_too_large", 431, None;
+    /// The request body is of a type this route does not take.
+    UnsupportedMediaType = "unsupported_media_type", 415, None;
     /// No credentials, or credentials that do not authenticate.
     AuthenticationInvalid = "authentication_invalid", 401, None;
     /// A secret key that is not this instance's.

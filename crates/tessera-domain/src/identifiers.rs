@@ -145,6 +145,23 @@ pub fn mask_phone(phone: &str) -> String {
     format!("{}{tail}", "*".repeat(keep))
 }
 
+/// The ISO 3166-1 alpha-2 country codes (the 249 assigned ones).
+const COUNTRY_CODES: &str = "\
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN \
+BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ \
+DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL \
+GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM \
+JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME \
+MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP \
+NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD \
+SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO \
+TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/// Whether `code` is an assigned ISO 3166-1 alpha-2 country code (`DE`, upper case).
+pub fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && COUNTRY_CODES.split(' ').any(|c| c == code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +256,12 @@ mod tests {
         assert_eq!(mask_email("nope"), "***");
         assert_eq!(mask_phone("+15555550100"), "********0100");
         assert_eq!(mask_phone("12"), "12");
+    }
+
+    #[test]
+    fn country_codes_are_the_assigned_ones() {
+        assert!(is_country_code("DE") && is_country_code("US") && is_country_code("ZW"));
+        assert!(!is_country_code("AA") && !is_country_code("de") && !is_country_code("DEU"));
+        assert_eq!(COUNTRY_CODES.split(' ').count(), 249);
     }
 }

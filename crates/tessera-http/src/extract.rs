@@ -98,13 +98,62 @@ pub fn json_error(err: &serde_json::Error) -> ApiError {
     }
 }
 
-/// Parses JSON bytes (empty = `{}`) into `T`.
+/// Refuses text with a NUL character (U+0000): no backend stores one alike
+/// (PostgreSQL refuses it, SQLite keeps it), and no identifier, name or
+/// filter has one. `form_param_format_invalid` naming the parameter.
+pub fn refuse_nul(param: &str, value: &str) -> Result<(), ApiError> {
+    if value.contains('\0') {
+        return Err(ApiError::invalid(param, "must not contain a NUL character"));
+    }
+    Ok(())
+}
+
+/// Every key and value of `pairs` without NUL characters.
+pub fn refuse_nul_pairs(pairs: &[(String, String)]) -> Result<(), ApiError> {
+    for (key, value) in pairs {
+        refuse_nul(key, key)?;
+        refuse_nul(key, value)?;
+    }
+    Ok(())
+}
+
+/// The first string of a JSON document holding a NUL, named by its nearest key.
+fn nul_in_json<'a>(value: &'a serde_json::Value, key: &'a str) -> Option<&'a str> {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then_some(key),
+        serde_json::Value::Array(items) => items.iter().find_map(|v| nul_in_json(v, key)),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(k.as_str())
+            } else {
+                nul_in_json(v, k)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Parses JSON bytes (empty = `{}`) into `T`. A NUL anywhere in the document
+/// (it can only arrive escaped, as `\u0000`) is refused naming its key.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         bytes
     };
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(
+            ErrorCode::FormParamFormatInvalid,
+            "is invalid",
+            "The request body must be a JSON object.",
+        ));
+    }
+    if bytes.windows(6).any(|w| w == b"\\u0000") {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
+        if let Some(key) = nul_in_json(&value, "body") {
+            return Err(ApiError::invalid(key, "must not contain a NUL character"));
+        }
+    }
     serde_json::from_slice(bytes).map_err(|e| json_error(&e))
 }
 
@@ -112,19 +161,25 @@ impl<T: DeserializeOwned> FromRequest<Core> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, core: &Core) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, core).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    ErrorCode::RequestBodyTooLarge,
-                    "request body too large",
-                    "The request body is too large.",
-                )
-            } else {
-                ApiError::bad_body(rejection.body_text())
-            }
-        })?;
+        let bytes = body_bytes(req, core).await?;
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// The request body, or 413 `request_body_too_large` past the body limit
+/// and 400 when it cannot be read.
+pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ErrorCode::RequestBodyTooLarge,
+                "request body too large",
+                "The request body is too large.",
+            )
+        } else {
+            ApiError::bad_body(rejection.body_text())
+        }
+    })
 }
 
 /// The query string as ordered key/value pairs (repeated keys kept).
@@ -136,15 +191,15 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let raw = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
-            .map(QueryPairs)
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorCode::FormParamFormatInvalid,
-                    "is invalid",
-                    format!("Invalid query string: {e}"),
-                )
-            })
+        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(raw).map_err(|e| {
+            ApiError::new(
+                ErrorCode::FormParamFormatInvalid,
+                "is invalid",
+                format!("Invalid query string: {e}"),
+            )
+        })?;
+        refuse_nul_pairs(&pairs)?;
+        Ok(QueryPairs(pairs))
     }
 }
 

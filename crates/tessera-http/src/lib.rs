@@ -31,7 +31,6 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use tessera_core::Core;
 
-use client_ip::TrustedProxies;
 use error::{ApiError, InternalErrorDetail};
 use fapi::transport::Cors;
 
@@ -45,7 +44,8 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Frontend API; a panicking handler turned into Clerk's 500 envelope; the
 /// caller's client on Frontend API error answers (`meta.client`); and internal
 /// errors logged with their method and path.
-async fn edge(core: Core, trusted: Arc<TrustedProxies>, req: Request, router: Router) -> Response {
+async fn edge(core: Core, options: Arc<HttpOptions>, req: Request, router: Router) -> Response {
+    let trusted = &options.trusted_proxies;
     // Only a trusted proxy names a location; without one configured, no lookup at all.
     let (city, country) = if trusted.is_empty() {
         (None, None)
@@ -55,7 +55,7 @@ async fn edge(core: Core, trusted: Arc<TrustedProxies>, req: Request, router: Ro
         })
     };
     let info = tessera_core::frontend::RequestInfo {
-        ip: fapi::context::peer_ip(req.extensions(), req.headers(), &trusted),
+        ip: fapi::context::peer_ip(req.extensions(), req.headers(), trusted),
         user_agent: extract::header_text(req.headers(), axum::http::header::USER_AGENT),
         origin: None,
         city,
@@ -68,16 +68,32 @@ async fn edge(core: Core, trusted: Arc<TrustedProxies>, req: Request, router: Ro
             Cors::None => None,
         };
         let (method, uri) = (req.method().clone(), req.uri().clone());
+        if let Some(refused) = refuse_early(&req) {
+            let mut response = refused.into_response();
+            if let Some(origin) = echo {
+                Cors::apply(&origin, &mut response);
+            }
+            return response;
+        }
         let caller = fapi::error_client::caller_headers(&req);
         let limited = tower::Layer::layer(&DefaultBodyLimit::max(MAX_BODY_BYTES), router);
-        let routed = AssertUnwindSafe(tower::ServiceExt::oneshot(limited, req))
-            .catch_unwind()
-            .await;
+        let routed = tokio::time::timeout(
+            options.request_timeout,
+            AssertUnwindSafe(tower::ServiceExt::oneshot(limited, req)).catch_unwind(),
+        )
+        .await;
         let response = match routed {
-            Ok(Ok(response)) => response,
-            Ok(Err(never)) => match never {},
-            Err(_) => panic_response(),
+            Ok(Ok(Ok(response))) => response,
+            Ok(Ok(Err(never))) => match never {},
+            Ok(Err(_)) => panic_response(),
+            Err(_) => ApiError::new(
+                ErrorCode::RequestTimeout,
+                "request timeout",
+                "The request did not arrive, or could not be answered, in time.",
+            )
+            .into_response(),
         };
+        let response = enveloped(response).await;
         let mut response = fapi::error_client::attach(&core, caller, response).await;
         if let Some(origin) = echo {
             Cors::apply(&origin, &mut response);
@@ -93,22 +109,120 @@ async fn edge(core: Core, trusted: Arc<TrustedProxies>, req: Request, router: Ro
     .await
 }
 
-fn panic_response() -> Response {
+/// Requests answered before routing: a body announced far larger than the
+/// limit (413 at once, without waiting for bytes that may never come), and a
+/// path with a NUL character, which names nothing (404; the stores would
+/// disagree on it). A body announced only somewhat too large is read up to the
+/// limit first, as the extractors do: a client still sending it then gets the
+/// 413 rather than a reset connection.
+fn refuse_early(req: &Request) -> Option<ApiError> {
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > 2 * MAX_BODY_BYTES as u64) {
+        return Some(ApiError::new(
+            ErrorCode::RequestBodyTooLarge,
+            "request body too large",
+            format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+        ));
+    }
+    if req.uri().path().contains("%00") {
+        return Some(ApiError::not_found());
+    }
+    None
+}
+
+/// Error answers that did not come from [`ApiError`] — axum's own 405s, its
+/// extractors' plain-text rejections (multipart, path segments), a body limit —
+/// rewritten into Clerk's envelope with the same status (and `Allow` kept).
+async fn enveloped(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .filter(|t| !t.trim().is_empty());
+    let mut err = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "method not allowed",
+            "This route does not take this method.",
+        ),
+        StatusCode::NOT_FOUND => ApiError::not_found(),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            ErrorCode::RequestBodyTooLarge,
+            "request body too large",
+            "The request body is too large.",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "unsupported media type",
+            text.unwrap_or_else(|| "This route does not take this kind of body.".to_owned()),
+        ),
+        s if s.is_server_error() => {
+            let mut err = panic_response_error();
+            err.internal = text;
+            err
+        }
+        _ => ApiError::new(
+            ErrorCode::MalformedRequest,
+            "malformed request",
+            text.unwrap_or_else(|| "The request could not be read.".to_owned()),
+        ),
+    };
+    err.status = status;
+    let mut out = err.into_response();
+    if let Some(allow) = parts.headers.get(axum::http::header::ALLOW) {
+        out.headers_mut()
+            .insert(axum::http::header::ALLOW, allow.clone());
+    }
+    out
+}
+
+fn panic_response_error() -> ApiError {
     let mut err = ApiError::new(
         ErrorCode::InternalClerkError,
         "Oops, an unexpected error occurred",
         "An unexpected error occurred.",
     );
     err.status = StatusCode::INTERNAL_SERVER_ERROR;
+    err
+}
+
+fn panic_response() -> Response {
+    let mut err = panic_response_error();
     err.internal = Some("handler panicked".to_owned());
     err.into_response()
 }
 
 /// Deployment options of the HTTP layer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpOptions {
     /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: client_ip::TrustedProxies,
+    /// Time a request has, from its headers on, to arrive whole and be answered
+    /// (408 `request_timeout` past it; 30 s by default).
+    pub request_timeout: std::time::Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: client_ip::TrustedProxies::default(),
+            request_timeout: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 /// The application's routes, every one under its full path.
@@ -130,7 +244,7 @@ pub fn app(core: Core, options: HttpOptions) -> App {
     App {
         router: router(core.clone()),
         core,
-        trusted: Arc::new(options.trusted_proxies),
+        options: Arc::new(options),
     }
 }
 
@@ -138,7 +252,7 @@ pub fn app(core: Core, options: HttpOptions) -> App {
 #[derive(Clone)]
 pub struct App {
     core: Core,
-    trusted: Arc<TrustedProxies>,
+    options: Arc<HttpOptions>,
     router: Router,
 }
 
@@ -153,9 +267,9 @@ impl tower::Service<Request> for App {
 
     fn call(&mut self, req: Request) -> Self::Future {
         let req = fapi::transport::rewrite(req);
-        let (core, trusted, router) =
-            (self.core.clone(), self.trusted.clone(), self.router.clone());
-        Box::pin(async move { Ok(edge(core, trusted, req, router).await) })
+        let (core, options, router) =
+            (self.core.clone(), self.options.clone(), self.router.clone());
+        Box::pin(async move { Ok(edge(core, options, req, router).await) })
     }
 }
 
@@ -179,7 +293,7 @@ mod tests {
         let app = App {
             router: router.with_state(()),
             core,
-            trusted: Arc::default(),
+            options: Arc::default(),
         };
         let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
 

@@ -12,6 +12,11 @@ pub enum StoreError {
         /// The constraint or column the database named.
         constraint: String,
     },
+    /// Text the database cannot store (PostgreSQL refuses NUL characters and
+    /// invalid byte sequences). The HTTP layer refuses such input first; this
+    /// keeps anything that slips through a 4xx rather than a 500.
+    #[error("text the database cannot store: {0}")]
+    InvalidText(String),
     /// A stored value could not be read back (corrupt JSON, unknown enum).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -41,6 +46,12 @@ impl From<sqlx::Error> for StoreError {
                     .constraint()
                     .map_or_else(|| db.message().to_owned(), str::to_owned);
                 Self::Conflict { constraint }
+            }
+            // 22021: invalid byte sequence (NUL); 22P05: untranslatable character.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
+            {
+                Self::InvalidText(db.message().to_owned())
             }
             other => Self::Db(other),
         }

@@ -171,6 +171,62 @@ pub async fn delete(conn: &mut Conn, id: &UserId) -> StoreResult<()> {
     Ok(())
 }
 
+/// Counts one wrong password, atomically (concurrent attempts on any replica
+/// each count once); a lock that has run out is cleared first, so counting
+/// starts again. Locks the user when `max_attempts` (> 0) is reached, until
+/// `locked_until` (`None`: until unlocked). Returns the count.
+pub async fn count_failed_password(
+    conn: &mut Conn,
+    id: &UserId,
+    now: i64,
+    max_attempts: i64,
+    locked_until: Option<i64>,
+) -> StoreResult<i64> {
+    let count: Option<i64> = sqlx::query_scalar(
+        "UPDATE users SET \
+           failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 \
+             THEN 1 ELSE failed_attempts + 1 END, \
+           locked_at = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 \
+             THEN NULL ELSE locked_at END, \
+           locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 \
+             THEN NULL ELSE locked_until END \
+         WHERE id = $1 RETURNING failed_attempts",
+    )
+    .bind(id.as_str().to_owned())
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let count = count.ok_or(StoreError::NotFound)?;
+    if max_attempts > 0 && count >= max_attempts {
+        sqlx::query(
+            "UPDATE users SET locked_at = $2, locked_until = $3 \
+             WHERE id = $1 AND locked_at IS NULL",
+        )
+        .bind(id.as_str().to_owned())
+        .bind(now)
+        .bind(locked_until)
+        .execute(conn)
+        .await?;
+    }
+    Ok(count)
+}
+
+/// After a right password: clears the count of wrong ones, unless the user is
+/// locked (a lock that has run out is cleared too). Returns `false` when the
+/// user is locked, atomically with the counting of [`count_failed_password`].
+pub async fn clear_failed_passwords(conn: &mut Conn, id: &UserId, now: i64) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET failed_attempts = 0, locked_at = NULL, locked_until = NULL \
+         WHERE id = $1 AND (locked_at IS NULL \
+           OR (locked_until IS NOT NULL AND locked_until <= $2))",
+    )
+    .bind(id.as_str().to_owned())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Columns `GET /v1/users` can sort by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UserOrderField {

@@ -71,6 +71,13 @@ pub struct FileConfig {
     pub webhook_timeout: Option<String>,
     /// Database connections this process opens at most.
     pub database_pool_size: Option<u32>,
+    /// Time a client has to send a request's headers, and that an idle
+    /// keep-alive connection stays open (e.g. `10s`).
+    pub http_header_timeout: Option<String>,
+    /// Time a request has to arrive whole and be answered (e.g. `30s`).
+    pub http_request_timeout: Option<String>,
+    /// Connections served at once; more wait to be accepted.
+    pub http_max_connections: Option<usize>,
 }
 
 /// Validated settings.
@@ -104,6 +111,31 @@ pub struct Settings {
     pub trusted_proxies: tessera_http::client_ip::TrustedProxies,
     /// Webhook dispatcher settings.
     pub webhooks: tessera_core::webhooks::WebhookConfig,
+    /// The HTTP server's limits against slow and greedy clients.
+    pub http: HttpLimits,
+}
+
+/// The HTTP server's limits: slow clients cost them, not the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Time to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    pub header_timeout: std::time::Duration,
+    /// Time for a request to arrive whole (body included) and be answered;
+    /// past it the answer is 408 `request_timeout`.
+    pub request_timeout: std::time::Duration,
+    /// Connections served at once; further ones wait in the listen queue.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(30),
+            max_connections: 4096,
+        }
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -209,7 +241,31 @@ impl Settings {
             webhooks.timeout = humantime::parse_duration(&raw)
                 .with_context(|| format!("webhook timeout: {raw:?} is not a duration"))?;
         }
+        let mut http = HttpLimits::default();
+        if let Some(raw) = env("TESSERA_HTTP_HEADER_TIMEOUT").or(file.http_header_timeout) {
+            http.header_timeout = humantime::parse_duration(&raw)
+                .with_context(|| format!("HTTP header timeout: {raw:?} is not a duration"))?;
+        }
+        if let Some(raw) = env("TESSERA_HTTP_REQUEST_TIMEOUT").or(file.http_request_timeout) {
+            http.request_timeout = humantime::parse_duration(&raw)
+                .with_context(|| format!("HTTP request timeout: {raw:?} is not a duration"))?;
+        }
+        if let Some(n) = match env("TESSERA_HTTP_MAX_CONNECTIONS") {
+            Some(raw) => Some(raw.parse::<usize>().with_context(|| {
+                format!("TESSERA_HTTP_MAX_CONNECTIONS: {raw:?} is not a number")
+            })?),
+            None => file.http_max_connections,
+        } {
+            http.max_connections = n;
+        }
+        if http.header_timeout.is_zero() || http.request_timeout.is_zero() {
+            bail!("HTTP timeouts must be longer than zero");
+        }
+        if http.max_connections == 0 {
+            bail!("HTTP max connections: must be at least 1");
+        }
         Ok(Self {
+            http,
             trusted_proxies,
             webhooks,
             sms_webhook_url,
@@ -246,6 +302,7 @@ impl Settings {
             sms_webhook_url: None,
             trusted_proxies: Default::default(),
             webhooks: Default::default(),
+            http: HttpLimits::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! loop. It only connects the other crates; no business rule lives here.
 
 pub mod config;
+pub mod serve;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -137,7 +138,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     let booted = boot(store, Hasher::new(settings.hash_concurrency), options).await?;
     let core = booted.core;
 
-    let (stop, mut stopped) = watch::channel(false);
+    let (stop, stopped) = watch::channel(false);
     let refresher = core.clone();
     let mut refresh_stop = stop.subscribe();
     tokio::spawn(async move {
@@ -168,20 +169,14 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         core.clone(),
         tessera_http::HttpOptions {
             trusted_proxies: settings.trusted_proxies.clone(),
+            request_timeout: settings.http.request_timeout,
         },
     );
+    let limits = settings.http;
     let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                std::net::SocketAddr,
-            >(app),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stopped.changed().await;
-        })
-        .await
-        .context("serving")
+        serve::serve(listener, app, limits, stopped)
+            .await
+            .context("serving")
     });
     Ok(Running {
         addr,

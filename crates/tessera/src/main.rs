@@ -25,6 +25,9 @@ Environment-only settings (or the same key in lower case in tessera.toml):
   TESSERA_WEBHOOK_RETRY_SCHEDULE  delays before each webhook attempt [default: 0s,5s,5m,30m,2h,5h,10h,10h]
   TESSERA_WEBHOOK_DISABLE_AFTER   disable an endpoint failing this long [default: 5days]
   TESSERA_WEBHOOK_TIMEOUT     timeout of one webhook request [default: 15s]
+  TESSERA_HTTP_HEADER_TIMEOUT   time to send a request's headers; idle keep-alive limit [default: 10s]
+  TESSERA_HTTP_REQUEST_TIMEOUT  time for a request to arrive whole and be answered [default: 30s]
+  TESSERA_HTTP_MAX_CONNECTIONS  connections served at once [default: 4096]
   RUST_LOG                    log filter [default: info]";
 
 /// Self-hosted user management and authentication, compatible with Clerk's SDKs.

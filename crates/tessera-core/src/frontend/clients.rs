@@ -61,6 +61,21 @@ impl crate::Sessions<'_> {
         ))
     }
 
+    /// Gives a client a new token (`GET /v1/client/touch`), so that its cookie is
+    /// set again as a first-party cookie; returns the client and the token.
+    pub async fn reissue_client_token(&self, client: &Client) -> CoreResult<(ClientView, String)> {
+        let now = now_ms();
+        let token = crate::sessions::clients::new_token();
+        let mut tx = self.begin().await?;
+        let mut client = tessera_store::clients::get(&mut tx, &client.id).await?;
+        client.token_hash = Some(hash_secret(&token));
+        client.updated_at = now;
+        tessera_store::clients::update(&mut tx, &client).await?;
+        let view = crate::sessions::clients::load_view(&mut tx, client, now).await?;
+        tx.commit().await?;
+        Ok((view, token))
+    }
+
     /// Ends sessions of a client. `which = None` signs out of every session;
     /// `status` is `ended` (sign-out) or `removed`.
     pub async fn end_client_sessions(

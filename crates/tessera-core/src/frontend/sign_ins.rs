@@ -89,13 +89,17 @@ fn check_user_may_sign_in(user: &User, now: i64) -> CoreResult<()> {
         });
     }
     if user.is_locked(now) {
-        return Err(CoreError::NotAllowed {
-            code: ErrorCode::UserLocked,
-            detail: "This account is locked after too many failed attempts. Try again later."
-                .to_owned(),
-        });
+        return Err(locked());
     }
     Ok(())
+}
+
+fn locked() -> CoreError {
+    CoreError::NotAllowed {
+        code: ErrorCode::UserLocked,
+        detail: "This account is locked after too many failed attempts. Try again later."
+            .to_owned(),
+    }
 }
 
 /// The machine's view of a stored sign-in.
@@ -180,22 +184,31 @@ impl crate::SignIns<'_> {
             .hasher
             .verify(password.clone(), hash.clone(), hasher)
             .await?;
+        // Counted atomically in the store: however many wrong passwords arrive at
+        // once, on however many servers, at most `max_attempts` are answered
+        // `form_password_incorrect`; the rest, and a right one after the lock, are
+        // answered `user_locked`.
         let now = now_ms();
         let lockout = self.instance().settings.user.lockout;
         let mut tx = self.begin().await?;
-        let mut fresh = tessera_store::users::get(&mut tx, &user.id).await?;
-        if verdict.matched() {
-            fresh.failed_attempts = 0;
+        let usable = if verdict.matched() {
+            tessera_store::users::clear_failed_passwords(&mut tx, &user.id, now).await?
         } else {
-            fresh.failed_attempts += 1;
-            if lockout.enabled && fresh.failed_attempts >= lockout.max_attempts {
-                fresh.locked_at = Some(now);
-                fresh.locked_until =
-                    (lockout.duration_mins > 0).then(|| now + lockout.duration_mins * 60_000);
-            }
-        }
-        tessera_store::users::update(&mut tx, &fresh).await?;
+            let max = if lockout.enabled {
+                lockout.max_attempts
+            } else {
+                0
+            };
+            let until = (lockout.duration_mins > 0).then(|| now + lockout.duration_mins * 60_000);
+            let count =
+                tessera_store::users::count_failed_password(&mut tx, &user.id, now, max, until)
+                    .await?;
+            max == 0 || count <= max
+        };
         tx.commit().await?;
+        if !usable {
+            return Err(locked());
+        }
         if verdict == Verdict::MatchNeedsRehash {
             self.users().upgrade_hash(&user.id, &hash, password).await?;
         }

@@ -51,7 +51,15 @@ pub async fn update_instance(
             .into());
         }
     }
-    let _ = b.preferred_sign_in_strategy_when_password_required;
+    if let Some(v) = &b.preferred_sign_in_strategy_when_password_required {
+        if !["password", "otp", ""].contains(&v.as_str()) {
+            return Err(CoreError::value(
+                "preferred_sign_in_strategy_when_password_required",
+                format!("{v:?} must be password, otp or empty"),
+            )
+            .into());
+        }
+    }
     core.settings()
         .update_settings(|s| {
             let i = &mut s.instance;

@@ -102,7 +102,7 @@ pub async fn update_communication(
         }
         if let Some(bad) = codes
             .iter()
-            .find(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+            .find(|c| !tessera_domain::identifiers::is_country_code(c))
         {
             return Err(ApiError::invalid(
                 "blocked_country_codes",

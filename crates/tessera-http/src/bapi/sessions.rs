@@ -21,31 +21,8 @@ pub async fn list_sessions(
     State(core): State<Core>,
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
+    // Every parameter is checked before anything is looked up.
     let mut filter = SessionFilter::default();
-    if let Some(raw) = q.first("user_id").filter(|s| !s.is_empty()) {
-        match UserId::parse(&raw) {
-            Some(id) => filter.user_id = Some(id),
-            None => {
-                return Ok(Json(wire::list(
-                    Vec::new(),
-                    0,
-                    q.bool("paginated")? == Some(true),
-                )))
-            }
-        }
-    }
-    if let Some(raw) = q.first("client_id").filter(|s| !s.is_empty()) {
-        match ClientId::parse(&raw) {
-            Some(id) => filter.client_id = Some(id),
-            None => {
-                return Ok(Json(wire::list(
-                    Vec::new(),
-                    0,
-                    q.bool("paginated")? == Some(true),
-                )))
-            }
-        }
-    }
     if let Some(raw) = q.first("status").filter(|s| !s.is_empty()) {
         filter.status = Some(SessionStatus::parse(&raw).ok_or_else(|| {
             ApiError::invalid(
@@ -55,6 +32,20 @@ pub async fn list_sessions(
         })?);
     }
     let (limit, offset) = q.page()?;
+    let paginated = q.bool("paginated")? == Some(true);
+    let user_id = q.first("user_id").filter(|s| !s.is_empty());
+    let client_id = q.first("client_id").filter(|s| !s.is_empty());
+    // An id that cannot exist matches nothing.
+    match user_id.map(|raw| UserId::parse(&raw)) {
+        Some(None) => return Ok(Json(wire::list(Vec::new(), 0, paginated))),
+        Some(id) => filter.user_id = id,
+        None => {}
+    }
+    match client_id.map(|raw| ClientId::parse(&raw)) {
+        Some(None) => return Ok(Json(wire::list(Vec::new(), 0, paginated))),
+        Some(id) => filter.client_id = id,
+        None => {}
+    }
     let (sessions, total) = core.sessions().list(&filter, limit, offset).await?;
     let items = sessions.iter().map(wire::session::session).collect();
     Ok(Json(wire::list(

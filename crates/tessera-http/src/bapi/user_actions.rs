@@ -224,6 +224,14 @@ pub async fn list_user_org_records(
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
     q.page()?;
+    for status in q.all("status") {
+        if !["pending", "accepted", "revoked", "expired"].contains(&status.as_str()) {
+            return Err(ApiError::invalid(
+                "status",
+                "must be one of pending, accepted, revoked, expired",
+            ));
+        }
+    }
     core.users().get(&id).await?;
     Ok(Json(json!({ "data": [], "total_count": 0 })))
 }
@@ -235,8 +243,9 @@ pub async fn list_oauth_access_tokens(
     Path((id, _provider)): Path<(String, String)>,
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
-    core.users().get(&id).await?;
+    q.page()?;
     let paginated = q.bool("paginated")? == Some(true);
+    core.users().get(&id).await?;
     Ok(Json(crate::wire::list(Vec::new(), 0, paginated)))
 }
 

@@ -34,6 +34,44 @@ pub async fn create_client(State(core): State<Core>, caller: Caller) -> ApiResul
     Ok(resp)
 }
 
+/// `GET /v1/client/touch?redirect_url=…` (clerk-js `client.buildTouchUrl`): a
+/// top-level visit that sets the client cookie again as a first-party cookie
+/// (browsers that cap script-set or third-party cookies keep it longer), then
+/// returns to the page. Only to origins the instance allows.
+pub async fn touch_client(
+    State(core): State<Core>,
+    caller: Caller,
+    q: crate::extract::QueryPairs,
+) -> ApiResult<Response> {
+    let target = q
+        .first("redirect_url")
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ApiError::from(tessera_core::CoreError::missing("redirect_url")))?;
+    let allowed = url::Url::parse(&target).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && super::transport::origin_allowed(&core, &u.origin().ascii_serialization())
+    });
+    if !allowed {
+        return Err(ApiError::new(
+            ErrorCode::FormParamValueInvalid,
+            "is invalid",
+            "redirect_url must be a URL on an origin this instance allows.",
+        )
+        .param("redirect_url"));
+    }
+    let mut resp = axum::response::Redirect::to(&target).into_response();
+    if let Some(view) = &caller.client {
+        let (after, token) = core.sessions().reissue_client_token(&view.client).await?;
+        wire::set_client_cookie(
+            &core,
+            &mut resp,
+            Some(&token),
+            after.client.updated_at / 1000,
+        );
+    }
+    Ok(resp)
+}
+
 /// `DELETE /v1/client`: signs out everywhere on this client and forgets it.
 pub async fn delete_client(State(core): State<Core>, caller: Caller) -> ApiResult<Response> {
     let Some(view) = &caller.client else {
@@ -105,6 +143,14 @@ pub async fn touch_session(
     form: Form,
 ) -> ApiResult<Response> {
     let view = caller.require_client()?;
+    if let Some(intent) = form.text("intent") {
+        if !["focus", "select_session", "select_org"].contains(&intent.as_str()) {
+            return Err(ApiError::invalid(
+                "intent",
+                "must be one of focus, select_session, select_org",
+            ));
+        }
+    }
     let org = form
         .get("active_organization_id")
         .map(|v| Some(v.to_owned()).filter(|v| !v.is_empty()));

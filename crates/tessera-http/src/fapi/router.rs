@@ -21,6 +21,7 @@ pub fn routes() -> Router<Core> {
                 .delete(client::delete_client),
         )
         .route("/v1/client/handshake", get(super::handshake::handshake))
+        .route("/v1/client/touch", get(client::touch_client))
         .route("/v1/client/sessions", delete(client::end_all_sessions))
         .route("/v1/client/sessions/{id}", get(client::get_session))
         .route(

@@ -5,7 +5,6 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use tessera_core::passwords::Password;
 use tessera_core::{Core, CoreError};
 use tessera_domain::error_code::ErrorCode;
@@ -100,17 +99,19 @@ pub enum Cors {
 }
 
 impl Cors {
-    /// Credentialed CORS for Frontend API paths: the exact Origin is echoed
-    /// when the instance allows it; refusals and preflights are answered here.
+    /// Credentialed CORS: the exact Origin is echoed, on every answer (errors,
+    /// unknown routes, images included), when the instance allows it;
+    /// preflights are answered here. On Frontend API paths a refused origin is
+    /// answered here too (`origin_invalid`); elsewhere it only gets no CORS
+    /// headers, so server-side callers are unaffected.
     pub fn check(core: &Core, req: &Request) -> Self {
-        let Some(origin) = req
-            .headers()
-            .get(header::ORIGIN)
-            .filter(|_| is_fapi_path(req.uri().path()))
-        else {
+        let Some(origin) = req.headers().get(header::ORIGIN) else {
             return Self::None;
         };
         let allowed = origin.to_str().is_ok_and(|o| origin_allowed(core, o));
+        if !allowed && !is_fapi_path(req.uri().path()) {
+            return Self::None;
+        }
         if !allowed {
             return Self::Answer(
                 ApiError::new(
@@ -257,26 +258,46 @@ impl<S: Send + Sync> FromRequest<S> for Form {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/json"));
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|r| ApiError::bad_body(r.body_text()))?;
+        let bytes = crate::extract::body_bytes(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
-        if is_json {
+        let pairs = if is_json {
             let value: serde_json::Value =
                 serde_json::from_slice(&bytes).map_err(|e| crate::extract::json_error(&e))?;
-            return Ok(Self(json_to_pairs(value)));
-        }
-        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-            .map(Self)
-            .map_err(|e| ApiError::bad_body(format!("The request body is not form-encoded: {e}")))
+            json_to_pairs(value)
+        } else {
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes).map_err(|e| {
+                ApiError::bad_body(format!("The request body is not form-encoded: {e}"))
+            })?
+        };
+        crate::extract::refuse_nul_pairs(&pairs)?;
+        Ok(Self(pairs))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn forms_past_the_body_limit_are_413_and_nul_is_refused() {
+        let big = Request::post("/v1/client/sign_ins")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(vec![b'a'; 3 * 1024 * 1024]))
+            .unwrap();
+        let err = Form::from_request(big, &()).await.unwrap_err();
+        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(err.code, ErrorCode::RequestBodyTooLarge);
+
+        let nul = Request::post("/v1/client/sign_ins")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("identifier=a%00b"))
+            .unwrap();
+        let err = Form::from_request(nul, &()).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::FormParamFormatInvalid);
+        assert_eq!(err.meta["param_name"], "identifier");
+    }
 
     #[test]
     fn fapi_paths() {

@@ -320,8 +320,9 @@ pub fn client(core: &Core, snap: &ClientSnapshot) -> Value {
         "sign_up": sign_up,
         "last_active_session_id": c.last_active_session_id.as_ref().map(|s| s.as_str()),
         "last_authentication_strategy": null,
-        // clerk-js renews cookies by a top-level navigation when this is set; not needed here.
-        "cookie_expires_at": null,
+        // When the client (and so its cookie's use) ends; clerk-js renews the
+        // cookie through `/v1/client/touch` as this nears.
+        "cookie_expires_at": c.expire_at,
         "captcha_bypass": false,
         "created_at": c.created_at,
         "updated_at": c.updated_at,

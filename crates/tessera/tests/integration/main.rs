@@ -16,6 +16,7 @@ mod errors;
 mod fapi;
 mod fapi_errors;
 mod handshake;
+mod hardening;
 mod identifications;
 mod instance;
 mod operations;

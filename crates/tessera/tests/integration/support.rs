@@ -88,11 +88,25 @@ impl TestApp {
         Self::start_configured(backend, environment, test_webhooks()).await
     }
 
+    /// Starts a development server whose settings `tune` adjusts first.
+    pub async fn start_tuned(backend: Backend, tune: impl FnOnce(&mut Settings)) -> Option<Self> {
+        Self::start_inner(backend, EnvironmentType::Development, test_webhooks(), tune).await
+    }
+
     /// Starts a server with the given webhook dispatcher settings.
     pub async fn start_configured(
         backend: Backend,
         environment: EnvironmentType,
         webhooks: tessera_core::webhooks::WebhookConfig,
+    ) -> Option<Self> {
+        Self::start_inner(backend, environment, webhooks, |_| {}).await
+    }
+
+    async fn start_inner(
+        backend: Backend,
+        environment: EnvironmentType,
+        webhooks: tessera_core::webhooks::WebhookConfig,
+        tune: impl FnOnce(&mut Settings),
     ) -> Option<Self> {
         let dir = std::env::temp_dir().join(unique("tessera-test"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -130,6 +144,8 @@ impl TestApp {
             webhooks,
             ..Settings::for_test(dir.clone(), database_url, secret.clone())
         };
+        let mut settings = settings;
+        tune(&mut settings);
         Some(Self::launch(settings, smtp, sms, dir, pg).await)
     }
 
