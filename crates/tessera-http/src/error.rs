@@ -78,6 +78,72 @@ impl ApiError {
         .param(param)
     }
 
+    /// The error for an answer of `status` that carried no envelope of its own
+    /// (from the router, an extractor, the body limit, or the HTTP/1 parser).
+    pub fn for_status(status: StatusCode) -> Self {
+        let (code, message, long) = match status.as_u16() {
+            404 => return Self::not_found(),
+            405 => (
+                ErrorCode::MethodNotAllowed,
+                "method not allowed",
+                "This route does not take this method.",
+            ),
+            408 => (
+                ErrorCode::RequestTimeout,
+                "request timeout",
+                "The request did not arrive, or could not be answered, in time.",
+            ),
+            413 => (
+                ErrorCode::RequestBodyTooLarge,
+                "request body too large",
+                "The request body is too large.",
+            ),
+            414 => (
+                ErrorCode::RequestUriTooLong,
+                "request URI too long",
+                "The request's URI is longer than this server reads.",
+            ),
+            415 => (
+                ErrorCode::UnsupportedMediaType,
+                "unsupported media type",
+                "This route does not take this kind of body.",
+            ),
+            431 => (
+                ErrorCode::RequestHeaderFieldsTooLarge,
+                "request header fields too large",
+                "The request's headers are larger than this server reads.",
+            ),
+            500..=599 => (
+                ErrorCode::InternalClerkError,
+                "Oops, an unexpected error occurred",
+                "An unexpected error occurred.",
+            ),
+            _ => (
+                ErrorCode::MalformedRequest,
+                "malformed request",
+                "The request could not be read.",
+            ),
+        };
+        let mut err = Self::new(code, message, long);
+        err.status = status;
+        err
+    }
+
+    /// The trace id and the JSON envelope of this error.
+    pub fn envelope(&self) -> (String, Value) {
+        let trace_id = tessera_domain::ids::new_body(tessera_core::clock::now_ms());
+        let body = json!({
+            "errors": [{
+                "code": self.code.as_str(),
+                "message": self.message,
+                "long_message": self.long_message,
+                "meta": Value::Object(self.meta.clone()),
+            }],
+            "clerk_trace_id": trace_id,
+        });
+        (trace_id, body)
+    }
+
     /// A 400 for a body that is not what the endpoint reads.
     pub fn bad_body(detail: impl Into<String>) -> Self {
         Self::new(
@@ -113,16 +179,7 @@ pub struct InternalErrorDetail(pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let trace_id = tessera_domain::ids::new_body(tessera_core::clock::now_ms());
-        let body = json!({
-            "errors": [{
-                "code": self.code.as_str(),
-                "message": self.message,
-                "long_message": self.long_message,
-                "meta": Value::Object(self.meta),
-            }],
-            "clerk_trace_id": trace_id,
-        });
+        let (trace_id, body) = self.envelope();
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {

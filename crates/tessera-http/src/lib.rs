@@ -86,12 +86,7 @@ async fn edge(core: Core, options: Arc<HttpOptions>, req: Request, router: Route
             Ok(Ok(Ok(response))) => response,
             Ok(Ok(Err(never))) => match never {},
             Ok(Err(_)) => panic_response(),
-            Err(_) => ApiError::new(
-                ErrorCode::RequestTimeout,
-                "request timeout",
-                "The request did not arrive, or could not be answered, in time.",
-            )
-            .into_response(),
+            Err(_) => ApiError::for_status(StatusCode::REQUEST_TIMEOUT).into_response(),
         };
         let response = enveloped(response).await;
         let mut response = fapi::error_client::attach(&core, caller, response).await;
@@ -153,35 +148,17 @@ async fn enveloped(response: Response) -> Response {
         .ok()
         .and_then(|b| String::from_utf8(b.to_vec()).ok())
         .filter(|t| !t.trim().is_empty());
-    let mut err = match status {
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            "method not allowed",
-            "This route does not take this method.",
-        ),
-        StatusCode::NOT_FOUND => ApiError::not_found(),
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            ErrorCode::RequestBodyTooLarge,
-            "request body too large",
-            "The request body is too large.",
-        ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "unsupported media type",
-            text.unwrap_or_else(|| "This route does not take this kind of body.".to_owned()),
-        ),
-        s if s.is_server_error() => {
-            let mut err = panic_response_error();
-            err.internal = text;
-            err
+    let mut err = ApiError::for_status(status);
+    if let Some(text) = text {
+        if status.is_server_error() {
+            err.internal = Some(text);
+        } else if err.code == ErrorCode::MalformedRequest
+            || err.code == ErrorCode::UnsupportedMediaType
+        {
+            // The extractor's own words say what was wrong (a multipart boundary, a path segment).
+            err.long_message = text;
         }
-        _ => ApiError::new(
-            ErrorCode::MalformedRequest,
-            "malformed request",
-            text.unwrap_or_else(|| "The request could not be read.".to_owned()),
-        ),
-    };
-    err.status = status;
+    }
     let mut out = err.into_response();
     if let Some(allow) = parts.headers.get(axum::http::header::ALLOW) {
         out.headers_mut()
@@ -190,18 +167,8 @@ async fn enveloped(response: Response) -> Response {
     out
 }
 
-fn panic_response_error() -> ApiError {
-    let mut err = ApiError::new(
-        ErrorCode::InternalClerkError,
-        "Oops, an unexpected error occurred",
-        "An unexpected error occurred.",
-    );
-    err.status = StatusCode::INTERNAL_SERVER_ERROR;
-    err
-}
-
 fn panic_response() -> Response {
-    let mut err = panic_response_error();
+    let mut err = ApiError::for_status(StatusCode::INTERNAL_SERVER_ERROR);
     err.internal = Some("handler panicked".to_owned());
     err.into_response()
 }

@@ -146,7 +146,37 @@ async fn every_error_is_an_envelope(app: &TestApp) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_error(&body, "form_param_format_invalid");
 
-    // A body announced larger than the limit: 413 at once, not after the bytes.
+    // What the HTTP/1 parser refuses itself: a URI or headers past its limits,
+    // header bytes that are not HTTP.
+    let long_uri = format!(
+        "GET /v1/users?q={} HTTP/1.1\r\nhost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let huge_header = format!(
+        "GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n",
+        "a".repeat(500_000)
+    );
+    for (request, code, wire) in [
+        (long_uri.into_bytes(), " 414 ", "request_uri_too_long"),
+        (
+            huge_header.into_bytes(),
+            " 431 ",
+            "request_header_fields_too_large",
+        ),
+        (
+            b"GET /healthz HTTP/1.1\r\nho\x01st: x\r\n\r\n".to_vec(),
+            " 400 ",
+            "malformed_request",
+        ),
+    ] {
+        let (status, head, body) = raw(app, &request).await;
+        assert!(status.contains(code), "{status}");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        let body: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{body}"));
+        assert_error(&body, wire);
+    }
+
+    // A body announced far larger than the limit: 413 at once, not after the bytes.
     let started = Instant::now();
     let (status, _, body) = raw(
         app,
