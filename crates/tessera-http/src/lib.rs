@@ -196,6 +196,7 @@ impl Default for HttpOptions {
 pub fn router(core: Core) -> Router {
     Router::new()
         .route("/healthz", get(public::healthz))
+        .route("/v1/openapi.json", get(public::openapi))
         .route("/.well-known/jwks.json", get(public::well_known_jwks))
         .route("/v1/images/users/{user_id}", get(public::user_image))
         .merge(bapi::router::routes())

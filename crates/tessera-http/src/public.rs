@@ -18,6 +18,19 @@ pub async fn healthz(State(core): State<Core>) -> Response {
     }
 }
 
+/// Tessera's own OpenAPI description: the routes it serves beyond Clerk's
+/// Backend and Frontend API descriptions.
+pub const OPENAPI: &str = include_str!("../openapi/tessera.json");
+
+/// `GET /v1/openapi.json`: [`OPENAPI`].
+pub async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
+}
+
 /// `GET /.well-known/jwks.json`: the same key set as BAPI `/v1/jwks`.
 pub async fn well_known_jwks(State(core): State<Core>) -> ApiResult<Json<Value>> {
     Ok(Json(core.keyring.jwks()?))
