@@ -66,6 +66,8 @@ error_codes! {
     RequestHeaderFieldsTooLarge = "request_header_fields_too_large", 431, None;
     /// The request body is of a type this route does not take.
     UnsupportedMediaType = "unsupported_media_type", 415, None;
+    /// A browser bundle this server serves is not in its data folder yet.
+    BundleUnavailable = "bundle_unavailable", 503, None;
     /// No credentials, or credentials that do not authenticate.
     AuthenticationInvalid = "authentication_invalid", 401, None;
     /// A secret key that is not this instance's.
@@ -190,7 +192,11 @@ mod tests {
                 "{name}"
             );
             let status = code.status();
-            assert!((400..500).contains(&status) || *code == ErrorCode::InternalClerkError);
+            assert!(
+                (400..500).contains(&status)
+                    || *code == ErrorCode::InternalClerkError
+                    || *code == ErrorCode::BundleUnavailable
+            );
         }
     }
 }

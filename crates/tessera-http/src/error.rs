@@ -218,7 +218,13 @@ mod tests {
 
     fn check_envelope(code: ErrorCode, status: StatusCode, body: &Value) {
         assert_eq!(status.as_u16(), code.status(), "{code:?}");
-        assert!(status.is_client_error() || code == ErrorCode::InternalClerkError);
+        assert!(
+            status.is_client_error()
+                || matches!(
+                    code,
+                    ErrorCode::InternalClerkError | ErrorCode::BundleUnavailable
+                )
+        );
         let errors = body["errors"].as_array().expect("errors is a list");
         assert_eq!(errors.len(), 1);
         let e = &errors[0];

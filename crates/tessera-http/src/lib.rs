@@ -9,6 +9,7 @@
 //! Every error leaves through [`error::ApiError`] in Clerk's envelope.
 
 pub mod bapi;
+pub mod bundles;
 pub mod client_ip;
 pub mod error;
 pub mod extract;
@@ -44,8 +45,13 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Frontend API; a panicking handler turned into Clerk's 500 envelope; the
 /// caller's client on Frontend API error answers (`meta.client`); and internal
 /// errors logged with their method and path.
-async fn edge(core: Core, options: Arc<HttpOptions>, req: Request, router: Router) -> Response {
+async fn edge(core: Core, options: Arc<HttpOptions>, mut req: Request, router: Router) -> Response {
     let trusted = &options.trusted_proxies;
+    if let Some(bundles) = options.bundles.as_ref() {
+        if req.uri().path().starts_with("/npm/") {
+            req.extensions_mut().insert(bundles.clone());
+        }
+    }
     // Only a trusted proxy names a location; without one configured, no lookup at all.
     let (city, country) = if trusted.is_empty() {
         (None, None)
@@ -181,6 +187,8 @@ pub struct HttpOptions {
     /// Time a request has, from its headers on, to arrive whole and be answered
     /// (408 `request_timeout` past it; 30 s by default).
     pub request_timeout: std::time::Duration,
+    /// The browser bundles served under `/npm/…`, if any.
+    pub bundles: Option<Arc<bundles::Bundles>>,
 }
 
 impl Default for HttpOptions {
@@ -188,6 +196,7 @@ impl Default for HttpOptions {
         Self {
             trusted_proxies: client_ip::TrustedProxies::default(),
             request_timeout: std::time::Duration::from_secs(30),
+            bundles: None,
         }
     }
 }
@@ -199,6 +208,7 @@ pub fn router(core: Core) -> Router {
         .route("/v1/openapi.json", get(public::openapi))
         .route("/.well-known/jwks.json", get(public::well_known_jwks))
         .route("/v1/images/users/{user_id}", get(public::user_image))
+        .route("/npm/{*path}", get(bundles::serve))
         .merge(bapi::router::routes())
         .merge(fapi::router::routes())
         .fallback(public::route_not_found)

@@ -78,6 +78,10 @@ pub struct FileConfig {
     pub http_request_timeout: Option<String>,
     /// Connections served at once; more wait to be accepted.
     pub http_max_connections: Option<usize>,
+    /// `fetch` (default) or `off`: fetch missing browser bundles at start.
+    pub bundles: Option<String>,
+    /// The npm registry the browser bundles are fetched from.
+    pub npm_registry: Option<String>,
 }
 
 /// Validated settings.
@@ -113,6 +117,8 @@ pub struct Settings {
     pub webhooks: tessera_core::webhooks::WebhookConfig,
     /// The HTTP server's limits against slow and greedy clients.
     pub http: HttpLimits,
+    /// How the browser bundles are fetched.
+    pub bundles: crate::bundles::BundleSettings,
 }
 
 /// The HTTP server's limits: slow clients cost them, not the server.
@@ -264,7 +270,20 @@ impl Settings {
         if http.max_connections == 0 {
             bail!("HTTP max connections: must be at least 1");
         }
+        let mut bundles = crate::bundles::BundleSettings::default();
+        match env("TESSERA_BUNDLES").or(file.bundles).as_deref() {
+            None | Some("fetch") => {}
+            Some("off") => bundles.fetch = false,
+            Some(other) => bail!("bundles: {other:?} must be fetch or off"),
+        }
+        if let Some(url) = env("TESSERA_NPM_REGISTRY").or(file.npm_registry) {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                bail!("npm registry: {url:?} is not an http(s) URL");
+            }
+            bundles.registry = url;
+        }
         Ok(Self {
+            bundles,
             http,
             trusted_proxies,
             webhooks,
@@ -303,6 +322,11 @@ impl Settings {
             trusted_proxies: Default::default(),
             webhooks: Default::default(),
             http: HttpLimits::default(),
+            // Tests serve what is in their data folder and fetch nothing.
+            bundles: crate::bundles::BundleSettings {
+                fetch: false,
+                ..Default::default()
+            },
         }
     }
 

@@ -1,6 +1,7 @@
 //! The `tessera` binary's wiring: configuration, start-up and the server
 //! loop. It only connects the other crates; no business rule lives here.
 
+pub mod bundles;
 pub mod config;
 pub mod serve;
 
@@ -165,11 +166,21 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         core.clone(),
         stop.subscribe(),
     ));
+    // The browser bundles: fetched in the background when missing, so a start
+    // never waits on the registry.
+    tokio::spawn(bundles::ensure(
+        bundles::root(&settings.data_dir),
+        settings.bundles.clone(),
+    ));
     let app = tessera_http::app(
         core.clone(),
         tessera_http::HttpOptions {
             trusted_proxies: settings.trusted_proxies.clone(),
             request_timeout: settings.http.request_timeout,
+            bundles: Some(std::sync::Arc::new(tessera_http::bundles::Bundles {
+                root: bundles::root(&settings.data_dir),
+                pins: settings.bundles.pins.clone(),
+            })),
         },
     );
     let limits = settings.http;

@@ -28,6 +28,8 @@ Environment-only settings (or the same key in lower case in tessera.toml):
   TESSERA_HTTP_HEADER_TIMEOUT   time to send a request's headers; idle keep-alive limit [default: 10s]
   TESSERA_HTTP_REQUEST_TIMEOUT  time for a request to arrive whole and be answered [default: 30s]
   TESSERA_HTTP_MAX_CONNECTIONS  connections served at once [default: 4096]
+  TESSERA_BUNDLES             fetch | off: fetch missing browser bundles at start [default: fetch]
+  TESSERA_NPM_REGISTRY        where the browser bundles are fetched from [default: https://registry.npmjs.org]
   RUST_LOG                    log filter [default: info]";
 
 /// Self-hosted user management and authentication, compatible with Clerk's SDKs.
@@ -59,6 +61,13 @@ enum Command {
     Instance {
         #[command(subcommand)]
         action: Option<InstanceAction>,
+    },
+    /// The browser bundles (@clerk/clerk-js, @clerk/ui) served under /npm/: show
+    /// which are in the data folder, fetch them from the npm registry, or import
+    /// them from a node_modules folder.
+    Bundles {
+        #[command(subcommand)]
+        action: Option<BundlesAction>,
     },
     /// Write a consistent copy of the live SQLite database to FILE (online; on
     /// PostgreSQL use pg_dump).
@@ -92,6 +101,19 @@ enum InstanceAction {
     /// Replace the secret key with TESSERA_SECRET_KEY (or _FILE), or with a new
     /// one printed once; the old key stops working at once.
     SetSecretKey,
+}
+
+#[derive(Subcommand, Debug)]
+enum BundlesAction {
+    /// Fetch the pinned bundles from the npm registry (TESSERA_NPM_REGISTRY), checked
+    /// against their pinned integrity.
+    Fetch,
+    /// Copy the pinned bundles from a node_modules folder (after `npm install
+    /// @clerk/clerk-js@<version> @clerk/ui@<version>` there).
+    Import {
+        /// The node_modules folder.
+        node_modules: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -146,6 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys { action } => keys(&settings, action).await,
+        Command::Bundles { action } => bundles(&settings, action).await,
         Command::Instance { action } => instance(&settings, action).await,
         Command::Backup { file } => {
             let store = tessera::open_existing_store(&settings).await?;
@@ -242,6 +265,43 @@ async fn open_or_create(
     let options = tessera::boot_options(settings, settings.addr)?;
     let booted = tessera_core::instance::boot(store.clone(), hasher, options).await?;
     Ok((store, booted.core, booted.generated_secret))
+}
+
+async fn bundles(settings: &Settings, action: Option<BundlesAction>) -> anyhow::Result<()> {
+    let root = tessera::bundles::root(&settings.data_dir);
+    for pin in &settings.bundles.pins {
+        match &action {
+            Some(BundlesAction::Fetch) => {
+                let files = tessera::bundles::fetch(&root, &settings.bundles.registry, pin).await?;
+                say!("fetched {}@{} ({files} files)", pin.package, pin.version);
+            }
+            Some(BundlesAction::Import { node_modules }) => {
+                let files = tessera::bundles::import(&root, node_modules, pin)?;
+                say!("imported {}@{} ({files} files)", pin.package, pin.version);
+            }
+            None => {}
+        }
+    }
+    let served = tessera_http::bundles::Bundles {
+        root: root.clone(),
+        pins: settings.bundles.pins.clone(),
+    };
+    let list: Vec<serde_json::Value> = settings
+        .bundles
+        .pins
+        .iter()
+        .map(|p| {
+            json!({
+                "package": p.package,
+                "version": p.version,
+                "integrity": p.integrity,
+                "present": served.is_complete(p),
+                "folder": root.join(p.folder()),
+            })
+        })
+        .collect();
+    say!("{}", serde_json::to_string_pretty(&list)?);
+    Ok(())
 }
 
 async fn keys(settings: &Settings, action: Option<KeysAction>) -> anyhow::Result<()> {

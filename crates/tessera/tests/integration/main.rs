@@ -11,6 +11,7 @@ mod smtp;
 mod support;
 
 mod account;
+mod bundles;
 mod cli;
 mod errors;
 mod fapi;

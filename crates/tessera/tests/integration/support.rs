@@ -194,6 +194,11 @@ impl TestApp {
         Self::launch(settings, smtp, sms, dir, None).await
     }
 
+    /// The server's data folder.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.settings.data_dir
+    }
+
     /// The database this server uses.
     pub fn database_url(&self) -> &str {
         &self.settings.database_url
