@@ -7,7 +7,9 @@
 //   any other path
 //       the test page: clerk.browser.js with data-clerk-publishable-key and
 //       data-clerk-proxy-url, plus @clerk/ui's ui.browser.js when the query
-//       has `ui=1` (that bundle defines window.__internal_ClerkUICtor).
+//       has `ui=1` (that bundle defines window.__internal_ClerkUICtor); with
+//       `served=1` both bundles come from the server under test instead, at the
+//       paths Clerk's SDKs use (`<frontend API>/npm/@clerk/clerk-js@6/dist/…`).
 // The page does not call Clerk.load(); the tests do (test/helpers.mjs).
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -33,7 +35,9 @@ const TYPES = {
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** HTML of the test page. */
-export function pageHtml({ publishableKey, proxyUrl, ui }) {
+export function pageHtml({ publishableKey, proxyUrl, ui, served = false }) {
+  const js = served ? `${proxyUrl}/npm/@clerk/clerk-js@6/dist/clerk.browser.js` : CLERK_JS_PATH;
+  const uiJs = served ? `${proxyUrl}/npm/@clerk/ui@1/dist/ui.browser.js` : CLERK_UI_PATH;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -44,10 +48,10 @@ export function pageHtml({ publishableKey, proxyUrl, ui }) {
 <body>
 <h1 style="font-size:16px">Tessera browser compat${ui ? ' (with @clerk/ui)' : ''}</h1>
 <div id="mount"></div>
-<script src="${CLERK_JS_PATH}"
+<script src="${esc(js)}" crossorigin="anonymous"
   data-clerk-publishable-key="${esc(publishableKey)}"
   data-clerk-proxy-url="${esc(proxyUrl)}"></script>
-${ui ? `<script src="${CLERK_UI_PATH}"></script>` : ''}
+${ui ? `<script src="${esc(uiJs)}" crossorigin="anonymous"></script>` : ''}
 </body>
 </html>
 `;
@@ -102,7 +106,12 @@ export function pageHandler({ publishableKey, proxyUrl }) {
       res.writeHead(204).end();
       return;
     }
-    const html = pageHtml({ publishableKey, proxyUrl, ui: url.searchParams.get('ui') === '1' });
+    const html = pageHtml({
+      publishableKey,
+      proxyUrl,
+      ui: url.searchParams.get('ui') === '1',
+      served: url.searchParams.get('served') === '1',
+    });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : html);
   };

@@ -127,10 +127,14 @@ export class ClerkPage extends BrowserSession {
   }
 
   /** Opens the test page (with @clerk/ui's bundle when `ui`); Clerk is not loaded yet. */
-  async goto({ ui = false } = {}) {
+  async goto({ ui = false, served = false } = {}) {
     this.ui = ui;
     this.since = this.requests.length; // requests of this page load start here
-    await this.page.goto(`${this.origin}/${ui ? '?ui=1' : ''}`, { waitUntil: 'load', timeout: 30_000 });
+    const query = new URLSearchParams();
+    if (ui) query.set('ui', '1');
+    if (served) query.set('served', '1');
+    const qs = query.toString();
+    await this.page.goto(`${this.origin}/${qs ? `?${qs}` : ''}`, { waitUntil: 'load', timeout: 30_000 });
     const ok = await this.page.evaluate(() => typeof window.Clerk === 'object' && window.Clerk !== null);
     assert.ok(ok, 'clerk.browser.js did not create window.Clerk');
   }

@@ -1,8 +1,9 @@
 // (a) clerk-js loads against the server: Clerk.load() reaches status "ready"
-// (loaded === true) and clerk.client exists. Also with @clerk/ui passed in.
+// (loaded === true) and clerk.client exists. Also with @clerk/ui passed in, and
+// with both bundles (and their chunks) served by Tessera under /npm/.
 import { after, before, describe, test } from 'node:test';
 
-import { assert, ClerkPage, env } from './helpers.mjs';
+import { assert, ClerkPage, env, mount, UI_TIMEOUT } from './helpers.mjs';
 
 // `loaded` alone is not enough: when the server's answers are unusable clerk-js
 // 6.40 ends in status "degraded" with loaded === true and a placeholder client.
@@ -50,6 +51,31 @@ describe('clerk.load()', () => {
       await assertAnswered(s);
       assert.equal(st.uiVersion, '1.34.0', 'clerk.uiVersion');
       await s.screenshot('loaded-ui');
+    });
+  });
+
+  test('reaches ready with both bundles served by Tessera under /npm/', async () => {
+    await s.step('load-served', async () => {
+      await s.goto({ ui: true, served: true });
+      const st = await s.load({ ui: true });
+      assertReady(st);
+      await assertAnswered(s);
+      assert.equal(st.uiVersion, '1.34.0', 'clerk.uiVersion');
+      // Mounting <SignIn/> loads the UI's chunks, from beside the bundle: Tessera.
+      const root = await mount(s, 'signIn');
+      await s.page
+        .locator(`${root} .cl-signIn-start input[name="identifier"]`)
+        .waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await s.screenshot('loaded-served');
+      const bundleFiles = s.requests
+        .slice(s.since)
+        .filter((r) => new URL(r.url).pathname.startsWith('/npm/@clerk/'));
+      const calls = bundleFiles.map((r) => `${r.status} ${new URL(r.url).pathname}`).join('\n  ');
+      assert.ok(bundleFiles.some((r) => r.url.endsWith('/clerk.browser.js') && r.status === 200), `clerk.browser.js from Tessera:\n  ${calls}`);
+      assert.ok(bundleFiles.some((r) => r.url.endsWith('/ui.browser.js') && r.status === 200), `ui.browser.js from Tessera:\n  ${calls}`);
+      assert.ok(bundleFiles.length > 2, `chunk files from Tessera too:\n  ${calls}`);
+      assert.ok(bundleFiles.every((r) => r.status === 200), `every bundle file answered 200:\n  ${calls}`);
+      assert.deepEqual(s.pageErrors, [], 'uncaught errors in the page');
     });
   });
 });
