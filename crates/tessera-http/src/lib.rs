@@ -14,6 +14,7 @@ pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod fapi;
+pub mod pages;
 pub mod public;
 pub mod wire;
 
@@ -209,6 +210,18 @@ pub fn router(core: Core) -> Router {
         .route("/.well-known/jwks.json", get(public::well_known_jwks))
         .route("/v1/images/users/{user_id}", get(public::user_image))
         .route("/npm/{*path}", get(bundles::serve))
+        .route("/sign-in", get(pages::hosted))
+        .route("/sign-in/{*rest}", get(pages::hosted))
+        .route("/sign-up", get(pages::hosted))
+        .route("/sign-up/{*rest}", get(pages::hosted))
+        .route("/user", get(pages::hosted))
+        .route("/user/{*rest}", get(pages::hosted))
+        .route("/organization", get(pages::hosted))
+        .route("/organization/{*rest}", get(pages::hosted))
+        .route("/create-organization", get(pages::hosted))
+        .route("/create-organization/{*rest}", get(pages::hosted))
+        .route("/waitlist", get(pages::hosted))
+        .route("/waitlist/{*rest}", get(pages::hosted))
         .merge(bapi::router::routes())
         .merge(fapi::router::routes())
         .fallback(public::route_not_found)

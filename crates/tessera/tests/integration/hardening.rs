@@ -21,6 +21,7 @@ both_backends!(
     concurrent_wrong_passwords_lock_after_max_attempts,
     invalid_input_is_refused_before_lookups,
     the_client_can_be_touched_back_to_the_page,
+    hosted_pages_are_shells_of_the_served_bundles,
 );
 
 #[track_caller]
@@ -481,4 +482,65 @@ async fn slow_bodies_are_timed_out_postgres() {
     assert!(status.contains(" 408 "), "{status}");
     assert!(body.contains("request_timeout"), "{body}");
     app.stop().await;
+}
+
+async fn hosted_pages_are_shells_of_the_served_bundles(app: &TestApp) {
+    for path in [
+        "/sign-in",
+        "/sign-in/factor-one",
+        "/sign-up",
+        "/user",
+        "/waitlist",
+    ] {
+        let resp = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .query(&[
+                ("redirect_url", "http://127.0.0.1:3000/back"),
+                ("sign_in_force_redirect_url", "javascript:alert(1)"),
+                ("after_sign_out_url", "</script><script>alert(2)</script>"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(resp.headers()["x-frame-options"], "DENY");
+        let html = resp.text().await.unwrap();
+        assert!(
+            html.contains("/npm/@clerk/clerk-js@6/dist/clerk.browser.js"),
+            "{path}"
+        );
+        assert!(
+            html.contains("/npm/@clerk/ui@1/dist/ui.browser.js"),
+            "{path}"
+        );
+        assert!(
+            html.contains("http://127.0.0.1:3000/back"),
+            "allowed redirect passed on"
+        );
+        assert!(
+            !html.contains("javascript:alert"),
+            "a script URL is dropped"
+        );
+        assert!(
+            !html.contains("alert(2)"),
+            "a value that is no URL is dropped"
+        );
+        assert_eq!(
+            html.matches("</script>").count(),
+            4,
+            "nothing closes a script early"
+        );
+    }
+    let (status, body) = read(
+        app.http
+            .get(format!("{}/sign-inx", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_error(&body, "route_not_found");
 }

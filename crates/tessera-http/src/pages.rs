@@ -1,0 +1,271 @@
+//! Hosted pages (Clerk's Account Portal) under the frontend URL: `/sign-in`,
+//! `/sign-up` (with their sub-steps, routed by path), `/user`, `/organization`,
+//! `/create-organization` and `/waitlist`. Each is a small server-rendered
+//! shell that loads the served clerk-js and UI bundles (`/npm/…`), mounts the
+//! component, and passes on the redirect parameters Clerk's SDKs put in the URL
+//! (`redirect_url`, `sign_in_force_redirect_url`, `sign_up_fallback_redirect_url`,
+//! …) when they point at an origin the instance allows.
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+use tessera_core::Core;
+
+use crate::fapi::transport::origin_allowed;
+
+/// A hosted page: its path and the component it mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// `/sign-in` → `mountSignIn`.
+    SignIn,
+    /// `/sign-up` → `mountSignUp`.
+    SignUp,
+    /// `/user` → `mountUserProfile` (signed in).
+    UserProfile,
+    /// `/organization` → `mountOrganizationProfile` (signed in).
+    OrganizationProfile,
+    /// `/create-organization` → `mountCreateOrganization` (signed in).
+    CreateOrganization,
+    /// `/waitlist` → `mountWaitlist`.
+    Waitlist,
+}
+
+impl Page {
+    /// Every hosted page.
+    pub const ALL: [Page; 6] = [
+        Page::SignIn,
+        Page::SignUp,
+        Page::UserProfile,
+        Page::OrganizationProfile,
+        Page::CreateOrganization,
+        Page::Waitlist,
+    ];
+
+    /// The page's path under the frontend URL.
+    pub fn path(self) -> &'static str {
+        match self {
+            Page::SignIn => "/sign-in",
+            Page::SignUp => "/sign-up",
+            Page::UserProfile => "/user",
+            Page::OrganizationProfile => "/organization",
+            Page::CreateOrganization => "/create-organization",
+            Page::Waitlist => "/waitlist",
+        }
+    }
+
+    fn mount(self) -> &'static str {
+        match self {
+            Page::SignIn => "mountSignIn",
+            Page::SignUp => "mountSignUp",
+            Page::UserProfile => "mountUserProfile",
+            Page::OrganizationProfile => "mountOrganizationProfile",
+            Page::CreateOrganization => "mountCreateOrganization",
+            Page::Waitlist => "mountWaitlist",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Page::SignIn => "Sign in",
+            Page::SignUp => "Sign up",
+            Page::UserProfile => "Your account",
+            Page::OrganizationProfile => "Organization",
+            Page::CreateOrganization => "Create organization",
+            Page::Waitlist => "Join the waitlist",
+        }
+    }
+
+    /// Whether the component needs a signed-in user (else: to the sign-in page).
+    fn needs_user(self) -> bool {
+        matches!(
+            self,
+            Page::UserProfile | Page::OrganizationProfile | Page::CreateOrganization
+        )
+    }
+
+    fn of(path: &str) -> Option<Page> {
+        Page::ALL.into_iter().find(|p| {
+            path.strip_prefix(p.path())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+}
+
+/// Query parameters passed on to the component as its props (camelCased), when
+/// their value is a URL on an allowed origin (or a path on this one).
+const REDIRECT_PARAMS: &[(&str, &str)] = &[
+    ("redirect_url", "fallbackRedirectUrl"),
+    ("sign_in_force_redirect_url", "signInForceRedirectUrl"),
+    ("sign_in_fallback_redirect_url", "signInFallbackRedirectUrl"),
+    ("sign_up_force_redirect_url", "signUpForceRedirectUrl"),
+    ("sign_up_fallback_redirect_url", "signUpFallbackRedirectUrl"),
+    ("after_sign_out_url", "afterSignOutUrl"),
+];
+
+/// Whether `url` may be redirected to: a path here, or an allowed origin.
+fn allowed_redirect(core: &Core, url: &str) -> bool {
+    if url.starts_with('/') && !url.starts_with("//") && !url.contains('\\') {
+        return true;
+    }
+    url::Url::parse(url).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && origin_allowed(core, &u.origin().ascii_serialization())
+    })
+}
+
+/// The component's props: routing by path under the page, the other pages'
+/// URLs, and the allowed redirect parameters.
+fn props(core: &Core, page: Page, query: &[(String, String)]) -> Map<String, Value> {
+    let mut props = Map::new();
+    props.insert("routing".to_owned(), json!("path"));
+    props.insert("path".to_owned(), json!(page.path()));
+    if matches!(page, Page::SignIn) {
+        props.insert("signUpUrl".to_owned(), json!(Page::SignUp.path()));
+    }
+    if matches!(page, Page::SignUp) {
+        props.insert("signInUrl".to_owned(), json!(Page::SignIn.path()));
+    }
+    for (param, prop) in REDIRECT_PARAMS {
+        if let Some((_, value)) = query.iter().find(|(k, _)| k == param) {
+            if allowed_redirect(core, value) {
+                props.insert((*prop).to_owned(), json!(value));
+                if *param == "redirect_url" {
+                    props.insert("signInFallbackRedirectUrl".to_owned(), json!(value));
+                    props.insert("signUpFallbackRedirectUrl".to_owned(), json!(value));
+                }
+            }
+        }
+    }
+    props
+}
+
+/// JSON that can sit inside a `<script>` element: `<`, `>` and `&` escaped.
+fn script_json(value: &Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The page's HTML.
+fn render(core: &Core, page: Page, query: &[(String, String)]) -> String {
+    let inst = core.instance();
+    let base = core.frontend_url.trim_end_matches('/');
+    let props = props(core, page, query);
+    // clerk-js follows a redirect only to origins it is told to allow: those of
+    // the redirect URLs passed on (already checked against the instance's).
+    let mut origins: Vec<String> = props
+        .values()
+        .filter_map(Value::as_str)
+        .filter_map(|v| url::Url::parse(v).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .collect();
+    origins.push(base.to_owned());
+    origins.sort();
+    origins.dedup();
+    let config = json!({
+        "mount": page.mount(),
+        "allowedRedirectOrigins": origins,
+        "props": Value::Object(props),
+        "needsUser": page.needs_user(),
+        "signInUrl": Page::SignIn.path(),
+    });
+    let app = html_escape(&inst.settings.instance.application_name);
+    let title = page.title();
+    let pk = html_escape(&inst.publishable_key);
+    let base_attr = html_escape(base);
+    let config = script_json(&config);
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{title} · {app}</title>
+<style>body{{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#f4f4f5;font-family:system-ui,sans-serif}}#tessera-page{{padding:24px}}</style>
+</head>
+<body>
+<main id="tessera-page"><noscript>{title} needs JavaScript.</noscript></main>
+<script id="tessera-page-config" type="application/json">{config}</script>
+<script src="{base_attr}/npm/@clerk/clerk-js@6/dist/clerk.browser.js" crossorigin="anonymous"
+  data-clerk-publishable-key="{pk}" data-clerk-proxy-url="{base_attr}"></script>
+<script src="{base_attr}/npm/@clerk/ui@1/dist/ui.browser.js" crossorigin="anonymous"></script>
+<script type="module">
+const config = JSON.parse(document.getElementById('tessera-page-config').textContent);
+await window.Clerk.load({{
+  ui: {{ ClerkUI: window.__internal_ClerkUICtor }},
+  allowedRedirectOrigins: config.allowedRedirectOrigins,
+}});
+if (config.needsUser && !window.Clerk.user) {{
+  const back = encodeURIComponent(window.location.href);
+  window.location.assign(`${{config.signInUrl}}?redirect_url=${{back}}`);
+}} else {{
+  window.Clerk[config.mount](document.getElementById('tessera-page'), config.props);
+}}
+</script>
+</body>
+</html>
+"#
+    )
+}
+
+/// `GET /sign-in`, `/sign-up`, `/user`, … (and their sub-paths): the page's shell.
+pub async fn hosted(
+    State(core): State<Core>,
+    uri: Uri,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    let Some(page) = Page::of(uri.path()) else {
+        return crate::error::ApiError::not_found().into_response();
+    };
+    let mut response = render(&core, page, &query).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "referrer-policy",
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_their_page() {
+        assert_eq!(Page::of("/sign-in"), Some(Page::SignIn));
+        assert_eq!(Page::of("/sign-in/factor-one"), Some(Page::SignIn));
+        assert_eq!(
+            Page::of("/sign-up/verify-email-address"),
+            Some(Page::SignUp)
+        );
+        assert_eq!(Page::of("/user/security"), Some(Page::UserProfile));
+        assert_eq!(Page::of("/sign-inx"), None);
+        assert_eq!(Page::of("/users"), None);
+    }
+
+    #[test]
+    fn config_cannot_close_its_script() {
+        let v = json!({"x": "</script><script>alert(1)</script>&"});
+        let out = script_json(&v);
+        assert!(!out.contains('<') && !out.contains('>') && !out.contains('&'));
+        let back: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, v);
+    }
+}
