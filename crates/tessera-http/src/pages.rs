@@ -114,9 +114,23 @@ fn allowed_redirect(core: &Core, url: &str) -> bool {
     })
 }
 
+/// A redirect target as the component gets it. A URL on another origin goes
+/// through `/v1/client/touch` here, which sets the client cookie again and
+/// redirects on: clerk-js then only ever navigates on this origin (in
+/// development it cannot carry its dev-browser token to another one).
+fn redirect_target(base: &str, url: &str) -> String {
+    if url.starts_with('/') || url.starts_with(&format!("{base}/")) {
+        return url.to_owned();
+    }
+    let mut touch = format!("{base}/v1/client/touch?redirect_url=");
+    touch.extend(url::form_urlencoded::byte_serialize(url.as_bytes()));
+    touch
+}
+
 /// The component's props: routing by path under the page, the other pages'
 /// URLs, and the allowed redirect parameters.
 fn props(core: &Core, page: Page, query: &[(String, String)]) -> Map<String, Value> {
+    let base = core.frontend_url.trim_end_matches('/');
     let mut props = Map::new();
     props.insert("routing".to_owned(), json!("path"));
     props.insert("path".to_owned(), json!(page.path()));
@@ -129,10 +143,11 @@ fn props(core: &Core, page: Page, query: &[(String, String)]) -> Map<String, Val
     for (param, prop) in REDIRECT_PARAMS {
         if let Some((_, value)) = query.iter().find(|(k, _)| k == param) {
             if allowed_redirect(core, value) {
-                props.insert((*prop).to_owned(), json!(value));
+                let target = redirect_target(base, value);
+                props.insert((*prop).to_owned(), json!(target));
                 if *param == "redirect_url" {
-                    props.insert("signInFallbackRedirectUrl".to_owned(), json!(value));
-                    props.insert("signUpFallbackRedirectUrl".to_owned(), json!(value));
+                    props.insert("signInFallbackRedirectUrl".to_owned(), json!(target));
+                    props.insert("signUpFallbackRedirectUrl".to_owned(), json!(target));
                 }
             }
         }
@@ -161,20 +176,10 @@ fn render(core: &Core, page: Page, query: &[(String, String)]) -> String {
     let inst = core.instance();
     let base = core.frontend_url.trim_end_matches('/');
     let props = props(core, page, query);
-    // clerk-js follows a redirect only to origins it is told to allow: those of
-    // the redirect URLs passed on (already checked against the instance's).
-    let mut origins: Vec<String> = props
-        .values()
-        .filter_map(Value::as_str)
-        .filter_map(|v| url::Url::parse(v).ok())
-        .map(|u| u.origin().ascii_serialization())
-        .collect();
-    origins.push(base.to_owned());
-    origins.sort();
-    origins.dedup();
+    // Every redirect target is on this origin (see `redirect_target`).
     let config = json!({
         "mount": page.mount(),
-        "allowedRedirectOrigins": origins,
+        "allowedRedirectOrigins": [base],
         "props": Value::Object(props),
         "needsUser": page.needs_user(),
         "signInUrl": Page::SignIn.path(),
@@ -258,6 +263,20 @@ mod tests {
         assert_eq!(Page::of("/user/security"), Some(Page::UserProfile));
         assert_eq!(Page::of("/sign-inx"), None);
         assert_eq!(Page::of("/users"), None);
+    }
+
+    #[test]
+    fn other_origins_are_reached_through_touch() {
+        let base = "http://127.0.0.1:8080";
+        assert_eq!(redirect_target(base, "/user"), "/user");
+        assert_eq!(
+            redirect_target(base, "http://127.0.0.1:8080/user"),
+            "http://127.0.0.1:8080/user"
+        );
+        assert_eq!(
+            redirect_target(base, "http://127.0.0.1:3000/back?a=1"),
+            "http://127.0.0.1:8080/v1/client/touch?redirect_url=http%3A%2F%2F127.0.0.1%3A3000%2Fback%3Fa%3D1"
+        );
     }
 
     #[test]
