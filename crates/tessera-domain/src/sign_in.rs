@@ -109,6 +109,22 @@ fn first_factor_passed(
     (state, vec![Effect::StartSession { two_factors: false }])
 }
 
+/// A code for `strategy` sent to `target`: its verification, and the effect that sends it.
+fn code_sent(
+    strategy: Strategy,
+    target: &str,
+    key: &str,
+    code: &str,
+    now: i64,
+) -> (Verification, Vec<Effect>) {
+    let verification = Verification::code_sent(strategy, key, code, Some(target.to_owned()), now);
+    let effects = vec![Effect::SendCode {
+        strategy,
+        identification_id: target.to_owned(),
+    }];
+    (verification, effects)
+}
+
 /// Identified and a right password given at once (`POST /v1/client/sign_ins` with a password).
 pub fn identified_with_password(
     mut state: SignInState,
@@ -138,17 +154,8 @@ pub fn prepare_first_factor(
             format!("{strategy} needs an identification of this account to send to"),
         ));
     };
-    state.first_factor = Some(Verification::code_sent(
-        strategy,
-        key,
-        code,
-        Some(target.to_owned()),
-        now,
-    ));
-    let effects = vec![Effect::SendCode {
-        strategy,
-        identification_id: target.to_owned(),
-    }];
+    let (verification, effects) = code_sent(strategy, target, key, code, now);
+    state.first_factor = Some(verification);
     Ok((state, effects))
 }
 
@@ -261,17 +268,8 @@ pub fn prepare_second_factor(
     now: i64,
 ) -> Result<(SignInState, Vec<Effect>), Refusal> {
     require_second_factor(&state, strategy)?;
-    state.second_factor = Some(Verification::code_sent(
-        strategy,
-        key,
-        code,
-        Some(target.to_owned()),
-        now,
-    ));
-    let effects = vec![Effect::SendCode {
-        strategy,
-        identification_id: target.to_owned(),
-    }];
+    let (verification, effects) = code_sent(strategy, target, key, code, now);
+    state.second_factor = Some(verification);
     Ok((state, effects))
 }
 

@@ -436,7 +436,7 @@ impl crate::SignIns<'_> {
         info: &RequestInfo,
     ) -> CoreResult<SignInOutcome> {
         let now = now_ms();
-        let mut sign_in = self.sign_in_of_client(client, id).await?;
+        let sign_in = self.sign_in_of_client(client, id).await?;
         if sign_in.status == SignInStatus::Complete {
             return Err(CoreError::NotAllowed {
                 code: ErrorCode::SignInAlreadyComplete,
@@ -478,23 +478,8 @@ impl crate::SignIns<'_> {
             second,
             now,
         )?;
-        apply_state(&mut sign_in, step.state, now);
-        let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
-        let new_token = self
-            .apply_effects(
-                &mut tx,
-                &mut sign_in,
-                &mut client_row,
-                step.effects,
-                info,
-                now,
-            )
-            .await?;
-        let out = self
-            .save_and_commit(tx, sign_in, client_row, new_token, now)
-            .await?;
-        codes::refused(step.attempt)?;
-        Ok(out)
+        self.finish_attempt(tx, sign_in, client, step, info, now)
+            .await
     }
 
     /// `POST /v1/client/sign_ins/{id}/reset_password`: sets the new password after a
@@ -548,6 +533,37 @@ impl crate::SignIns<'_> {
             .await?;
         self.save_and_commit(tx, sign_in, client_row, new_token, now)
             .await
+    }
+
+    /// After an attempt step: keeps its state, performs its effects, saves the
+    /// sign-in and commits, then answers the verification's error if it did not
+    /// verify (wrong answers count, so the state is saved either way).
+    async fn finish_attempt(
+        &self,
+        mut tx: crate::work::Work,
+        mut sign_in: SignIn,
+        client: &Client,
+        step: machine::Step,
+        info: &RequestInfo,
+        now: i64,
+    ) -> CoreResult<SignInOutcome> {
+        apply_state(&mut sign_in, step.state, now);
+        let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
+        let new_token = self
+            .apply_effects(
+                &mut tx,
+                &mut sign_in,
+                &mut client_row,
+                step.effects,
+                info,
+                now,
+            )
+            .await?;
+        let out = self
+            .save_and_commit(tx, sign_in, client_row, new_token, now)
+            .await?;
+        codes::refused(step.attempt)?;
+        Ok(out)
     }
 
     /// Saves the attempt, reads what the answer shows (the user, the client
@@ -674,7 +690,7 @@ impl crate::SignIns<'_> {
         info: &RequestInfo,
     ) -> CoreResult<SignInOutcome> {
         let now = now_ms();
-        let mut sign_in = self.sign_in_of_client(client, id).await?;
+        let sign_in = self.sign_in_of_client(client, id).await?;
         machine::require_second_factor(&state_of(&sign_in), strategy)?;
         let code = code.ok_or_else(|| CoreError::missing("code"))?;
         let user_id = sign_in
@@ -709,23 +725,8 @@ impl crate::SignIns<'_> {
             |id| phones.iter().any(|p| p.id.as_str() == id),
             now,
         )?;
-        apply_state(&mut sign_in, step.state, now);
-        let mut tx = self.begin().await?;
-        let mut client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
-        let new_token = self
-            .apply_effects(
-                &mut tx,
-                &mut sign_in,
-                &mut client_row,
-                step.effects,
-                info,
-                now,
-            )
-            .await?;
-        let out = self
-            .save_and_commit(tx, sign_in, client_row, new_token, now)
-            .await?;
-        codes::refused(step.attempt)?;
-        Ok(out)
+        let tx = self.begin().await?;
+        self.finish_attempt(tx, sign_in, client, step, info, now)
+            .await
     }
 }
