@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod fapi;
 pub mod pages;
+pub mod proxy;
 pub mod public;
 pub mod wire;
 

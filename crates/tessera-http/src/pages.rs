@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 use tessera_core::Core;
 
 use crate::fapi::transport::origin_allowed;
+use crate::proxy::PublicUrl;
 
 /// A hosted page: its path and the component it mounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,47 +104,62 @@ const REDIRECT_PARAMS: &[(&str, &str)] = &[
     ("after_sign_out_url", "afterSignOutUrl"),
 ];
 
-/// Whether `url` may be redirected to: a path here, or an allowed origin.
-fn allowed_redirect(core: &Core, url: &str) -> bool {
+/// Whether `url` may be redirected to: a path here, the origin the browser
+/// reaches this server at (the app's, behind its proxy), or an allowed origin.
+fn allowed_redirect(core: &Core, public: &PublicUrl, url: &str) -> bool {
     if url.starts_with('/') && !url.starts_with("//") && !url.contains('\\') {
         return true;
     }
     url::Url::parse(url).is_ok_and(|u| {
+        let origin = u.origin().ascii_serialization();
         matches!(u.scheme(), "http" | "https")
-            && origin_allowed(core, &u.origin().ascii_serialization())
+            && (origin == public.origin() || origin_allowed(core, &origin))
     })
 }
 
-/// A redirect target as the component gets it. A URL on another origin goes
-/// through `/v1/client/touch` here, which sets the client cookie again and
-/// redirects on: clerk-js then only ever navigates on this origin (in
-/// development it cannot carry its dev-browser token to another one).
-fn redirect_target(base: &str, url: &str) -> String {
-    if url.starts_with('/') || url.starts_with(&format!("{base}/")) {
+/// A redirect target as the component gets it. A URL on another origin than
+/// the page's goes through `/v1/client/touch` here, which sets the client
+/// cookie again and redirects on: clerk-js then only ever navigates on the
+/// page's origin (in development it cannot carry its dev-browser token to
+/// another one). Behind the app's proxy the app is on the page's origin.
+fn redirect_target(public: &PublicUrl, url: &str) -> String {
+    let same_origin =
+        url::Url::parse(url).is_ok_and(|u| u.origin().ascii_serialization() == public.origin());
+    if url.starts_with('/') || same_origin {
         return url.to_owned();
     }
-    let mut touch = format!("{base}/v1/client/touch?redirect_url=");
+    let mut touch = format!("{}/v1/client/touch?redirect_url=", public.base());
     touch.extend(url::form_urlencoded::byte_serialize(url.as_bytes()));
     touch
 }
 
 /// The component's props: routing by path under the page, the other pages'
 /// URLs, and the allowed redirect parameters.
-fn props(core: &Core, page: Page, query: &[(String, String)]) -> Map<String, Value> {
-    let base = core.frontend_url.trim_end_matches('/');
+fn props(
+    core: &Core,
+    public: &PublicUrl,
+    page: Page,
+    query: &[(String, String)],
+) -> Map<String, Value> {
     let mut props = Map::new();
     props.insert("routing".to_owned(), json!("path"));
-    props.insert("path".to_owned(), json!(page.path()));
+    props.insert("path".to_owned(), json!(public.page_path(page.path())));
     if matches!(page, Page::SignIn) {
-        props.insert("signUpUrl".to_owned(), json!(Page::SignUp.path()));
+        props.insert(
+            "signUpUrl".to_owned(),
+            json!(public.page_path(Page::SignUp.path())),
+        );
     }
     if matches!(page, Page::SignUp) {
-        props.insert("signInUrl".to_owned(), json!(Page::SignIn.path()));
+        props.insert(
+            "signInUrl".to_owned(),
+            json!(public.page_path(Page::SignIn.path())),
+        );
     }
     for (param, prop) in REDIRECT_PARAMS {
         if let Some((_, value)) = query.iter().find(|(k, _)| k == param) {
-            if allowed_redirect(core, value) {
-                let target = redirect_target(base, value);
+            if allowed_redirect(core, public, value) {
+                let target = redirect_target(public, value);
                 props.insert((*prop).to_owned(), json!(target));
                 if *param == "redirect_url" {
                     props.insert("signInFallbackRedirectUrl".to_owned(), json!(target));
@@ -172,17 +188,17 @@ fn html_escape(s: &str) -> String {
 }
 
 /// The page's HTML.
-fn render(core: &Core, page: Page, query: &[(String, String)]) -> String {
+fn render(core: &Core, public: &PublicUrl, page: Page, query: &[(String, String)]) -> String {
     let inst = core.instance();
-    let base = core.frontend_url.trim_end_matches('/');
-    let props = props(core, page, query);
-    // Every redirect target is on this origin (see `redirect_target`).
+    let base = public.base();
+    let props = props(core, public, page, query);
+    // Every redirect target is on the page's origin (see `redirect_target`).
     let config = json!({
         "mount": page.mount(),
-        "allowedRedirectOrigins": [base],
+        "allowedRedirectOrigins": [public.origin()],
         "props": Value::Object(props),
         "needsUser": page.needs_user(),
-        "signInUrl": Page::SignIn.path(),
+        "signInUrl": public.page_path(Page::SignIn.path()),
     });
     let app = html_escape(&inst.settings.instance.application_name);
     let title = page.title();
@@ -227,13 +243,14 @@ if (config.needsUser && !window.Clerk.user) {{
 /// `GET /sign-in`, `/sign-up`, `/user`, … (and their sub-paths): the page's shell.
 pub async fn hosted(
     State(core): State<Core>,
+    public: PublicUrl,
     uri: Uri,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
     let Some(page) = Page::of(uri.path()) else {
         return crate::error::ApiError::not_found().into_response();
     };
-    let mut response = render(&core, page, &query).into_response();
+    let mut response = render(&core, &public, page, &query).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -267,15 +284,25 @@ mod tests {
 
     #[test]
     fn other_origins_are_reached_through_touch() {
-        let base = "http://127.0.0.1:8080";
-        assert_eq!(redirect_target(base, "/user"), "/user");
+        let direct = PublicUrl::fixed("http://127.0.0.1:8080", false);
+        assert_eq!(redirect_target(&direct, "/user"), "/user");
         assert_eq!(
-            redirect_target(base, "http://127.0.0.1:8080/user"),
+            redirect_target(&direct, "http://127.0.0.1:8080/user"),
             "http://127.0.0.1:8080/user"
         );
         assert_eq!(
-            redirect_target(base, "http://127.0.0.1:3000/back?a=1"),
+            redirect_target(&direct, "http://127.0.0.1:3000/back?a=1"),
             "http://127.0.0.1:8080/v1/client/touch?redirect_url=http%3A%2F%2F127.0.0.1%3A3000%2Fback%3Fa%3D1"
+        );
+        // Behind the app's proxy the app is on the page's origin.
+        let proxied = PublicUrl::fixed("http://localhost:3000/__clerk", true);
+        assert_eq!(
+            redirect_target(&proxied, "http://localhost:3000/protected"),
+            "http://localhost:3000/protected"
+        );
+        assert_eq!(
+            redirect_target(&proxied, "http://127.0.0.1:4000/x"),
+            "http://localhost:3000/__clerk/v1/client/touch?redirect_url=http%3A%2F%2F127.0.0.1%3A4000%2Fx"
         );
     }
 

@@ -4,6 +4,8 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 use tessera_core::Core;
+
+use crate::proxy::PublicUrl;
 use tessera_domain::settings::{AttributeSetting, EnvironmentType, SignUpMode};
 use tessera_domain::sign_in;
 use tessera_domain::verification::Strategy;
@@ -29,13 +31,15 @@ fn disabled() -> Value {
 }
 
 /// Renders the environment document.
-pub fn environment(core: &Core) -> Value {
+pub fn environment(core: &Core, public: &PublicUrl) -> Value {
     let inst = core.instance();
     let s = &inst.settings;
     let u = &s.user;
-    // Relative URLs: clerk-js on a development key refuses absolute URLs of
-    // another origin than the page's ("Missing dev browser").
-    let base = "";
+    // Behind the app's proxy the page URLs are the hosted pages, on the app's
+    // origin. Otherwise they are relative (the app's own routes): clerk-js on a
+    // development key refuses absolute URLs of another origin than the page's
+    // ("Missing dev browser").
+    let base = if public.proxied() { public.base() } else { "" };
     let name = &s.instance.application_name;
     let on_off = |a: AttributeSetting| match (a.enabled, a.required) {
         (true, true) => "required",
@@ -244,6 +248,6 @@ pub fn environment(core: &Core) -> Value {
 }
 
 /// `GET /v1/environment` and `PATCH /v1/environment` (development "touch").
-pub async fn get_environment(State(core): State<Core>) -> Json<Value> {
-    Json(environment(&core))
+pub async fn get_environment(State(core): State<Core>, public: PublicUrl) -> Json<Value> {
+    Json(environment(&core, &public))
 }

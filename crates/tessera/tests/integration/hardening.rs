@@ -22,6 +22,7 @@ both_backends!(
     invalid_input_is_refused_before_lookups,
     the_client_can_be_touched_back_to_the_page,
     hosted_pages_are_shells_of_the_served_bundles,
+    behind_the_apps_proxy_pages_are_on_the_apps_origin,
 );
 
 #[track_caller]
@@ -543,4 +544,73 @@ async fn hosted_pages_are_shells_of_the_served_bundles(app: &TestApp) {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_error(&body, "route_not_found");
+}
+
+/// A request through the app's Frontend API proxy (`Clerk-Proxy-Url` vouched
+/// for by `Clerk-Secret-Key`) sees the hosted pages and the environment's page
+/// URLs under the proxy; the header without the key, or with another key,
+/// changes nothing.
+async fn behind_the_apps_proxy_pages_are_on_the_apps_origin(app: &TestApp) {
+    let proxy = "http://localhost:3000/__clerk";
+    let wrong = "sk_test_00000000000000000000000000000000";
+    let environment = |secret: Option<&str>| {
+        let mut req = app
+            .http
+            .get(format!("{}/v1/environment", app.base))
+            .header("clerk-proxy-url", proxy);
+        if let Some(secret) = secret {
+            req = req.header("clerk-secret-key", secret);
+        }
+        async move { read(req.send().await.unwrap()).await }
+    };
+    let (status, env) = environment(Some(&app.secret)).await;
+    assert_eq!(status, StatusCode::OK, "{env}");
+    let display = &env["display_config"];
+    assert_eq!(display["sign_in_url"], format!("{proxy}/sign-in"));
+    assert_eq!(display["sign_up_url"], format!("{proxy}/sign-up"));
+    assert_eq!(display["user_profile_url"], format!("{proxy}/user"));
+    assert_eq!(
+        display["create_organization_url"],
+        format!("{proxy}/create-organization")
+    );
+    for secret in [None, Some(wrong)] {
+        let (_, env) = environment(secret).await;
+        assert_eq!(
+            env["display_config"]["sign_in_url"], "/sign-in",
+            "unvouched proxy URL ignored ({secret:?})"
+        );
+    }
+
+    let page = |secret: &str| {
+        let req = app
+            .http
+            .get(format!("{}/sign-in/factor-one", app.base))
+            .query(&[("redirect_url", "http://localhost:3000/protected")])
+            .header("clerk-proxy-url", proxy)
+            .header("clerk-secret-key", secret);
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let html = page(&app.secret).await;
+    assert!(
+        html.contains(&format!(
+            "{proxy}/npm/@clerk/clerk-js@6/dist/clerk.browser.js"
+        )),
+        "bundles through the proxy: {html}"
+    );
+    assert!(html.contains(&format!(r#"data-clerk-proxy-url="{proxy}""#)));
+    assert!(
+        html.contains(r#""path":"/__clerk/sign-in""#),
+        "routing under the proxy path"
+    );
+    assert!(html.contains(r#""signUpUrl":"/__clerk/sign-up""#));
+    assert!(
+        html.contains(r#""fallbackRedirectUrl":"http://localhost:3000/protected""#),
+        "the app is on the page's origin: no touch"
+    );
+    assert!(html.contains(r#""allowedRedirectOrigins":["http://localhost:3000"]"#));
+    let html = page(wrong).await;
+    assert!(
+        !html.contains("localhost:3000/__clerk"),
+        "a wrong key leaves the page as served directly"
+    );
 }
