@@ -31,37 +31,45 @@ pub const PROXY_SECRET_HEADER: HeaderName = HeaderName::from_static("clerk-secre
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicUrl {
     base: String,
+    origin: String,
+    path: String,
     proxied: bool,
 }
 
 impl PublicUrl {
     /// The public URL for a request with these headers.
     pub fn of(core: &Core, headers: &HeaderMap) -> Self {
-        let direct = || Self {
-            base: core.frontend_url.trim_end_matches('/').to_owned(),
-            proxied: false,
-        };
+        let direct = || Self::new(core.frontend_url.trim_end_matches('/'), false);
         let Some(url) = header_text(headers, PROXY_URL_HEADER) else {
             return direct();
         };
         let vouched = header_text(headers, PROXY_SECRET_HEADER)
             .is_some_and(|secret| core.check_secret_key(&secret));
         match (vouched, proxy_base(&url)) {
-            (true, Some(base)) => Self {
-                base,
-                proxied: true,
-            },
+            (true, Some(base)) => Self::new(&base, true),
             _ => direct(),
+        }
+    }
+
+    fn new(base: &str, proxied: bool) -> Self {
+        let (origin, path) = url::Url::parse(base)
+            .map(|u| {
+                let path = u.path().trim_end_matches('/').to_owned();
+                (u.origin().ascii_serialization(), path)
+            })
+            .unwrap_or_default();
+        Self {
+            base: base.to_owned(),
+            origin,
+            path,
+            proxied,
         }
     }
 
     /// A fixed public URL (tests).
     #[cfg(test)]
     pub(crate) fn fixed(base: &str, proxied: bool) -> Self {
-        Self {
-            base: base.to_owned(),
-            proxied,
-        }
+        Self::new(base, proxied)
     }
 
     /// The base URL, without a trailing slash (`http://localhost:3000/__clerk`).
@@ -75,16 +83,18 @@ impl PublicUrl {
     }
 
     /// The base's origin (`http://localhost:3000`).
-    pub fn origin(&self) -> String {
-        url::Url::parse(&self.base)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default()
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The proxy's origin, when the request came through the app's proxy.
+    pub fn proxied_origin(&self) -> Option<&str> {
+        self.proxied.then_some(self.origin.as_str())
     }
 
     /// The base's path, empty at the root (`/__clerk`).
     pub fn path(&self) -> &str {
-        let origin_len = self.origin().len();
-        self.base.get(origin_len..).unwrap_or("")
+        &self.path
     }
 
     /// A path of this server as the browser reaches it (`/sign-in` →
@@ -143,18 +153,15 @@ mod tests {
 
     #[test]
     fn base_splits_into_origin_and_path() {
-        let p = PublicUrl {
-            base: "http://localhost:3000/__clerk".into(),
-            proxied: true,
-        };
+        let p = PublicUrl::new("http://localhost:3000/__clerk", true);
         assert_eq!(p.origin(), "http://localhost:3000");
         assert_eq!(p.path(), "/__clerk");
         assert_eq!(p.page_path("/sign-in"), "/__clerk/sign-in");
-        let root = PublicUrl {
-            base: "http://127.0.0.1:8080".into(),
-            proxied: false,
-        };
+        assert_eq!(PublicUrl::new("http://localhost:3000/l", true).path(), "/l");
+        let root = PublicUrl::new("http://127.0.0.1:8080", false);
         assert_eq!(root.path(), "");
+        assert_eq!(root.proxied_origin(), None);
+        assert_eq!(p.proxied_origin(), Some("http://localhost:3000"));
         assert_eq!(root.page_path("/sign-in"), "/sign-in");
     }
 }

@@ -11,6 +11,7 @@ use tessera_domain::error_code::ErrorCode;
 use tessera_domain::verification::Strategy;
 
 use crate::error::ApiError;
+use crate::proxy::PublicUrl;
 
 /// Paths served to browsers (the Frontend API), as opposed to the Backend API.
 pub fn is_fapi_path(path: &str) -> bool {
@@ -100,7 +101,8 @@ pub enum Cors {
 
 impl Cors {
     /// Credentialed CORS: the exact Origin is echoed, on every answer (errors,
-    /// unknown routes, images included), when the instance allows it;
+    /// unknown routes, images included), when the instance allows it (or it is
+    /// the origin of the app's proxy the request came through);
     /// preflights are answered here. On Frontend API paths a refused origin is
     /// answered here too (`origin_invalid`); elsewhere it only gets no CORS
     /// headers, so server-side callers are unaffected.
@@ -108,7 +110,11 @@ impl Cors {
         let Some(origin) = req.headers().get(header::ORIGIN) else {
             return Self::None;
         };
-        let allowed = origin.to_str().is_ok_and(|o| origin_allowed(core, o));
+        // The origin of the app's own proxy is vouched for by its secret key.
+        let allowed = origin.to_str().is_ok_and(|o| {
+            origin_allowed(core, o)
+                || PublicUrl::of(core, req.headers()).proxied_origin() == Some(o)
+        });
         if !allowed && !is_fapi_path(req.uri().path()) {
             return Self::None;
         }

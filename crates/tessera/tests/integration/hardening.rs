@@ -613,4 +613,34 @@ async fn behind_the_apps_proxy_pages_are_on_the_apps_origin(app: &TestApp) {
         !html.contains("localhost:3000/__clerk"),
         "a wrong key leaves the page as served directly"
     );
+
+    // A production instance takes Frontend API calls from the origin of the
+    // app's proxy (vouched for by the key) without it in allowed_origins.
+    let prod = TestApp::start_with(
+        crate::support::Backend::Sqlite,
+        tessera_domain::settings::EnvironmentType::Production,
+    )
+    .await
+    .unwrap();
+    let app_origin = "https://app.example.com";
+    let client = |secret: Option<&str>| {
+        let mut req = prod
+            .http
+            .get(format!("{}/v1/client", prod.base))
+            .header("origin", app_origin)
+            .header("clerk-proxy-url", format!("{app_origin}/__clerk"));
+        if let Some(secret) = secret {
+            req = req.header("clerk-secret-key", secret);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let resp = client(Some(&prod.secret)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["access-control-allow-origin"], app_origin);
+    for secret in [None, Some(wrong)] {
+        let (status, body) = read(client(secret).await).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{secret:?}");
+        assert_error(&body, "origin_invalid");
+    }
+    prod.stop().await;
 }
