@@ -5,7 +5,8 @@
 // signed-out header, sign-up by the default Sign up button on the hosted page,
 // <UserButton/> with its avatar, the server component's auth()/currentUser(),
 // auth.protect() through the hosted sign-in and back, Express with the
-// browser's cookie and a getToken() bearer, sign-out from the UserButton menu.
+// browser's cookie and a getToken() bearer, sign-out from the UserButton menu,
+// redirectToUserProfile() onto the hosted profile page.
 // The page reaches no host but the app, Express and Tessera.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -200,6 +201,25 @@ describe('Next.js quickstart', () => {
       const userId = await s.page.locator('#protected-user-id').textContent();
       assert.match(userId, /^user_/, 'the protected page shows the user');
       await s.screenshot('protected');
+    });
+  });
+
+  test("the environment's page URLs are the hosted pages under the proxy", async () => {
+    await s.step('user-profile', async () => {
+      await s.page.waitForFunction(() => window.Clerk?.loaded && window.Clerk.user, null, { timeout: UI_TIMEOUT });
+      const urls = await s.page.evaluate(() => ({
+        userProfile: window.Clerk.buildUserProfileUrl(),
+        createOrganization: window.Clerk.buildCreateOrganizationUrl(),
+      }));
+      assert.equal(urls.userProfile, `${app}/__clerk/user`);
+      assert.equal(urls.createOrganization, `${app}/__clerk/create-organization`);
+      // The page navigates away while the call runs: its promise never settles here.
+      await Promise.all([
+        s.page.waitForURL((u) => u.href.startsWith(`${app}/__clerk/user`), { timeout: UI_TIMEOUT }),
+        s.page.evaluate(() => void window.Clerk.redirectToUserProfile()).catch(() => {}),
+      ]);
+      await s.page.getByText(email).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await s.screenshot('hosted-user-profile');
     });
   });
 
