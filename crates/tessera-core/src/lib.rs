@@ -15,6 +15,7 @@ pub mod instance;
 pub mod keyring;
 pub mod keys;
 pub mod mailer;
+pub mod organizations;
 pub mod passwords;
 pub mod rate_limits;
 pub mod render;
@@ -94,6 +95,11 @@ macro_rules! service {
     };
 }
 
+service!(
+    /// Organizations, their memberships and logos.
+    Organizations,
+    organizations
+);
 service!(
     /// Users: the Backend API's user resource, passwords, and the signed-in user's own account.
     Users,

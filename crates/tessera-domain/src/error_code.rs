@@ -156,6 +156,12 @@ error_codes! {
     OperationNotAllowedOnProduction = "operation_not_allowed_on_production", 403, None;
     /// The feature is not available.
     FeatureNotEnabled = "feature_not_enabled", 402, None;
+    /// The user is a member of the organization already.
+    AlreadyAMemberInOrganization = "already_a_member_in_organization", 400, None;
+    /// The organization has as many members as it may.
+    OrganizationMembershipQuotaExceeded = "organization_membership_quota_exceeded", 403, None;
+    /// The change would leave the organization without an admin.
+    OrganizationMinimumPermissionsNeeded = "organization_minimum_permissions_needed", 422, None;
     /// Too many requests in the current window.
     TooManyRequests = "too_many_requests", 429, None;
     /// A bug or a broken dependency (details are logged, not sent).

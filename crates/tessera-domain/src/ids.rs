@@ -144,6 +144,10 @@ ids! {
     EndpointSecretId => "whsk";
     /// A queued email or SMS send.
     JobId => "job";
+    /// An organization.
+    OrganizationId => "org";
+    /// A user's membership of an organization.
+    OrganizationMembershipId => "orgmem";
 }
 
 #[cfg(test)]

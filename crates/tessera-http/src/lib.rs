@@ -210,6 +210,10 @@ pub fn router(core: Core) -> Router {
         .route("/v1/openapi.json", get(public::openapi))
         .route("/.well-known/jwks.json", get(public::well_known_jwks))
         .route("/v1/images/users/{user_id}", get(public::user_image))
+        .route(
+            "/v1/images/organizations/{organization_id}",
+            get(public::organization_image),
+        )
         .route("/npm/{*path}", get(bundles::serve))
         .route("/sign-in", get(pages::hosted))
         .route("/sign-in/{*rest}", get(pages::hosted))

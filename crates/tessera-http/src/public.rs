@@ -65,20 +65,51 @@ pub async fn user_image(State(core): State<Core>, Path(id): Path<String>) -> Api
     .filter_map(|n| n.chars().next())
     .flat_map(char::to_uppercase)
     .collect();
+    Ok(avatar(&initials))
+}
+
+/// `GET /v1/images/organizations/{organization_id}`: the stored logo, or an
+/// avatar with the name's initial.
+pub async fn organization_image(
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (org, logo) = core.organizations().logo(&id).await?;
+    if let Some((content_type, bytes)) = logo {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
+    let initial: String = org
+        .name
+        .chars()
+        .take(1)
+        .flat_map(char::to_uppercase)
+        .collect();
+    Ok(avatar(&initial))
+}
+
+/// A square SVG with `text` in the middle.
+fn avatar(text: &str) -> Response {
     let svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"128\" height=\"128\" viewBox=\"0 0 128 128\">\
          <rect width=\"128\" height=\"128\" fill=\"#6c47ff\"/><text x=\"64\" y=\"78\" font-family=\"sans-serif\" \
          font-size=\"48\" fill=\"#fff\" text-anchor=\"middle\">{}</text></svg>",
-        escape_xml(&initials)
+        escape_xml(text)
     );
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "image/svg+xml"),
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         svg,
     )
-        .into_response())
+        .into_response()
 }
 
 /// Any route that does not exist: a 404 whose code differs from a missing resource's.

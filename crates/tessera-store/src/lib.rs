@@ -16,6 +16,7 @@ pub mod handshakes;
 pub mod identifications;
 pub mod instance;
 pub mod keys;
+pub mod organizations;
 pub mod rate_limits;
 pub mod records;
 mod rows;

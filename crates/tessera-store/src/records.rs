@@ -2,7 +2,8 @@
 
 use serde_json::{Map, Value};
 use tessera_domain::ids::{
-    ClientId, IdentificationId, InstanceId, KeyId, SessionId, SignInId, SignUpId, UserId,
+    ClientId, IdentificationId, InstanceId, KeyId, OrganizationId, OrganizationMembershipId,
+    SessionId, SignInId, SignUpId, UserId,
 };
 use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
 use tessera_domain::settings::{EnvironmentType, InstanceSettings};
@@ -258,4 +259,86 @@ pub struct Session {
     pub created_at: i64,
     /// Last change (ms).
     pub updated_at: i64,
+}
+
+/// An organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organization {
+    /// `org_…`
+    pub id: OrganizationId,
+    /// Display name.
+    pub name: String,
+    /// Unique, URL-safe name.
+    pub slug: String,
+    /// A logo is stored.
+    pub has_image: bool,
+    /// Bumped on each logo change, so logo URLs change too.
+    pub image_version: i64,
+    /// Members allowed (0 = unlimited).
+    pub max_allowed_memberships: i64,
+    /// Admins may delete it from the Frontend API.
+    pub admin_delete_enabled: bool,
+    /// Readable by members, writable by the backend.
+    pub public_metadata: Map<String, Value>,
+    /// Backend only.
+    pub private_metadata: Map<String, Value>,
+    /// The user who created it, if one did.
+    pub created_by: Option<UserId>,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+}
+
+/// A user's membership of an organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganizationMembership {
+    /// `orgmem_…`
+    pub id: OrganizationMembershipId,
+    /// The organization.
+    pub organization_id: OrganizationId,
+    /// The member.
+    pub user_id: UserId,
+    /// Role key (`org:admin`).
+    pub role: String,
+    /// Readable by the member, writable by the backend.
+    pub public_metadata: Map<String, Value>,
+    /// Backend only.
+    pub private_metadata: Map<String, Value>,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+}
+
+/// What a membership shows of its user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberUser {
+    /// The user.
+    pub user_id: UserId,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Username.
+    pub username: Option<String>,
+    /// Primary email address.
+    pub identifier: Option<String>,
+    /// A profile image is stored.
+    pub has_image: bool,
+    /// Profile image version.
+    pub image_version: i64,
+    /// The user is banned.
+    pub banned: bool,
+}
+
+/// A membership with its organization and its user's public data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Membership {
+    /// The membership.
+    pub membership: OrganizationMembership,
+    /// Its organization.
+    pub organization: Organization,
+    /// Its user.
+    pub user: MemberUser,
 }

@@ -1,8 +1,10 @@
 //! Clerk-shaped JSON of the objects the Backend API returns and events carry
-//! (`user`, `email_address`, `phone_number`, `session`, `client`). Field names,
+//! (`user`, `email_address`, `phone_number`, `session`, `client`, `organization`,
+//! `organization_membership`). Field names,
 //! object types and field order follow Clerk's OpenAPI description;
 //! timestamps are epoch milliseconds; nullable fields are sent as `null`.
 
 pub mod identification;
+pub mod organization;
 pub mod session;
 pub mod user;

@@ -40,6 +40,12 @@ pub const EVENT_TYPES: &[&str] = &[
     "session.ended",
     "session.removed",
     "session.revoked",
+    "organization.created",
+    "organization.updated",
+    "organization.deleted",
+    "organizationMembership.created",
+    "organizationMembership.updated",
+    "organizationMembership.deleted",
 ];
 
 /// Clerk's envelope around an object as the Backend API renders it.

@@ -3,6 +3,7 @@
 pub mod identifications;
 pub mod instance;
 pub mod instance_extra;
+pub mod organizations;
 pub mod router;
 pub mod sessions;
 pub mod user_actions;

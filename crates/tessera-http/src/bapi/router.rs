@@ -5,8 +5,8 @@ use axum::Router;
 use tessera_core::Core;
 
 use super::{
-    identifications as idn, instance, instance_extra as ix, sessions, user_actions as ua, users,
-    webhooks as wh,
+    identifications as idn, instance, instance_extra as ix, organizations as orgs, sessions,
+    user_actions as ua, users, webhooks as wh,
 };
 
 /// The BAPI routes (under `/v1`).
@@ -14,6 +14,40 @@ pub fn routes() -> Router<Core> {
     Router::new()
         .route("/v1/users", get(users::list_users).post(users::create_user))
         .route("/v1/users/count", get(users::count_users))
+        .route(
+            "/v1/organizations",
+            get(orgs::list_organizations).post(orgs::create_organization),
+        )
+        .route(
+            "/v1/organizations/{organization_id}",
+            get(orgs::get_organization)
+                .patch(orgs::update_organization)
+                .delete(orgs::delete_organization),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/metadata",
+            axum::routing::patch(orgs::merge_metadata).put(orgs::replace_metadata),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/logo",
+            put(orgs::upload_logo).delete(orgs::delete_logo),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/memberships",
+            get(orgs::list_memberships).post(orgs::create_membership),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/memberships/{user_id}",
+            axum::routing::patch(orgs::update_membership).delete(orgs::delete_membership),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/memberships/{user_id}/metadata",
+            axum::routing::patch(orgs::merge_membership_metadata),
+        )
+        .route(
+            "/v1/organization_memberships",
+            get(orgs::list_instance_memberships),
+        )
         .route(
             "/v1/webhooks/svix",
             post(wh::svix_app).delete(wh::delete_svix_app),
@@ -87,7 +121,7 @@ pub fn routes() -> Router<Core> {
         )
         .route(
             "/v1/users/{user_id}/organization_memberships",
-            get(ua::list_user_org_records),
+            get(orgs::list_user_memberships),
         )
         .route(
             "/v1/users/{user_id}/organization_invitations",

@@ -170,8 +170,18 @@ pub async fn set_profile_image(
     _: SecretKeyAuth,
     State(core): State<Core>,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> ApiResult<Json<Value>> {
+    let (content_type, bytes) = image_file(multipart).await?;
+    let view = core
+        .users()
+        .set_profile_image(&id, content_type.to_owned(), bytes)
+        .await?;
+    Ok(Json(render(&core, &view)))
+}
+
+/// The image in a multipart body's `file` field, with its sniffed content type.
+pub(crate) async fn image_file(mut multipart: Multipart) -> ApiResult<(&'static str, Vec<u8>)> {
     let mut file = None;
     while let Some(field) = multipart
         .next_field()
@@ -196,11 +206,7 @@ pub async fn set_profile_image(
     })?;
     let content_type = sniff_image(&bytes)
         .ok_or_else(|| ApiError::invalid("file", "must be a PNG, JPEG, GIF or WebP image"))?;
-    let view = core
-        .users()
-        .set_profile_image(&id, content_type.to_owned(), bytes.to_vec())
-        .await?;
-    Ok(Json(render(&core, &view)))
+    Ok((content_type, bytes.to_vec()))
 }
 
 /// `DELETE /v1/users/{user_id}/profile_image`

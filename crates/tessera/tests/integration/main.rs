@@ -21,6 +21,7 @@ mod hardening;
 mod identifications;
 mod instance;
 mod operations;
+mod organizations;
 mod second_factor;
 mod sessions;
 mod users;

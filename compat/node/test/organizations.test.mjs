@@ -1,0 +1,101 @@
+// Organizations through @clerk/backend 3.25.0 (clerk.organizations.*, clerk.users.getOrganizationMembershipList).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { clerk, createTestUser, expectApiError, idPattern, uniq } from './helpers.mjs';
+
+describe('organizations', () => {
+  test('create, read by id and slug, list, update, metadata, delete', async () => {
+    const { user: ada } = await createTestUser({ firstName: 'Ada' });
+    const slug = `node-${uniq()}`;
+    const org = await clerk.organizations.createOrganization({
+      name: 'Node Org',
+      slug,
+      createdBy: ada.id,
+      publicMetadata: { plan: 'pro' },
+      privateMetadata: { billing: 'x' },
+      maxAllowedMemberships: 5,
+    });
+    assert.match(org.id, idPattern('org'));
+    assert.equal(org.slug, slug);
+    assert.equal(org.createdBy, ada.id);
+    assert.equal(org.maxAllowedMemberships, 5);
+    assert.equal(org.membersCount, 1);
+    assert.deepEqual(org.publicMetadata, { plan: 'pro' });
+
+    const bySlug = await clerk.organizations.getOrganization({ slug, includeMembersCount: true });
+    assert.equal(bySlug.id, org.id);
+    assert.equal(bySlug.membersCount, 1);
+    const list = await clerk.organizations.getOrganizationList({ query: slug, includeMembersCount: true });
+    assert.equal(list.totalCount, 1);
+    assert.equal(list.data[0].id, org.id);
+
+    const renamed = await clerk.organizations.updateOrganization(org.id, { name: 'Renamed', adminDeleteEnabled: false });
+    assert.equal(renamed.name, 'Renamed');
+    assert.equal(renamed.adminDeleteEnabled, false);
+    const merged = await clerk.organizations.updateOrganizationMetadata(org.id, { publicMetadata: { seats: 3 } });
+    assert.deepEqual(merged.publicMetadata, { plan: 'pro', seats: 3 });
+    // The deprecated metadata path of updateOrganization replaces (PUT …/metadata).
+    const replaced = await clerk.organizations.updateOrganization(org.id, { publicMetadata: { only: true } });
+    assert.deepEqual(replaced.publicMetadata, { only: true });
+    assert.deepEqual(replaced.privateMetadata, { billing: 'x' });
+
+    const deleted = await clerk.organizations.deleteOrganization(org.id);
+    assert.equal(deleted.deleted, true);
+    assert.equal(deleted.id, org.id);
+    await expectApiError(clerk.organizations.getOrganization({ organizationId: org.id }), {
+      status: 404,
+      code: 'resource_not_found',
+    });
+  });
+
+  test('memberships: add, list, change role, metadata, remove; the last admin stays', async () => {
+    const { user: ada } = await createTestUser({ firstName: 'Ada' });
+    const { user: bob } = await createTestUser({ firstName: 'Bob' });
+    const org = await clerk.organizations.createOrganization({ name: `Team ${uniq()}`, createdBy: ada.id });
+
+    const m = await clerk.organizations.createOrganizationMembership({
+      organizationId: org.id,
+      userId: bob.id,
+      role: 'org:member',
+    });
+    assert.match(m.id, idPattern('orgmem'));
+    assert.equal(m.role, 'org:member');
+    assert.deepEqual(m.permissions, ['org:sys_memberships:read']);
+    assert.equal(m.organization.id, org.id);
+    assert.equal(m.publicUserData.userId, bob.id);
+    assert.equal(m.publicUserData.firstName, 'Bob');
+
+    const list = await clerk.organizations.getOrganizationMembershipList({ organizationId: org.id, orderBy: 'first_name' });
+    assert.equal(list.totalCount, 2);
+    assert.deepEqual(
+      list.data.map((x) => x.publicUserData.firstName),
+      ['Ada', 'Bob'],
+    );
+    const bobs = await clerk.users.getOrganizationMembershipList({ userId: bob.id });
+    assert.equal(bobs.totalCount, 1);
+    assert.equal(bobs.data[0].organization.id, org.id);
+
+    await expectApiError(
+      clerk.organizations.updateOrganizationMembership({ organizationId: org.id, userId: ada.id, role: 'org:member' }),
+      { status: 422, code: 'organization_minimum_permissions_needed' },
+    );
+    const promoted = await clerk.organizations.updateOrganizationMembership({
+      organizationId: org.id,
+      userId: bob.id,
+      role: 'org:admin',
+    });
+    assert.equal(promoted.role, 'org:admin');
+    const withMeta = await clerk.organizations.updateOrganizationMembershipMetadata({
+      organizationId: org.id,
+      userId: bob.id,
+      publicMetadata: { lead: true },
+    });
+    assert.deepEqual(withMeta.publicMetadata, { lead: true });
+    const removed = await clerk.organizations.deleteOrganizationMembership({ organizationId: org.id, userId: ada.id });
+    assert.equal(removed.publicUserData.userId, ada.id);
+    const after = await clerk.organizations.getOrganization({ organizationId: org.id, includeMembersCount: true });
+    assert.equal(after.membersCount, 1);
+    await clerk.organizations.deleteOrganization(org.id);
+  });
+});

@@ -1,0 +1,646 @@
+//! Organizations and memberships: creation (with the creator as its first
+//! member), updates, metadata, logos, deletion, and the members with their
+//! roles. Every write is one transaction with its webhook events; the roles'
+//! rules (an organization keeps a member who can manage members) come from the
+//! domain's policy.
+
+use serde_json::{json, Map, Value};
+use tessera_domain::error_code::ErrorCode;
+use tessera_domain::ids::{OrganizationId, OrganizationMembershipId, UserId};
+use tessera_domain::metadata::deep_merge;
+use tessera_domain::organizations::{self as policy, Roles};
+use tessera_store::organizations::{
+    self as store, MembershipFilter, MembershipOrder, OrganizationFilter, OrganizationOrder,
+};
+use tessera_store::records::{Membership, Organization, OrganizationMembership};
+use tessera_store::Conn;
+
+use crate::clock::now_ms;
+use crate::error::{CoreError, CoreResult};
+use crate::Organizations;
+
+/// An organization with its members count, ready to render.
+#[derive(Debug, Clone)]
+pub struct OrganizationView {
+    /// The organization.
+    pub organization: Organization,
+    /// How many members it has.
+    pub members_count: i64,
+}
+
+/// Input of BAPI `POST /v1/organizations`.
+#[derive(Debug, Clone, Default)]
+pub struct NewOrganization {
+    /// Display name.
+    pub name: String,
+    /// Slug; made from the name when absent.
+    pub slug: Option<String>,
+    /// The creating user, who becomes its first member with the creator role.
+    pub created_by: Option<String>,
+    /// Members allowed (0 = unlimited; absent = the instance's setting).
+    pub max_allowed_memberships: Option<i64>,
+    /// Public metadata.
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Private metadata.
+    pub private_metadata: Option<Map<String, Value>>,
+    /// Backdated creation time (ms).
+    pub created_at: Option<i64>,
+}
+
+/// Changes of BAPI `PATCH /v1/organizations/{id}`; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationPatch {
+    /// Display name.
+    pub name: Option<String>,
+    /// Slug.
+    pub slug: Option<String>,
+    /// Members allowed (0 = unlimited).
+    pub max_allowed_memberships: Option<i64>,
+    /// Admins may delete it.
+    pub admin_delete_enabled: Option<bool>,
+    /// Backdated creation time (ms).
+    pub created_at: Option<i64>,
+}
+
+/// Public and private metadata to merge or replace.
+#[derive(Debug, Clone, Default)]
+pub struct MetadataChange {
+    /// Public metadata.
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Private metadata.
+    pub private_metadata: Option<Map<String, Value>>,
+}
+
+fn apply_metadata(
+    public: &mut Map<String, Value>,
+    private: &mut Map<String, Value>,
+    change: MetadataChange,
+    replace: bool,
+) {
+    for (target, patch) in [
+        (public, change.public_metadata),
+        (private, change.private_metadata),
+    ] {
+        if let Some(patch) = patch {
+            if replace {
+                *target = patch.into_iter().filter(|(_, v)| !v.is_null()).collect();
+            } else {
+                deep_merge(target, patch);
+            }
+        }
+    }
+}
+
+fn check_name(name: &str) -> CoreResult<()> {
+    if name.trim().is_empty() {
+        return Err(CoreError::missing("name"));
+    }
+    if !policy::valid_name(name) {
+        return Err(CoreError::value(
+            "name",
+            "must be at most 256 characters and contain no HTML or URLs",
+        ));
+    }
+    Ok(())
+}
+
+fn check_slug(slug: &str) -> CoreResult<()> {
+    if !policy::valid_slug(slug) {
+        return Err(CoreError::format(
+            "slug",
+            "may contain only lowercase letters, digits and hyphens, and must not start or end \
+             with a hyphen",
+        ));
+    }
+    Ok(())
+}
+
+fn check_max(max: i64) -> CoreResult<()> {
+    if max < 0 {
+        return Err(CoreError::value(
+            "max_allowed_memberships",
+            "must be 0 (unlimited) or more",
+        ));
+    }
+    Ok(())
+}
+
+/// A slug no other organization has: the wanted one, else it with a suffix.
+async fn free_slug(conn: &mut Conn, base: &str) -> CoreResult<String> {
+    if !store::slug_taken(conn, base, None).await? {
+        return Ok(base.to_owned());
+    }
+    for _ in 0..8 {
+        let candidate = format!("{base}-{:06x}", rand::random::<u32>() & 0xff_ffff);
+        if !store::slug_taken(conn, &candidate, None).await? {
+            return Ok(candidate);
+        }
+    }
+    Err(CoreError::IdentifierExists {
+        param: "slug".to_owned(),
+    })
+}
+
+/// The organization's rendering as webhook data: members count included.
+fn event_data(core: &Organizations<'_>, view: &OrganizationView) -> Value {
+    crate::render::organization::organization(
+        &view.organization,
+        Some(view.members_count),
+        &core.frontend_url,
+    )
+}
+
+impl Organizations<'_> {
+    /// The instance's roles.
+    pub fn roles(&self) -> Roles {
+        Roles::default()
+    }
+
+    async fn resolve(&self, conn: &mut Conn, id_or_slug: &str) -> CoreResult<Organization> {
+        if let Some(id) = OrganizationId::parse(id_or_slug) {
+            return Ok(store::get(conn, &id).await?);
+        }
+        store::find_by_slug(conn, id_or_slug)
+            .await?
+            .ok_or(CoreError::NotFound)
+    }
+
+    async fn view(&self, conn: &mut Conn, org: Organization) -> CoreResult<OrganizationView> {
+        let members_count = store::members_count(conn, &org.id).await?;
+        Ok(OrganizationView {
+            organization: org,
+            members_count,
+        })
+    }
+
+    /// Loads an organization by id or slug.
+    pub async fn get(&self, id_or_slug: &str) -> CoreResult<OrganizationView> {
+        let mut conn = self.store.read().await?;
+        let org = self.resolve(&mut conn, id_or_slug).await?;
+        self.view(&mut conn, org).await
+    }
+
+    /// Lists organizations with their members counts.
+    pub async fn list(
+        &self,
+        filter: &OrganizationFilter,
+        order: OrganizationOrder,
+        descending: bool,
+        limit: i64,
+        offset: i64,
+    ) -> CoreResult<(Vec<OrganizationView>, i64)> {
+        let mut conn = self.store.read().await?;
+        let rows = store::list(&mut conn, filter, order, descending, limit, offset).await?;
+        let total = store::count(&mut conn, filter).await?;
+        let views = rows
+            .into_iter()
+            .map(|(organization, members_count)| OrganizationView {
+                organization,
+                members_count,
+            })
+            .collect();
+        Ok((views, total))
+    }
+
+    /// Creates an organization; its creator, if given, joins it with the
+    /// instance's creator role.
+    pub async fn create(&self, input: NewOrganization) -> CoreResult<OrganizationView> {
+        let now = now_ms();
+        check_name(&input.name)?;
+        if let Some(slug) = &input.slug {
+            check_slug(slug)?;
+        }
+        let settings = self.instance().settings.organizations.clone();
+        let max = input
+            .max_allowed_memberships
+            .unwrap_or(settings.max_allowed_memberships);
+        check_max(max)?;
+        let creator = match &input.created_by {
+            Some(raw) => Some(UserId::parse(raw).ok_or_else(|| {
+                CoreError::value("created_by", "must be the id of an existing user")
+            })?),
+            None => None,
+        };
+        let mut tx = self.begin().await?;
+        if let Some(user) = &creator {
+            if tessera_store::users::find(&mut tx, user).await?.is_none() {
+                return Err(CoreError::value(
+                    "created_by",
+                    "must be the id of an existing user",
+                ));
+            }
+        }
+        let slug = match input.slug {
+            Some(slug) => {
+                if store::slug_taken(&mut tx, &slug, None).await? {
+                    return Err(CoreError::IdentifierExists {
+                        param: "slug".to_owned(),
+                    });
+                }
+                slug
+            }
+            None => free_slug(&mut tx, &policy::slugify(&input.name)).await?,
+        };
+        let created_at = input.created_at.unwrap_or(now);
+        let org = Organization {
+            id: OrganizationId::generate(now),
+            name: input.name,
+            slug,
+            has_image: false,
+            image_version: 0,
+            max_allowed_memberships: max,
+            admin_delete_enabled: settings.admin_delete_enabled,
+            public_metadata: input.public_metadata.unwrap_or_default(),
+            private_metadata: input.private_metadata.unwrap_or_default(),
+            created_by: creator.clone(),
+            created_at,
+            updated_at: now,
+        };
+        store::insert(&mut tx, &org).await?;
+        let mut membership = None;
+        if let Some(user) = creator {
+            let m = OrganizationMembership {
+                id: OrganizationMembershipId::generate(now),
+                organization_id: org.id.clone(),
+                user_id: user.clone(),
+                role: settings.creator_role.clone(),
+                public_metadata: Map::new(),
+                private_metadata: Map::new(),
+                created_at: now,
+                updated_at: now,
+            };
+            store::insert_membership(&mut tx, &m).await?;
+            membership = store::find_membership(&mut tx, &org.id, &user).await?;
+        }
+        let view = self.view(&mut tx, org).await?;
+        self.emit(
+            &mut tx,
+            "organization.created",
+            event_data(self, &view),
+            None,
+        )
+        .await?;
+        if let Some(m) = &membership {
+            self.emit_membership(&mut tx, "organizationMembership.created", m)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Saves a changed organization, announces it and commits.
+    async fn save_changed(
+        &self,
+        mut tx: crate::work::Work,
+        mut org: Organization,
+    ) -> CoreResult<OrganizationView> {
+        org.updated_at = now_ms();
+        store::update(&mut tx, &org).await?;
+        let view = self.view(&mut tx, org).await?;
+        self.emit(
+            &mut tx,
+            "organization.updated",
+            event_data(self, &view),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    async fn modify(
+        &self,
+        id_or_slug: &str,
+        change: impl FnOnce(&mut Organization) -> CoreResult<()>,
+    ) -> CoreResult<OrganizationView> {
+        let mut tx = self.begin().await?;
+        let mut org = self.resolve(&mut tx, id_or_slug).await?;
+        change(&mut org)?;
+        self.save_changed(tx, org).await
+    }
+
+    /// Updates an organization's fields.
+    pub async fn update(
+        &self,
+        id_or_slug: &str,
+        patch: OrganizationPatch,
+    ) -> CoreResult<OrganizationView> {
+        if let Some(name) = &patch.name {
+            check_name(name)?;
+        }
+        if let Some(slug) = &patch.slug {
+            check_slug(slug)?;
+        }
+        if let Some(max) = patch.max_allowed_memberships {
+            check_max(max)?;
+        }
+        let mut tx = self.begin().await?;
+        let mut org = self.resolve(&mut tx, id_or_slug).await?;
+        if let Some(slug) = patch.slug {
+            if store::slug_taken(&mut tx, &slug, Some(&org.id)).await? {
+                return Err(CoreError::IdentifierExists {
+                    param: "slug".to_owned(),
+                });
+            }
+            org.slug = slug;
+        }
+        if let Some(name) = patch.name {
+            org.name = name;
+        }
+        if let Some(max) = patch.max_allowed_memberships {
+            org.max_allowed_memberships = max;
+        }
+        if let Some(enabled) = patch.admin_delete_enabled {
+            org.admin_delete_enabled = enabled;
+        }
+        if let Some(at) = patch.created_at {
+            org.created_at = at;
+        }
+        self.save_changed(tx, org).await
+    }
+
+    /// Merges (`replace = false`) or replaces the metadata documents.
+    pub async fn update_metadata(
+        &self,
+        id_or_slug: &str,
+        change: MetadataChange,
+        replace: bool,
+    ) -> CoreResult<OrganizationView> {
+        self.modify(id_or_slug, |org| {
+            apply_metadata(
+                &mut org.public_metadata,
+                &mut org.private_metadata,
+                change,
+                replace,
+            );
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deletes an organization with its memberships and logo.
+    pub async fn delete(&self, id_or_slug: &str) -> CoreResult<Organization> {
+        let mut tx = self.begin().await?;
+        let org = self.resolve(&mut tx, id_or_slug).await?;
+        store::delete(&mut tx, &org.id).await?;
+        self.emit(
+            &mut tx,
+            "organization.deleted",
+            json!({ "object": "organization", "id": org.id.as_str(), "slug": org.slug, "deleted": true }),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    /// Stores a logo (already checked to be an image).
+    pub async fn set_logo(
+        &self,
+        id_or_slug: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> CoreResult<OrganizationView> {
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        let mut org = self.resolve(&mut tx, id_or_slug).await?;
+        store::set_logo(&mut tx, &org.id, content_type, bytes, now).await?;
+        org.has_image = true;
+        org.image_version += 1;
+        self.save_changed(tx, org).await
+    }
+
+    /// Removes the logo.
+    pub async fn delete_logo(&self, id_or_slug: &str) -> CoreResult<OrganizationView> {
+        let mut tx = self.begin().await?;
+        let mut org = self.resolve(&mut tx, id_or_slug).await?;
+        store::delete_logo(&mut tx, &org.id).await?;
+        org.has_image = false;
+        org.image_version += 1;
+        self.save_changed(tx, org).await
+    }
+
+    /// An organization and its stored logo, as (content type, bytes).
+    pub async fn logo(&self, id: &str) -> CoreResult<(Organization, Option<(String, Vec<u8>)>)> {
+        let id = OrganizationId::parse(id).ok_or(CoreError::NotFound)?;
+        let mut conn = self.store.read().await?;
+        let org = store::get(&mut conn, &id).await?;
+        let logo = store::get_logo(&mut conn, &id).await?;
+        Ok((org, logo))
+    }
+
+    // --- memberships ----------------------------------------------------------------
+
+    /// Lists memberships (of one organization, of one user, or all).
+    pub async fn memberships(
+        &self,
+        filter: &MembershipFilter,
+        order: MembershipOrder,
+        descending: bool,
+        limit: i64,
+        offset: i64,
+    ) -> CoreResult<(Vec<Membership>, i64)> {
+        let mut conn = self.store.read().await?;
+        let rows =
+            store::list_memberships(&mut conn, filter, order, descending, limit, offset).await?;
+        let total = store::count_memberships(&mut conn, filter).await?;
+        Ok((rows, total))
+    }
+
+    /// The organization's id for a list of its memberships (404 when it does not exist).
+    pub async fn id_of(&self, id_or_slug: &str) -> CoreResult<OrganizationId> {
+        let mut conn = self.store.read().await?;
+        Ok(self.resolve(&mut conn, id_or_slug).await?.id)
+    }
+
+    fn check_role(&self, role: &str) -> CoreResult<()> {
+        if role.is_empty() {
+            return Err(CoreError::missing("role"));
+        }
+        if self.roles().get(role).is_none() {
+            return Err(CoreError::value(
+                "role",
+                format!("{role} is not a role of this instance"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds a user to an organization with a role.
+    pub async fn add_member(
+        &self,
+        id_or_slug: &str,
+        user_id: &str,
+        role: &str,
+        metadata: MetadataChange,
+    ) -> CoreResult<Membership> {
+        self.check_role(role)?;
+        let user = UserId::parse(user_id)
+            .ok_or_else(|| CoreError::value("user_id", "must be the id of an existing user"))?;
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        let org = self.resolve(&mut tx, id_or_slug).await?;
+        if tessera_store::users::find(&mut tx, &user).await?.is_none() {
+            return Err(CoreError::value(
+                "user_id",
+                "must be the id of an existing user",
+            ));
+        }
+        if store::find_membership(&mut tx, &org.id, &user)
+            .await?
+            .is_some()
+        {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::AlreadyAMemberInOrganization,
+                detail: "The user is already a member of this organization.".to_owned(),
+            });
+        }
+        let count = store::members_count(&mut tx, &org.id).await?;
+        if org.max_allowed_memberships > 0 && count >= org.max_allowed_memberships {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::OrganizationMembershipQuotaExceeded,
+                detail: format!(
+                    "This organization allows {} members.",
+                    org.max_allowed_memberships
+                ),
+            });
+        }
+        let mut m = OrganizationMembership {
+            id: OrganizationMembershipId::generate(now),
+            organization_id: org.id.clone(),
+            user_id: user.clone(),
+            role: role.to_owned(),
+            public_metadata: Map::new(),
+            private_metadata: Map::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        apply_metadata(
+            &mut m.public_metadata,
+            &mut m.private_metadata,
+            metadata,
+            true,
+        );
+        store::insert_membership(&mut tx, &m).await?;
+        let membership = store::find_membership(&mut tx, &org.id, &user)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        self.emit_membership(&mut tx, "organizationMembership.created", &membership)
+            .await?;
+        tx.commit().await?;
+        Ok(membership)
+    }
+
+    /// Refuses a change that leaves `org` without a member who can manage
+    /// members: `leaving` is the membership that loses that power.
+    async fn keep_a_manager(
+        &self,
+        conn: &mut Conn,
+        org: &OrganizationId,
+        leaving: &OrganizationMembership,
+    ) -> CoreResult<()> {
+        let roles = self.roles();
+        if !roles.manages_members(&leaving.role) {
+            return Ok(());
+        }
+        let managing: Vec<String> = roles
+            .all()
+            .iter()
+            .filter(|r| roles.manages_members(&r.key))
+            .map(|r| r.key.clone())
+            .collect();
+        if store::count_with_roles(conn, org, &managing).await? <= 1 {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::OrganizationMinimumPermissionsNeeded,
+                detail: "An organization needs at least one member who can manage its members."
+                    .to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn member(
+        &self,
+        conn: &mut Conn,
+        id_or_slug: &str,
+        user_id: &str,
+    ) -> CoreResult<Membership> {
+        let org = self.resolve(conn, id_or_slug).await?;
+        let user = UserId::parse(user_id).ok_or(CoreError::NotFound)?;
+        store::find_membership(conn, &org.id, &user)
+            .await?
+            .ok_or(CoreError::NotFound)
+    }
+
+    /// Changes a member's role; the last member who can manage members keeps
+    /// that power.
+    pub async fn set_role(
+        &self,
+        id_or_slug: &str,
+        user_id: &str,
+        role: &str,
+    ) -> CoreResult<Membership> {
+        self.check_role(role)?;
+        let mut tx = self.begin().await?;
+        let mut member = self.member(&mut tx, id_or_slug, user_id).await?;
+        let roles = self.roles();
+        if !roles.manages_members(role) {
+            self.keep_a_manager(&mut tx, &member.organization.id, &member.membership)
+                .await?;
+        }
+        member.membership.role = role.to_owned();
+        member.membership.updated_at = now_ms();
+        store::update_membership(&mut tx, &member.membership).await?;
+        self.emit_membership(&mut tx, "organizationMembership.updated", &member)
+            .await?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    /// Merges a membership's metadata.
+    pub async fn update_member_metadata(
+        &self,
+        id_or_slug: &str,
+        user_id: &str,
+        change: MetadataChange,
+    ) -> CoreResult<Membership> {
+        let mut tx = self.begin().await?;
+        let mut member = self.member(&mut tx, id_or_slug, user_id).await?;
+        let m = &mut member.membership;
+        apply_metadata(
+            &mut m.public_metadata,
+            &mut m.private_metadata,
+            change,
+            false,
+        );
+        m.updated_at = now_ms();
+        store::update_membership(&mut tx, &member.membership).await?;
+        self.emit_membership(&mut tx, "organizationMembership.updated", &member)
+            .await?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    /// Removes a member; the last member who can manage members stays.
+    pub async fn remove_member(&self, id_or_slug: &str, user_id: &str) -> CoreResult<Membership> {
+        let mut tx = self.begin().await?;
+        let member = self.member(&mut tx, id_or_slug, user_id).await?;
+        self.keep_a_manager(&mut tx, &member.organization.id, &member.membership)
+            .await?;
+        store::delete_membership(&mut tx, &member.membership.id).await?;
+        self.emit_membership(&mut tx, "organizationMembership.deleted", &member)
+            .await?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    async fn emit_membership(
+        &self,
+        conn: &mut Conn,
+        event_type: &str,
+        m: &Membership,
+    ) -> CoreResult<()> {
+        let data = crate::render::organization::membership(m, &self.roles(), &self.frontend_url);
+        self.emit(conn, event_type, data, None).await
+    }
+}

@@ -1,0 +1,250 @@
+//! Organizations: slugs, roles, and the one policy that says what a member's
+//! role allows.
+//!
+//! Every organization action of the Frontend API is a typed [`Action`]; an
+//! action needs one of Clerk's system permissions, and a role grants a set of
+//! permissions. Handlers ask [`Roles::allows`], never compare role strings.
+
+/// Clerk's system permissions, which every instance has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SystemPermission {
+    /// Change the organization's name, slug and logo.
+    ProfileManage,
+    /// Delete the organization.
+    ProfileDelete,
+    /// See the members and invitations.
+    MembershipsRead,
+    /// Invite, remove and change the role of members.
+    MembershipsManage,
+    /// See the verified domains.
+    DomainsRead,
+    /// Add, verify and remove verified domains.
+    DomainsManage,
+    /// See the organization's billing.
+    BillingRead,
+    /// Change the organization's billing.
+    BillingManage,
+}
+
+impl SystemPermission {
+    /// Every system permission.
+    pub const ALL: [SystemPermission; 8] = [
+        Self::ProfileManage,
+        Self::ProfileDelete,
+        Self::MembershipsRead,
+        Self::MembershipsManage,
+        Self::DomainsRead,
+        Self::DomainsManage,
+        Self::BillingRead,
+        Self::BillingManage,
+    ];
+
+    /// The permission's key on the wire.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::ProfileManage => "org:sys_profile:manage",
+            Self::ProfileDelete => "org:sys_profile:delete",
+            Self::MembershipsRead => "org:sys_memberships:read",
+            Self::MembershipsManage => "org:sys_memberships:manage",
+            Self::DomainsRead => "org:sys_domains:read",
+            Self::DomainsManage => "org:sys_domains:manage",
+            Self::BillingRead => "org:sys_billing:read",
+            Self::BillingManage => "org:sys_billing:manage",
+        }
+    }
+}
+
+/// What a member does to an organization, as the policy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Change name, slug, logo or metadata.
+    UpdateProfile,
+    /// Delete the organization.
+    Delete,
+    /// List members, invitations and membership requests.
+    ReadMemberships,
+    /// Invite, remove, change roles, answer membership requests.
+    ManageMemberships,
+    /// List verified domains.
+    ReadDomains,
+    /// Add, verify, change and remove verified domains.
+    ManageDomains,
+}
+
+impl Action {
+    /// The permission the action needs.
+    pub fn needs(self) -> SystemPermission {
+        match self {
+            Self::UpdateProfile => SystemPermission::ProfileManage,
+            Self::Delete => SystemPermission::ProfileDelete,
+            Self::ReadMemberships => SystemPermission::MembershipsRead,
+            Self::ManageMemberships => SystemPermission::MembershipsManage,
+            Self::ReadDomains => SystemPermission::DomainsRead,
+            Self::ManageDomains => SystemPermission::DomainsManage,
+        }
+    }
+}
+
+/// The admin role every instance has.
+pub const ADMIN_ROLE: &str = "org:admin";
+/// The member role every instance has.
+pub const MEMBER_ROLE: &str = "org:member";
+
+/// A role: its key (`org:admin`), display name and the permissions it grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// `org:<name>`.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// Permission keys, system and custom (`org:<feature>:<action>`).
+    pub permissions: Vec<String>,
+}
+
+/// The roles of an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles(Vec<Role>);
+
+impl Default for Roles {
+    /// Clerk's two default roles: admins may do everything, members may see
+    /// the other members.
+    fn default() -> Self {
+        Self(vec![
+            Role {
+                key: ADMIN_ROLE.to_owned(),
+                name: "Admin".to_owned(),
+                permissions: SystemPermission::ALL
+                    .iter()
+                    .map(|p| p.key().to_owned())
+                    .collect(),
+            },
+            Role {
+                key: MEMBER_ROLE.to_owned(),
+                name: "Member".to_owned(),
+                permissions: vec![SystemPermission::MembershipsRead.key().to_owned()],
+            },
+        ])
+    }
+}
+
+impl Roles {
+    /// The role with this key.
+    pub fn get(&self, key: &str) -> Option<&Role> {
+        self.0.iter().find(|r| r.key == key)
+    }
+
+    /// Every role.
+    pub fn all(&self) -> &[Role] {
+        &self.0
+    }
+
+    /// The permissions a role grants (none for an unknown role).
+    pub fn permissions(&self, key: &str) -> &[String] {
+        self.get(key).map_or(&[], |r| r.permissions.as_slice())
+    }
+
+    /// Whether a member with `role` may take `action`.
+    pub fn allows(&self, role: &str, action: Action) -> bool {
+        let needed = action.needs().key();
+        self.permissions(role).iter().any(|p| p == needed)
+    }
+
+    /// Whether `role` may manage members: an organization always keeps at
+    /// least one member who may.
+    pub fn manages_members(&self, role: &str) -> bool {
+        self.allows(role, Action::ManageMemberships)
+    }
+}
+
+/// Longest slug and name.
+pub const MAX_NAME_LEN: usize = 256;
+
+/// Whether `slug` is a valid organization slug: lowercase ASCII letters,
+/// digits and hyphens, not starting or ending with a hyphen, at most
+/// [`MAX_NAME_LEN`] long.
+pub fn valid_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= MAX_NAME_LEN
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-')
+}
+
+/// A slug made from a name: lowercased, every run of other characters turned
+/// into one hyphen (`"Acme, Inc."` → `acme-inc`); `org` when nothing is left.
+pub fn slugify(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let mut slug = out.trim_end_matches('-').to_owned();
+    slug.truncate(MAX_NAME_LEN - 8);
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        "org".to_owned()
+    } else {
+        slug.to_owned()
+    }
+}
+
+/// Whether a name is acceptable: not empty, not too long, no HTML or URL.
+pub fn valid_name(name: &str) -> bool {
+    let trimmed = name.trim();
+    !trimmed.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && !name.contains(['<', '>'])
+        && !name.contains("://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_roles_grant_as_clerk_does() {
+        let roles = Roles::default();
+        for action in [
+            Action::UpdateProfile,
+            Action::Delete,
+            Action::ReadMemberships,
+            Action::ManageMemberships,
+            Action::ReadDomains,
+            Action::ManageDomains,
+        ] {
+            assert!(roles.allows(ADMIN_ROLE, action), "{action:?}");
+        }
+        assert!(roles.allows(MEMBER_ROLE, Action::ReadMemberships));
+        assert!(!roles.allows(MEMBER_ROLE, Action::ManageMemberships));
+        assert!(!roles.allows(MEMBER_ROLE, Action::Delete));
+        assert!(!roles.allows("org:unknown", Action::ReadMemberships));
+        assert!(roles.manages_members(ADMIN_ROLE));
+        assert!(!roles.manages_members(MEMBER_ROLE));
+    }
+
+    #[test]
+    fn slugs_from_names() {
+        assert_eq!(slugify("Acme, Inc."), "acme-inc");
+        assert_eq!(slugify("  --Über Team 42--"), "ber-team-42");
+        assert_eq!(slugify("!!!"), "org");
+        assert!(valid_slug(&slugify(&"x".repeat(1000))));
+        assert!(valid_slug("acme-42"));
+        for bad in ["", "Acme", "-acme", "acme-", "ac me", "acme_1"] {
+            assert!(!valid_slug(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_refuse_markup_and_urls() {
+        assert!(valid_name("Acme"));
+        assert!(!valid_name("   "));
+        assert!(!valid_name("<b>Acme</b>"));
+        assert!(!valid_name("see https://evil.example"));
+        assert!(!valid_name(&"x".repeat(MAX_NAME_LEN + 1)));
+    }
+}
