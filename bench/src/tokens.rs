@@ -53,10 +53,12 @@ pub fn claims(core: &Core, session: &SignedIn) -> SessionClaims {
     SessionClaims {
         azp: Some(ORIGIN.to_owned()),
         exp: iat + tessera_core::sessions::TOKEN_LIFETIME_SECS,
+        fea: None,
         fva: [0, -1],
         iat,
         iss: core.frontend_url.clone(),
         nbf: iat - 10,
+        o: None,
         sid: session.session_id.clone(),
         sts: "active".to_owned(),
         sub: session.user_id.clone(),

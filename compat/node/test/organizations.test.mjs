@@ -2,7 +2,23 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { clerk, createTestUser, expectApiError, idPattern, uniq } from './helpers.mjs';
+import { readFileSync } from 'node:fs';
+
+import { clerk, createTestUser, expectApiError, idPattern, publicKeyPem, uniq } from './helpers.mjs';
+
+function publishableKey() {
+  return JSON.parse(readFileSync(process.env.TESSERA_KEYS_FILE, 'utf8')).publishable_key;
+}
+
+/** The auth object @clerk/backend makes of a request carrying `jwt` as a bearer token. */
+async function authOf(jwt) {
+  const request = new Request('http://127.0.0.1:3000/api/me', {
+    headers: { accept: 'application/json', 'sec-fetch-dest': 'empty', authorization: `Bearer ${jwt}` },
+  });
+  const state = await clerk.authenticateRequest(request, { jwtKey: publicKeyPem(), publishableKey: publishableKey() });
+  assert.equal(state.isSignedIn, true, `${state.status} ${state.reason} ${state.message}`);
+  return state.toAuth();
+}
 
 describe('organizations', () => {
   test('create, read by id and slug, list, update, metadata, delete', async () => {
@@ -96,6 +112,38 @@ describe('organizations', () => {
     assert.equal(removed.publicUserData.userId, ada.id);
     const after = await clerk.organizations.getOrganization({ organizationId: org.id, includeMembersCount: true });
     assert.equal(after.membersCount, 1);
+    await clerk.organizations.deleteOrganization(org.id);
+  });
+
+  test('the active organization in the session token: orgId, orgSlug, orgRole and has()', async () => {
+    const { user: ada } = await createTestUser({ firstName: 'Ada' });
+    const { user: bob } = await createTestUser({ firstName: 'Bob' });
+    const slug = `tok-${uniq()}`;
+    const org = await clerk.organizations.createOrganization({ name: 'Token Org', slug, createdBy: ada.id });
+    await clerk.organizations.createOrganizationMembership({ organizationId: org.id, userId: bob.id, role: 'org:member' });
+    const session = await clerk.sessions.createSession({ userId: bob.id, activeOrganizationId: org.id });
+
+    let auth = await authOf((await clerk.sessions.getToken(session.id)).jwt);
+    assert.equal(auth.orgId, org.id);
+    assert.equal(auth.orgSlug, slug);
+    assert.equal(auth.orgRole, 'org:member');
+    assert.deepEqual(auth.orgPermissions, []);
+    assert.equal(auth.has({ role: 'org:member' }), true);
+    assert.equal(auth.has({ role: 'member' }), true);
+    assert.equal(auth.has({ role: 'org:admin' }), false);
+    assert.equal(auth.has({ permission: 'org:sys_memberships:manage' }), false, 'system permissions stay out of tokens');
+
+    // Promoted: the next token says so at once.
+    await clerk.organizations.updateOrganizationMembership({ organizationId: org.id, userId: bob.id, role: 'org:admin' });
+    auth = await authOf((await clerk.sessions.getToken(session.id)).jwt);
+    assert.equal(auth.orgRole, 'org:admin');
+    assert.equal(auth.has({ role: 'org:admin' }), true);
+
+    // Removed: no organization in the token.
+    await clerk.organizations.deleteOrganizationMembership({ organizationId: org.id, userId: bob.id });
+    auth = await authOf((await clerk.sessions.getToken(session.id)).jwt);
+    assert.equal(auth.orgId, undefined);
+    assert.equal(auth.has({ role: 'org:admin' }), false);
     await clerk.organizations.deleteOrganization(org.id);
   });
 });

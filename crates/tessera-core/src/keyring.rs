@@ -77,6 +77,9 @@ pub struct SessionClaims {
     pub azp: Option<String>,
     /// Expiry (s).
     pub exp: i64,
+    /// Features of the active organization's permissions (`o:invoices,…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fea: Option<String>,
     /// Minutes since first and second factor verification (-1 = never).
     pub fva: [i64; 2],
     /// Issued at (s).
@@ -85,6 +88,9 @@ pub struct SessionClaims {
     pub iss: String,
     /// Not before (s).
     pub nbf: i64,
+    /// The active organization, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub o: Option<OrganizationClaim>,
     /// Session id.
     pub sid: String,
     /// Session status (`active` or `pending`).
@@ -93,6 +99,23 @@ pub struct SessionClaims {
     pub sub: String,
     /// Claims version.
     pub v: u8,
+}
+
+/// The `o` claim: the active organization and the member's role in it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OrganizationClaim {
+    /// Organization id.
+    pub id: String,
+    /// Organization slug.
+    pub slg: String,
+    /// Role key without its `org:` prefix (`admin`).
+    pub rol: String,
+    /// Permission names (with `fpm`: which of them each feature of `fea` has).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per: Option<String>,
+    /// One bit mask per feature of `fea`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fpm: Option<String>,
 }
 
 impl KeyRing {
@@ -207,10 +230,12 @@ mod tests {
         SessionClaims {
             azp: Some("http://127.0.0.1:3000".to_owned()),
             exp: 1_900_000_060,
+            fea: None,
             fva: [0, -1],
             iat: 1_900_000_000,
             iss: "http://127.0.0.1:8080".to_owned(),
             nbf: 1_899_999_990,
+            o: None,
             sid: "sess_x".to_owned(),
             sts: "active".to_owned(),
             sub: "user_x".to_owned(),

@@ -202,6 +202,80 @@ pub fn valid_name(name: &str) -> bool {
         && !name.contains("://")
 }
 
+/// A role's permissions as a session token carries them (Clerk's v2 `fea`
+/// claim and the `per` and `fpm` keys of `o`): system permissions are left
+/// out, as Clerk does; `None` when nothing is left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedPermissions {
+    /// `o:<feature>` for each feature, comma-separated, sorted.
+    pub fea: String,
+    /// The permission names (`read`, `manage`), comma-separated, sorted.
+    pub per: String,
+    /// One decimal bit mask per feature (bit i = the i-th name of `per`).
+    pub fpm: String,
+}
+
+/// Encodes custom permissions (`org:<feature>:<name>`) for a session token.
+pub fn encode_permissions(permissions: &[String]) -> Option<EncodedPermissions> {
+    let custom: Vec<(&str, &str)> = permissions
+        .iter()
+        .filter_map(|p| {
+            let rest = p.strip_prefix("org:")?;
+            let (feature, name) = rest.split_once(':')?;
+            let plain = |s: &str| !s.is_empty() && !s.contains([',', ':']);
+            (!feature.starts_with("sys_") && plain(feature) && plain(name))
+                .then_some((feature, name))
+        })
+        .collect();
+    if custom.is_empty() {
+        return None;
+    }
+    let mut features: Vec<&str> = custom.iter().map(|(f, _)| *f).collect();
+    features.sort_unstable();
+    features.dedup();
+    let mut names: Vec<&str> = custom.iter().map(|(_, n)| *n).collect();
+    names.sort_unstable();
+    names.dedup();
+    let masks: Vec<String> = features
+        .iter()
+        .map(|feature| {
+            let bits: Vec<bool> = names
+                .iter()
+                .map(|name| custom.contains(&(*feature, *name)))
+                .collect();
+            decimal_of_bits(&bits)
+        })
+        .collect();
+    Some(EncodedPermissions {
+        fea: features
+            .iter()
+            .map(|f| format!("o:{f}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        per: names.join(","),
+        fpm: masks.join(","),
+    })
+}
+
+/// The decimal digits of the number whose bits (least significant first)
+/// are `bits`, of any length.
+fn decimal_of_bits(bits: &[bool]) -> String {
+    // Little-endian decimal digits; doubled (plus the bit) from the top bit down.
+    let mut digits: Vec<u8> = vec![0];
+    for &bit in bits.iter().rev() {
+        let mut carry = u8::from(bit);
+        for d in &mut digits {
+            let v = *d * 2 + carry;
+            *d = v % 10;
+            carry = v / 10;
+        }
+        if carry > 0 {
+            digits.push(carry);
+        }
+    }
+    digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +311,46 @@ mod tests {
         for bad in ["", "Acme", "-acme", "acme-", "ac me", "acme_1"] {
             assert!(!valid_slug(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn permissions_encode_as_clerk_tokens_do() {
+        let perms = |ps: &[&str]| ps.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
+        // Clerk's documented example.
+        let e = encode_permissions(&perms(&[
+            "org:dashboard:read",
+            "org:dashboard:manage",
+            "org:teams:read",
+        ]))
+        .unwrap();
+        assert_eq!(e.fea, "o:dashboard,o:teams");
+        assert_eq!(e.per, "manage,read");
+        assert_eq!(e.fpm, "3,2");
+        // System permissions stay out.
+        let e = encode_permissions(&perms(&[
+            "org:sys_memberships:manage",
+            "org:sys_profile:manage",
+            "org:invoices:read",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (e.fea.as_str(), e.per.as_str(), e.fpm.as_str()),
+            ("o:invoices", "read", "1")
+        );
+        assert_eq!(
+            encode_permissions(&perms(&["org:sys_memberships:read"])),
+            None
+        );
+        assert_eq!(encode_permissions(&[]), None);
+    }
+
+    #[test]
+    fn masks_of_any_width() {
+        assert_eq!(decimal_of_bits(&[]), "0");
+        assert_eq!(decimal_of_bits(&[true, false, true]), "5");
+        let mut wide = vec![false; 70];
+        wide[69] = true;
+        assert_eq!(decimal_of_bits(&wide), "590295810358705651712"); // 2^69
     }
 
     #[test]

@@ -36,21 +36,19 @@ pub async fn find_by_token_hash(conn: &mut Conn, token_hash: &str) -> StoreResul
 }
 
 /// The `SELECT` of a client by token hash joined with its sessions, oldest first:
-/// client columns are prefixed `c_`, session columns keep their names.
+/// client columns are prefixed `c_`, session columns keep their names, and
+/// each session comes with its active organization's slug and role.
 static WITH_SESSIONS_BY_TOKEN_HASH: LazyLock<String> = LazyLock::new(|| {
     let client: Vec<String> = COLUMNS
         .split(',')
         .map(|c| format!("c.{0} AS c_{0}", c.trim()))
         .collect();
-    let session: Vec<String> = crate::sessions::COLUMNS
-        .split(',')
-        .map(|c| format!("s.{}", c.trim()))
-        .collect();
     format!(
-        "SELECT {}, {} FROM clients c LEFT JOIN sessions s ON s.client_id = c.id \
+        "SELECT {}, {} FROM clients c LEFT JOIN sessions s ON s.client_id = c.id{} \
          WHERE c.token_hash = $1 ORDER BY s.created_at, s.id",
         client.join(", "),
-        session.join(", ")
+        *crate::sessions::JOINED_COLUMNS,
+        crate::sessions::ACTIVE_ORGANIZATION_JOIN
     )
 });
 

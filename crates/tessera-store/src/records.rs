@@ -237,6 +237,10 @@ pub struct Session {
     pub actor: Option<Value>,
     /// Active organization.
     pub last_active_organization_id: Option<String>,
+    /// The user's membership of that organization, when the session is
+    /// read for tokens (its slug and role); `None` when there is no active
+    /// organization, the user is not a member of it, or the read did not ask.
+    pub active_organization: Option<ActiveOrganization>,
     /// Last activity (ms).
     pub last_active_at: i64,
     /// Hard end of life (ms).
@@ -341,4 +345,14 @@ pub struct Membership {
     pub organization: Organization,
     /// Its user.
     pub user: MemberUser,
+}
+
+/// What a session token says of the active organization: its slug and the
+/// user's role in it (the id is the session's `last_active_organization_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveOrganization {
+    /// The organization's slug.
+    pub slug: String,
+    /// The user's role key.
+    pub role: String,
 }

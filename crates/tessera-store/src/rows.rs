@@ -10,7 +10,9 @@ use tessera_domain::settings::EnvironmentType;
 use tessera_domain::verification::Strategy;
 
 use crate::error::{StoreError, StoreResult};
-use crate::records::{Client, Identification, Instance, Session, SigningKey, User};
+use crate::records::{
+    ActiveOrganization, Client, Identification, Instance, Session, SigningKey, User,
+};
 
 pub(crate) fn json_map(raw: &str) -> StoreResult<Map<String, Value>> {
     match serde_json::from_str(raw) {
@@ -274,6 +276,11 @@ pub(crate) struct SessionRow {
     country: Option<String>,
     created_at: i64,
     updated_at: i64,
+    /// Present when the query joined the active organization's membership.
+    #[sqlx(default)]
+    active_org_slug: Option<String>,
+    #[sqlx(default)]
+    active_org_role: Option<String>,
 }
 
 impl TryFrom<SessionRow> for Session {
@@ -294,6 +301,10 @@ impl TryFrom<SessionRow> for Session {
                 .ok_or_else(|| StoreError::Corrupt(format!("session status {}", r.status)))?,
             actor,
             last_active_organization_id: r.last_active_organization_id,
+            active_organization: r
+                .active_org_slug
+                .zip(r.active_org_role)
+                .map(|(slug, role)| ActiveOrganization { slug, role }),
             last_active_at: r.last_active_at,
             expire_at: r.expire_at,
             abandon_at: r.abandon_at,

@@ -1,5 +1,7 @@
 //! Sessions of users on clients.
 
+use std::sync::LazyLock;
+
 use tessera_domain::ids::{ClientId, SessionId, UserId};
 use tessera_domain::kinds::SessionStatus;
 
@@ -14,13 +16,33 @@ pub(crate) const COLUMNS: &str =
     last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, ip_address, \
     user_agent, city, country, created_at, updated_at";
 
-/// Loads one session.
+/// The session columns (of `sessions s`) and the active organization's slug
+/// and the user's role in it, for reads that mint tokens.
+pub(crate) static JOINED_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let columns: Vec<String> = COLUMNS
+        .split(',')
+        .map(|c| format!("s.{}", c.trim()))
+        .collect();
+    format!(
+        "{}, ao.slug AS active_org_slug, am.role AS active_org_role",
+        columns.join(", ")
+    )
+});
+
+/// Joins `sessions s` with the membership of its active organization.
+pub(crate) const ACTIVE_ORGANIZATION_JOIN: &str = " LEFT JOIN organization_memberships am \
+    ON am.organization_id = s.last_active_organization_id AND am.user_id = s.user_id \
+    LEFT JOIN organizations ao ON ao.id = am.organization_id";
+
+/// Loads one session (with its active organization).
 pub async fn get(conn: &mut Conn, id: &SessionId) -> StoreResult<Session> {
-    let row: Option<SessionRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM sessions WHERE id = $1"))
-            .bind(id.as_str().to_owned())
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<SessionRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM sessions s{ACTIVE_ORGANIZATION_JOIN} WHERE s.id = $1",
+        *JOINED_COLUMNS
+    ))
+    .bind(id.as_str().to_owned())
+    .fetch_optional(conn)
+    .await?;
     row.map(Session::try_from)
         .transpose()?
         .ok_or(StoreError::NotFound)
@@ -139,10 +161,12 @@ pub async fn count(conn: &mut Conn, filter: &SessionFilter) -> StoreResult<i64> 
     Ok(n)
 }
 
-/// Sessions on one client, oldest first.
+/// Sessions on one client (with their active organizations), oldest first.
 pub async fn list_for_client(conn: &mut Conn, client_id: &ClientId) -> StoreResult<Vec<Session>> {
     let rows: Vec<SessionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM sessions WHERE client_id = $1 ORDER BY created_at, id"
+        "SELECT {} FROM sessions s{ACTIVE_ORGANIZATION_JOIN} WHERE s.client_id = $1 \
+         ORDER BY s.created_at, s.id",
+        *JOINED_COLUMNS
     ))
     .bind(client_id.as_str().to_owned())
     .fetch_all(conn)

@@ -1051,6 +1051,7 @@ fn session(client: &Client, user: &UserId, status: SessionStatus, at: i64) -> Se
         status,
         actor: None,
         last_active_organization_id: None,
+        active_organization: None,
         last_active_at: at,
         expire_at: at + 7 * DAY,
         abandon_at: at + 30 * DAY,

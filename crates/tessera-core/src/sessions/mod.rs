@@ -177,9 +177,11 @@ impl crate::Sessions<'_> {
         now: i64,
     ) -> SessionClaims {
         let iat = now / 1000;
+        let (fea, o) = self.organization_claims(session);
         SessionClaims {
             azp,
             exp: iat + lifetime_secs,
+            fea,
             fva: [
                 minutes_since(session.first_factor_at, now),
                 minutes_since(session.second_factor_at, now),
@@ -187,11 +189,41 @@ impl crate::Sessions<'_> {
             iat,
             iss: self.frontend_url.clone(),
             nbf: iat - 10,
+            o,
             sid: session.id.as_str().to_owned(),
             sts: status.as_str().to_owned(),
             sub: session.user_id.as_str().to_owned(),
             v: 2,
         }
+    }
+
+    /// The `fea` and `o` claims of the session's active organization, if the
+    /// user is a member of it.
+    fn organization_claims(
+        &self,
+        session: &Session,
+    ) -> (Option<String>, Option<crate::keyring::OrganizationClaim>) {
+        let (Some(id), Some(active)) = (
+            &session.last_active_organization_id,
+            &session.active_organization,
+        ) else {
+            return (None, None);
+        };
+        let roles = self.organizations().roles();
+        let encoded =
+            tessera_domain::organizations::encode_permissions(roles.permissions(&active.role));
+        let claim = crate::keyring::OrganizationClaim {
+            id: id.clone(),
+            slg: active.slug.clone(),
+            rol: active
+                .role
+                .strip_prefix("org:")
+                .unwrap_or(&active.role)
+                .to_owned(),
+            per: encoded.as_ref().map(|e| e.per.clone()),
+            fpm: encoded.as_ref().map(|e| e.fpm.clone()),
+        };
+        (encoded.map(|e| e.fea), Some(claim))
     }
 
     /// Checks that `token` is a valid session token of session `id`, which is
@@ -264,6 +296,7 @@ pub(crate) fn new_session(
         status: SessionStatus::Active,
         actor: None,
         last_active_organization_id: org,
+        active_organization: None,
         last_active_at: now,
         expire_at: now + SESSION_LIFETIME_MS,
         abandon_at: now + SESSION_ABANDON_MS,

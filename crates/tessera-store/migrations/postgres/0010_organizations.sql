@@ -35,3 +35,14 @@ CREATE TABLE organization_logos (
     bytes BYTEA NOT NULL,
     updated_at BIGINT NOT NULL
 );
+
+-- Session tokens carry the active organization's slug and the member's role,
+-- read with the client: a change to either drops the clients other servers
+-- keep in memory, like a change to clients and sessions (0007).
+CREATE TRIGGER organization_memberships_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON organization_memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_announce_client_change();
+
+CREATE TRIGGER organizations_changed
+    AFTER UPDATE OR DELETE OR TRUNCATE ON organizations
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_announce_client_change();

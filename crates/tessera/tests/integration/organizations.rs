@@ -3,6 +3,8 @@
 //! their roles (an organization keeps a member who can manage members),
 //! deletion.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -16,6 +18,7 @@ both_backends!(
     organization_lists_filter_and_order,
     organization_logos,
     organization_events_are_delivered,
+    tokens_carry_the_active_organization,
 );
 
 async fn new_user(app: &TestApp, first_name: &str) -> String {
@@ -529,4 +532,76 @@ async fn organization_events_are_delivered(app: &TestApp) {
         .find(|d| d.json["type"] == "organization.deleted")
         .unwrap();
     assert_eq!(deleted.json["data"]["deleted"], true);
+}
+
+fn claims_of(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+async fn token(app: &TestApp, session: &str) -> Value {
+    let (status, t) = app
+        .post(&format!("/sessions/{session}/tokens"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    claims_of(t["jwt"].as_str().unwrap())
+}
+
+async fn tokens_carry_the_active_organization(app: &TestApp) {
+    let ada = new_user(app, "Ada").await;
+    let bob = new_user(app, "Bob").await;
+    let slug = unique("tok")
+        .to_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    let org = new_org(
+        app,
+        json!({"name": "Tokens", "slug": slug, "created_by": ada}),
+    )
+    .await;
+    let id = org["id"].as_str().unwrap();
+    app.post(
+        &format!("/organizations/{id}/memberships"),
+        json!({"user_id": bob, "role": "org:member"}),
+    )
+    .await;
+
+    let (status, session) = app
+        .post(
+            "/sessions",
+            json!({"user_id": bob, "active_organization_id": id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let sid = session["id"].as_str().unwrap();
+    assert_eq!(session["last_active_organization_id"], id);
+    let claims = token(app, sid).await;
+    assert_eq!(claims["v"], 2);
+    assert_eq!(
+        claims["o"],
+        json!({"id": id, "slg": slug, "rol": "member"}),
+        "system permissions stay out of tokens: {claims}"
+    );
+    assert!(claims.get("fea").is_none(), "{claims}");
+
+    // A new role shows in the next token at once.
+    app.patch(
+        &format!("/organizations/{id}/memberships/{bob}"),
+        json!({"role": "org:admin"}),
+    )
+    .await;
+    assert_eq!(token(app, sid).await["o"]["rol"], "admin");
+    // A renamed slug too; and a removed member's token has no organization.
+    let renamed = format!("{slug}-2");
+    app.patch(&format!("/organizations/{id}"), json!({"slug": renamed}))
+        .await;
+    assert_eq!(token(app, sid).await["o"]["slg"], renamed.as_str());
+    app.delete(&format!("/organizations/{id}/memberships/{bob}"))
+        .await;
+    let claims = token(app, sid).await;
+    assert!(claims.get("o").is_none(), "{claims}");
+
+    // A session without an active organization has no `o` claim.
+    let (_, personal) = app.post("/sessions", json!({"user_id": ada})).await;
+    let claims = token(app, personal["id"].as_str().unwrap()).await;
+    assert!(claims.get("o").is_none(), "{claims}");
 }
