@@ -429,6 +429,105 @@ impl Organizations<'_> {
         Ok((org, logo))
     }
 
+    // --- as a member (the Frontend API) ---------------------------------------------
+
+    /// Every membership of a user with its organization's members count,
+    /// oldest first (the user object's `organization_memberships`).
+    pub async fn memberships_of_user(&self, user: &UserId) -> CoreResult<Vec<Membership>> {
+        let filter = MembershipFilter {
+            user_ids: vec![user.as_str().to_owned()],
+            with_members_count: true,
+            ..MembershipFilter::default()
+        };
+        let mut conn = self.store.read().await?;
+        Ok(store::list_memberships(
+            &mut conn,
+            &filter,
+            MembershipOrder::CreatedAt,
+            false,
+            500,
+            0,
+        )
+        .await?)
+    }
+
+    /// The user's membership of an organization (any role); an organization
+    /// they are not a member of does not exist for them.
+    pub async fn membership_of(&self, id_or_slug: &str, user: &UserId) -> CoreResult<Membership> {
+        let mut conn = self.store.read().await?;
+        self.member(&mut conn, id_or_slug, user.as_str()).await
+    }
+
+    /// The user's membership of an organization, if the policy lets them take
+    /// `action` there; an organization they are not a member of does not exist
+    /// for them.
+    pub async fn authorize(
+        &self,
+        id_or_slug: &str,
+        user: &UserId,
+        action: policy::Action,
+    ) -> CoreResult<Membership> {
+        let mut conn = self.store.read().await?;
+        let member = self.member(&mut conn, id_or_slug, user.as_str()).await?;
+        if !self.roles().allows(&member.membership.role, action) {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::AuthorizationInvalid,
+                detail: "Your role in this organization does not allow this.".to_owned(),
+            });
+        }
+        Ok(member)
+    }
+
+    /// Creates an organization for a signed-in user (the Frontend API), who
+    /// becomes its first member, when the instance and the user allow it.
+    pub async fn create_for_user(
+        &self,
+        user: &UserId,
+        name: String,
+        slug: Option<String>,
+    ) -> CoreResult<OrganizationView> {
+        let settings = self.instance().settings.clone();
+        if !settings.organizations.enabled {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::OrganizationNotEnabledInInstance,
+                detail: "Organizations are not enabled on this instance.".to_owned(),
+            });
+        }
+        let mut conn = self.store.read().await?;
+        let account = tessera_store::users::get(&mut conn, user).await?;
+        if !account.create_organization_enabled || !settings.user.create_organization_enabled {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::AuthorizationInvalid,
+                detail: "You may not create organizations.".to_owned(),
+            });
+        }
+        let limit = account.create_organizations_limit;
+        if let Some(limit) = limit.filter(|l| *l > 0) {
+            let created = store::count(
+                &mut conn,
+                &OrganizationFilter {
+                    created_by: Some(user.as_str().to_owned()),
+                    ..OrganizationFilter::default()
+                },
+            )
+            .await?;
+            if created >= limit {
+                return Err(CoreError::NotAllowed {
+                    code: ErrorCode::OrganizationQuotaExceeded,
+                    detail: format!("You may create at most {limit} organizations."),
+                });
+            }
+        }
+        drop(conn);
+        self.create(NewOrganization {
+            name,
+            slug,
+            created_by: Some(user.as_str().to_owned()),
+            ..NewOrganization::default()
+        })
+        .await
+    }
+
     // --- memberships ----------------------------------------------------------------
 
     /// Lists memberships (of one organization, of one user, or all).

@@ -156,6 +156,14 @@ error_codes! {
     OperationNotAllowedOnProduction = "operation_not_allowed_on_production", 403, None;
     /// The feature is not available.
     FeatureNotEnabled = "feature_not_enabled", 402, None;
+    /// The caller's role does not allow this.
+    AuthorizationInvalid = "authorization_invalid", 403, None;
+    /// Organizations are turned off on this instance.
+    OrganizationNotEnabledInInstance = "organization_not_enabled_in_instance", 403, None;
+    /// The user may create no more organizations.
+    OrganizationQuotaExceeded = "organization_quota_exceeded", 403, None;
+    /// The user is not a member of that organization.
+    NotAMemberInOrganization = "not_a_member_in_organization", 403, None;
     /// The user is a member of the organization already.
     AlreadyAMemberInOrganization = "already_a_member_in_organization", 400, None;
     /// The organization has as many members as it may.

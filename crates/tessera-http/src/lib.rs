@@ -17,6 +17,7 @@ pub mod fapi;
 pub mod pages;
 pub mod proxy;
 pub mod public;
+pub mod shared;
 pub mod wire;
 
 use std::convert::Infallible;
@@ -229,6 +230,7 @@ pub fn router(core: Core) -> Router {
         .route("/waitlist/{*rest}", get(pages::hosted))
         .merge(bapi::router::routes())
         .merge(fapi::router::routes())
+        .merge(fapi::router::organization_routes())
         .fallback(public::route_not_found)
         .with_state(core)
 }
@@ -239,6 +241,7 @@ pub fn router(core: Core) -> Router {
 pub fn app(core: Core, options: HttpOptions) -> App {
     App {
         router: router(core.clone()),
+        backend_shared: shared::backend_router(core.clone()),
         core,
         options: Arc::new(options),
     }
@@ -250,6 +253,8 @@ pub struct App {
     core: Core,
     options: Arc<HttpOptions>,
     router: Router,
+    /// The Backend API's routes of the paths both APIs serve ([`shared`]).
+    backend_shared: Router,
 }
 
 impl tower::Service<Request> for App {
@@ -263,8 +268,12 @@ impl tower::Service<Request> for App {
 
     fn call(&mut self, req: Request) -> Self::Future {
         let req = fapi::transport::rewrite(req);
-        let (core, options, router) =
-            (self.core.clone(), self.options.clone(), self.router.clone());
+        let router = if shared::is_backend_call(&req) {
+            self.backend_shared.clone()
+        } else {
+            self.router.clone()
+        };
+        let (core, options) = (self.core.clone(), self.options.clone());
         Box::pin(async move { Ok(edge(core, options, req, router).await) })
     }
 }
@@ -286,8 +295,10 @@ mod tests {
         let router = Router::new()
             .route("/v1/boom", get(boom))
             .route("/v1/fine", get(|| async { "fine" }));
+        let router = router.with_state(());
         let app = App {
-            router: router.with_state(()),
+            backend_shared: router.clone(),
+            router,
             core,
             options: Arc::default(),
         };

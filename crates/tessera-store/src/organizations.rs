@@ -188,6 +188,8 @@ pub struct OrganizationFilter {
     pub organization_ids: Vec<String>,
     /// Organization ids to exclude.
     pub exclude_organization_ids: Vec<String>,
+    /// Organizations this user created.
+    pub created_by: Option<String>,
 }
 
 fn push_in(buf: &mut SqlBuf, values: &[String]) {
@@ -228,6 +230,10 @@ fn organization_where(buf: &mut SqlBuf, f: &OrganizationFilter) {
         );
         push_in(buf, &f.exclude_user_ids);
         buf.push(")");
+    }
+    if let Some(user) = &f.created_by {
+        buf.push(" AND organizations.created_by = ")
+            .bind(user.clone());
     }
     if !f.organization_ids.is_empty() {
         buf.push(" AND organizations.id IN ");
@@ -327,6 +333,8 @@ struct MembershipRow {
     u_has_image: i64,
     u_image_version: i64,
     u_banned: i64,
+    #[sqlx(default)]
+    members_count: Option<i64>,
     #[sqlx(flatten)]
     org: OrganizationRow,
 }
@@ -358,6 +366,7 @@ impl TryFrom<MembershipRow> for Membership {
                 image_version: r.u_image_version,
                 banned: r.u_banned != 0,
             },
+            members_count: r.members_count,
         })
     }
 }
@@ -485,6 +494,9 @@ pub struct MembershipFilter {
     pub created_at_before: Option<i64>,
     /// Joined strictly after (ms).
     pub created_at_after: Option<i64>,
+    /// Count each membership's organization's members (for short lists: a
+    /// user's own memberships).
+    pub with_members_count: bool,
 }
 
 fn membership_where(buf: &mut SqlBuf, f: &MembershipFilter) {
@@ -570,7 +582,14 @@ pub async fn list_memberships(
     limit: i64,
     offset: i64,
 ) -> StoreResult<Vec<Membership>> {
-    let mut buf = SqlBuf::new(&format!("{MEMBERSHIP_SELECT}{COLUMNS}{MEMBERSHIP_FROM}"));
+    let count = if filter.with_members_count {
+        format!(", {MEMBERS_COUNT}")
+    } else {
+        String::new()
+    };
+    let mut buf = SqlBuf::new(&format!(
+        "{MEMBERSHIP_SELECT}{COLUMNS}{count}{MEMBERSHIP_FROM}"
+    ));
     membership_where(&mut buf, filter);
     let dir = if descending { "DESC" } else { "ASC" };
     let column = match order {

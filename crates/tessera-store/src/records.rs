@@ -345,6 +345,8 @@ pub struct Membership {
     pub organization: Organization,
     /// Its user.
     pub user: MemberUser,
+    /// Its organization's members count, when the read asked for it.
+    pub members_count: Option<i64>,
 }
 
 /// What a session token says of the active organization: its slug and the

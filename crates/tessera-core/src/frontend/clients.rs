@@ -153,6 +153,25 @@ impl crate::Sessions<'_> {
         }
         session.last_active_at = now;
         if let Some(org) = active_organization_id {
+            if let Some(id) = &org {
+                let member = match tessera_domain::ids::OrganizationId::parse(id) {
+                    Some(org_id) => {
+                        tessera_store::organizations::find_membership(
+                            &mut tx,
+                            &org_id,
+                            &session.user_id,
+                        )
+                        .await?
+                    }
+                    None => None,
+                };
+                if member.is_none() {
+                    return Err(CoreError::NotAllowed {
+                        code: ErrorCode::NotAMemberInOrganization,
+                        detail: "You are not a member of this organization.".to_owned(),
+                    });
+                }
+            }
             session.last_active_organization_id = org;
         }
         if info.ip.is_some() {

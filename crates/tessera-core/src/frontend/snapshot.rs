@@ -2,8 +2,9 @@
 //! pure: a client with its signed-in sessions (each with its user and a fresh
 //! token) and its current sign-in and sign-up attempts.
 
+use tessera_domain::ids::UserId;
 use tessera_store::attempts::{SignIn, SignUp};
-use tessera_store::records::{Client, Identification, Session, User};
+use tessera_store::records::{Client, Identification, Membership, Session, User};
 
 use super::sign_ups::SignUpFields;
 use crate::error::CoreResult;
@@ -19,6 +20,8 @@ pub struct SessionSnapshot {
     pub session: Session,
     /// Its user.
     pub user: UserView,
+    /// The user's organization memberships (when the instance has organizations).
+    pub memberships: Vec<Membership>,
     /// A fresh session token, when the session is signed in.
     pub token: Option<String>,
 }
@@ -52,6 +55,7 @@ pub async fn session(
     origin: Option<String>,
 ) -> CoreResult<SessionSnapshot> {
     let user = core.users().get(s.user_id.as_str()).await?;
+    let memberships = memberships(core, &s.user_id).await?;
     let token = if s.status.is_signed_in() {
         Some(
             core.sessions()
@@ -63,8 +67,18 @@ pub async fn session(
     Ok(SessionSnapshot {
         session: s.clone(),
         user,
+        memberships,
         token,
     })
+}
+
+/// A user's organization memberships, as the user object shows them: none
+/// while the instance has organizations turned off.
+pub async fn memberships(core: &Core, user: &UserId) -> CoreResult<Vec<Membership>> {
+    if !core.instance().settings.organizations.enabled {
+        return Ok(Vec::new());
+    }
+    core.organizations().memberships_of_user(user).await
 }
 
 /// Loads what the client object of `view` shows. Attempts that are complete,

@@ -92,6 +92,7 @@ pub async fn list_organizations(
         exclude_user_ids,
         organization_ids,
         exclude_organization_ids,
+        created_by: None,
     };
     let (order, descending) = order_by(
         &q,
@@ -363,6 +364,7 @@ pub async fn list_memberships(
         name_query: non_empty("name_query"),
         created_at_before: q.int("created_at_before", 0, i64::MAX)?,
         created_at_after: q.int("created_at_after", 0, i64::MAX)?,
+        with_members_count: false,
     };
     q.int("last_active_at_before", 0, i64::MAX)?;
     q.int("last_active_at_after", 0, i64::MAX)?;

@@ -15,36 +15,6 @@ pub fn routes() -> Router<Core> {
         .route("/v1/users", get(users::list_users).post(users::create_user))
         .route("/v1/users/count", get(users::count_users))
         .route(
-            "/v1/organizations",
-            get(orgs::list_organizations).post(orgs::create_organization),
-        )
-        .route(
-            "/v1/organizations/{organization_id}",
-            get(orgs::get_organization)
-                .patch(orgs::update_organization)
-                .delete(orgs::delete_organization),
-        )
-        .route(
-            "/v1/organizations/{organization_id}/metadata",
-            axum::routing::patch(orgs::merge_metadata).put(orgs::replace_metadata),
-        )
-        .route(
-            "/v1/organizations/{organization_id}/logo",
-            put(orgs::upload_logo).delete(orgs::delete_logo),
-        )
-        .route(
-            "/v1/organizations/{organization_id}/memberships",
-            get(orgs::list_memberships).post(orgs::create_membership),
-        )
-        .route(
-            "/v1/organizations/{organization_id}/memberships/{user_id}",
-            axum::routing::patch(orgs::update_membership).delete(orgs::delete_membership),
-        )
-        .route(
-            "/v1/organizations/{organization_id}/memberships/{user_id}/metadata",
-            axum::routing::patch(orgs::merge_membership_metadata),
-        )
-        .route(
             "/v1/organization_memberships",
             get(orgs::list_instance_memberships),
         )
@@ -265,5 +235,41 @@ pub fn routes() -> Router<Core> {
         .route(
             "/v1/beta_features/instance_settings",
             axum::routing::patch(ix::update_beta_settings),
+        )
+}
+
+/// The organization routes, which the Frontend API shares
+/// ([`crate::shared`] sends Backend API calls here).
+pub fn organization_routes() -> Router<Core> {
+    Router::new()
+        .route(
+            "/v1/organizations",
+            get(orgs::list_organizations).post(orgs::create_organization),
+        )
+        .route(
+            "/v1/organizations/{organization_id}",
+            get(orgs::get_organization)
+                .patch(orgs::update_organization)
+                .delete(orgs::delete_organization),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/metadata",
+            axum::routing::patch(orgs::merge_metadata).put(orgs::replace_metadata),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/logo",
+            put(orgs::upload_logo).delete(orgs::delete_logo),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/memberships",
+            get(orgs::list_memberships).post(orgs::create_membership),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/memberships/{user_id}",
+            axum::routing::patch(orgs::update_membership).delete(orgs::delete_membership),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/memberships/{user_id}/metadata",
+            axum::routing::patch(orgs::merge_membership_metadata),
         )
 }

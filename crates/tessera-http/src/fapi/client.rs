@@ -183,7 +183,26 @@ pub async fn create_token(
     State(core): State<Core>,
     caller: TokenCaller,
     Path(id): Path<String>,
+    form: Form,
 ) -> ApiResult<Json<TokenBody>> {
+    // clerk-js names the organization the token is for (empty: the personal
+    // account); a page without focus switches organizations this way only.
+    if let (Some(token), Some(wanted)) = (&caller.client_token, form.get("organization_id")) {
+        let wanted = Some(wanted.to_owned()).filter(|v| !v.is_empty());
+        if let Some(view) = core.sessions().client_for_token(token).await? {
+            let differs = view.sessions.iter().any(|s| {
+                s.id.as_str() == id
+                    && s.status.is_signed_in()
+                    && s.last_active_organization_id != wanted
+            });
+            if differs {
+                let info = tessera_core::frontend::RequestInfo::default();
+                core.sessions()
+                    .touch_session(&view.client, &id, Some(wanted), &info)
+                    .await?;
+            }
+        }
+    }
     let minted = match caller.client_token {
         Some(token) => {
             core.sessions()

@@ -87,9 +87,12 @@ impl Me {
     }
 
     async fn user_json(&self, core: &Core) -> ApiResult<Value> {
+        let memberships =
+            tessera_core::frontend::snapshot::memberships(core, &self.user_id).await?;
         Ok(wire::user(
             core,
             &core.users().get(self.user_id.as_str()).await?,
+            &memberships,
         ))
     }
 }

@@ -9,6 +9,7 @@ pub mod error_client;
 pub mod handshake;
 pub mod identifications;
 pub mod me;
+pub mod organizations;
 pub mod router;
 pub mod sign_ins;
 pub mod sign_ups;

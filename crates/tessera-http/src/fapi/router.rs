@@ -1,10 +1,10 @@
 //! Every Frontend API route in one place.
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use tessera_core::Core;
 
-use super::{client, environment, identifications, me, sign_ins, sign_ups};
+use super::{client, environment, identifications, me, organizations as orgs, sign_ins, sign_ups};
 
 /// The FAPI routes (under `/v1`).
 pub fn routes() -> Router<Core> {
@@ -125,5 +125,51 @@ pub fn routes() -> Router<Core> {
         .route(
             "/v1/me/profile_image",
             post(me::set_profile_image).delete(me::delete_profile_image),
+        )
+        .route("/v1/me/organization_memberships", get(orgs::my_memberships))
+        .route(
+            "/v1/me/organization_memberships/{organization_id}",
+            delete(orgs::leave),
+        )
+        .route("/v1/me/organization_invitations", get(orgs::my_empty_list))
+        .route("/v1/me/organization_suggestions", get(orgs::my_empty_list))
+}
+
+/// The organization routes, which the Backend API shares
+/// ([`crate::shared`] sends Backend API calls to the Backend API's).
+pub fn organization_routes() -> Router<Core> {
+    Router::new()
+        .route("/v1/organizations", post(orgs::create))
+        .route(
+            "/v1/organizations/{organization_id}",
+            get(orgs::get).patch(orgs::update).delete(orgs::delete),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/logo",
+            put(orgs::set_logo).delete(orgs::delete_logo),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/memberships",
+            get(orgs::list_members).post(orgs::add_member),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/memberships/{user_id}",
+            patch(orgs::update_member).delete(orgs::remove_member),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/roles",
+            get(orgs::list_roles),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/invitations",
+            get(orgs::list_not_yet),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/membership_requests",
+            get(orgs::list_not_yet),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/domains",
+            get(orgs::list_not_yet),
         )
 }

@@ -18,12 +18,19 @@ pub fn is_fapi_path(path: &str) -> bool {
     let Some(rest) = path.strip_prefix("/v1/") else {
         return path.starts_with("/.well-known/");
     };
-    ["environment", "client", "me", "dev_browser", "proxy-health"]
-        .iter()
-        .any(|p| {
-            rest.strip_prefix(p)
-                .is_some_and(|after| after.is_empty() || after.starts_with(['/', '?']))
-        })
+    [
+        "environment",
+        "client",
+        "me",
+        "dev_browser",
+        "proxy-health",
+        "organizations",
+    ]
+    .iter()
+    .any(|p| {
+        rest.strip_prefix(p)
+            .is_some_and(|after| after.is_empty() || after.starts_with(['/', '?']))
+    })
 }
 
 /// Rewrites the request before routing: `POST` with `_method=PATCH|PUT|DELETE`

@@ -23,13 +23,14 @@ use tessera_domain::kinds::SignInStatus;
 use tessera_domain::kinds::VerificationStatus;
 use tessera_domain::verification::{Strategy, Verification};
 use tessera_store::attempts::{SignIn, SignUp};
-use tessera_store::records::{Identification, Session, User};
+use tessera_store::records::{Identification, Membership, Organization, Session, User};
 
 use super::cookies::client_cookies;
 use crate::error::ApiResult;
 
-/// A user as the Frontend API shows it to that user (no private metadata).
-pub fn user(core: &Core, view: &UserView) -> Value {
+/// A user as the Frontend API shows it to that user (no private metadata),
+/// with their organization memberships.
+pub fn user(core: &Core, view: &UserView, memberships: &[Membership]) -> Value {
     let mut u = crate::wire::user::user(
         view,
         &core.instance().settings,
@@ -38,8 +39,39 @@ pub fn user(core: &Core, view: &UserView) -> Value {
     );
     if let Some(map) = u.as_object_mut() {
         map.remove("private_metadata");
+        map.insert(
+            "organization_memberships".to_owned(),
+            memberships.iter().map(|m| membership(core, m)).collect(),
+        );
     }
     u
+}
+
+/// An organization as its members see it (no private metadata).
+pub fn organization(core: &Core, org: &Organization, members_count: Option<i64>) -> Value {
+    let mut o = tessera_core::render::organization::organization(
+        org,
+        Some(members_count.unwrap_or(0)),
+        &core.frontend_url,
+    );
+    if let Some(map) = o.as_object_mut() {
+        map.remove("private_metadata");
+    }
+    o
+}
+
+/// A membership as the Frontend API shows it (no private metadata).
+pub fn membership(core: &Core, m: &Membership) -> Value {
+    let mut out = tessera_core::render::organization::membership(
+        m,
+        &core.organizations().roles(),
+        &core.frontend_url,
+    );
+    out["organization"] = organization(core, &m.organization, m.members_count);
+    if let Some(map) = out.as_object_mut() {
+        map.remove("private_metadata");
+    }
+    out
 }
 
 fn public_user_data(core: &Core, view: &UserView) -> Value {
@@ -91,7 +123,7 @@ pub fn session(core: &Core, snap: &SessionSnapshot) -> Value {
         "actor": s.actor,
         "tasks": null,
         "factor_verification_age": [age(s.first_factor_at), age(s.second_factor_at)],
-        "user": user(core, view),
+        "user": user(core, view, &snap.memberships),
         "public_user_data": public_user_data(core, view),
         "created_at": s.created_at,
         "updated_at": s.updated_at,

@@ -16,6 +16,7 @@ mod cli;
 mod errors;
 mod fapi;
 mod fapi_errors;
+mod fapi_organizations;
 mod handshake;
 mod hardening;
 mod identifications;

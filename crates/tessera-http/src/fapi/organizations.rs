@@ -1,0 +1,318 @@
+//! The Frontend API's organizations, as a signed-in member uses them (clerk-js
+//! `createOrganization`, `Organization`, `OrganizationMembership`, and the
+//! `/v1/me` lists behind `<OrganizationSwitcher/>` and `<OrganizationList/>`).
+//! Every action on an organization goes through the domain's role policy.
+
+use super::me::Me;
+use super::transport::Form;
+use super::wire;
+use crate::bapi::user_actions::image_file;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::QueryPairs;
+use axum::extract::{Multipart, Path, State};
+use axum::response::Response;
+use serde_json::{json, Value};
+use tessera_core::organizations::{MetadataChange, OrganizationPatch, OrganizationView};
+use tessera_core::{Core, CoreError};
+use tessera_domain::organizations::{Action, Role, SystemPermission};
+use tessera_store::organizations::{MembershipFilter, MembershipOrder};
+use tessera_store::records::Membership;
+
+/// The caller's membership of organization `id`, if their role allows `action`.
+async fn allowed(core: &Core, me: &Me, id: &str, action: Action) -> ApiResult<Membership> {
+    Ok(core
+        .organizations()
+        .authorize(id, &me.user_id, action)
+        .await?)
+}
+
+fn org_body(core: &Core, view: &OrganizationView) -> Value {
+    wire::organization(core, &view.organization, Some(view.members_count))
+}
+
+fn page(data: Vec<Value>, total: i64) -> Value {
+    json!({ "data": data, "total_count": total })
+}
+
+/// `POST /v1/organizations`: the caller creates one and becomes its first member.
+pub async fn create(State(core): State<Core>, me: Me, form: Form) -> ApiResult<Response> {
+    let name = form.text("name").unwrap_or_default();
+    let view = core
+        .organizations()
+        .create_for_user(&me.user_id, name, form.text("slug"))
+        .await?;
+    me.respond(&core, org_body(&core, &view)).await
+}
+
+/// `GET /v1/organizations/{id}`: an organization the caller is a member of.
+pub async fn get(State(core): State<Core>, me: Me, Path(id): Path<String>) -> ApiResult<Response> {
+    let member = core.organizations().membership_of(&id, &me.user_id).await?;
+    let view = core
+        .organizations()
+        .get(member.organization.id.as_str())
+        .await?;
+    me.respond(&core, org_body(&core, &view)).await
+}
+
+/// `PATCH /v1/organizations/{id}`: name and slug.
+pub async fn update(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let member = allowed(&core, &me, &id, Action::UpdateProfile).await?;
+    let patch = OrganizationPatch {
+        name: form.text("name"),
+        slug: form.text("slug"),
+        ..OrganizationPatch::default()
+    };
+    let orgs = core.organizations();
+    let org_id = member.organization.id.as_str();
+    let mut view = orgs.update(org_id, patch).await?;
+    if let Some(public) = form.json_object("public_metadata")? {
+        let change = MetadataChange {
+            public_metadata: Some(public),
+            private_metadata: None,
+        };
+        view = orgs.update_metadata(org_id, change, true).await?;
+    }
+    me.respond(&core, org_body(&core, &view)).await
+}
+
+/// `DELETE /v1/organizations/{id}`: only when admins may delete it.
+pub async fn delete(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let member = allowed(&core, &me, &id, Action::Delete).await?;
+    if !member.organization.admin_delete_enabled {
+        return Err(ApiError::from(CoreError::NotAllowed {
+            code: tessera_domain::error_code::ErrorCode::AuthorizationInvalid,
+            detail: "This organization cannot be deleted by its members.".to_owned(),
+        }));
+    }
+    let org = core
+        .organizations()
+        .delete(member.organization.id.as_str())
+        .await?;
+    let body = json!({ "object": "organization", "id": org.id.as_str(), "slug": org.slug, "deleted": true });
+    me.respond(&core, body).await
+}
+
+/// `PUT /v1/organizations/{id}/logo` (multipart `file`).
+pub async fn set_logo(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> ApiResult<Response> {
+    let member = allowed(&core, &me, &id, Action::UpdateProfile).await?;
+    let (content_type, bytes) = image_file(multipart).await?;
+    let view = core
+        .organizations()
+        .set_logo(member.organization.id.as_str(), content_type, bytes)
+        .await?;
+    me.respond(&core, org_body(&core, &view)).await
+}
+
+/// `DELETE /v1/organizations/{id}/logo`.
+pub async fn delete_logo(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let member = allowed(&core, &me, &id, Action::UpdateProfile).await?;
+    let view = core
+        .organizations()
+        .delete_logo(member.organization.id.as_str())
+        .await?;
+    me.respond(&core, org_body(&core, &view)).await
+}
+
+/// `GET /v1/organizations/{id}/memberships` (`query`, `role`, `limit`, `offset`).
+pub async fn list_members(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> ApiResult<Response> {
+    let member = allowed(&core, &me, &id, Action::ReadMemberships).await?;
+    let (limit, offset) = q.page()?;
+    let filter = MembershipFilter {
+        organization_id: Some(member.organization.id.clone()),
+        roles: q.all("role"),
+        query: q.first("query").filter(|s| !s.is_empty()),
+        ..MembershipFilter::default()
+    };
+    let (rows, total) = core
+        .organizations()
+        .memberships(&filter, MembershipOrder::CreatedAt, false, limit, offset)
+        .await?;
+    let data = rows.iter().map(|m| wire::membership(&core, m)).collect();
+    me.respond(&core, page(data, total)).await
+}
+
+/// `POST /v1/organizations/{id}/memberships` (`user_id`, `role`).
+pub async fn add_member(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let member = allowed(&core, &me, &id, Action::ManageMemberships).await?;
+    let user_id = form.required_text("user_id")?;
+    let role = form.required_text("role")?;
+    let m = core
+        .organizations()
+        .add_member(
+            member.organization.id.as_str(),
+            &user_id,
+            &role,
+            MetadataChange::default(),
+        )
+        .await?;
+    me.respond(&core, wire::membership(&core, &m)).await
+}
+
+/// `PATCH /v1/organizations/{id}/memberships/{user_id}` (`role`).
+pub async fn update_member(
+    State(core): State<Core>,
+    me: Me,
+    Path((id, user_id)): Path<(String, String)>,
+    form: Form,
+) -> ApiResult<Response> {
+    let member = allowed(&core, &me, &id, Action::ManageMemberships).await?;
+    let role = form.required_text("role")?;
+    let m = core
+        .organizations()
+        .set_role(member.organization.id.as_str(), &user_id, &role)
+        .await?;
+    me.respond(&core, wire::membership(&core, &m)).await
+}
+
+/// `DELETE /v1/organizations/{id}/memberships/{user_id}`.
+pub async fn remove_member(
+    State(core): State<Core>,
+    me: Me,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let member = allowed(&core, &me, &id, Action::ManageMemberships).await?;
+    let m = core
+        .organizations()
+        .remove_member(member.organization.id.as_str(), &user_id)
+        .await?;
+    me.respond(&core, wire::membership(&core, &m)).await
+}
+
+fn permission_json(key: &str) -> Value {
+    let system = SystemPermission::ALL.iter().any(|p| p.key() == key);
+    json!({
+        "object": "permission",
+        "id": format!("perm_{}", key.replace(':', "_")),
+        "key": key,
+        "name": key,
+        "description": "",
+        "type": if system { "system" } else { "user" },
+        "created_at": 0,
+        "updated_at": 0,
+    })
+}
+
+fn role_json(role: &Role) -> Value {
+    json!({
+        "object": "role",
+        "id": format!("role_{}", role.key.replace(':', "_")),
+        "key": role.key,
+        "name": role.name,
+        "description": "",
+        "permissions": role.permissions.iter().map(|p| permission_json(p)).collect::<Vec<_>>(),
+        "is_creator_eligible": true,
+        "created_at": 0,
+        "updated_at": 0,
+    })
+}
+
+/// `GET /v1/organizations/{id}/roles`: the roles a member can be given.
+pub async fn list_roles(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> ApiResult<Response> {
+    allowed(&core, &me, &id, Action::ReadMemberships).await?;
+    let (limit, offset) = q.page()?;
+    let roles = core.organizations().roles();
+    let all = roles.all();
+    let data = all
+        .iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(role_json)
+        .collect();
+    let mut body = page(data, i64::try_from(all.len()).unwrap_or(i64::MAX));
+    body["has_role_set_migration"] = json!(false);
+    me.respond(&core, body).await
+}
+
+/// `GET /v1/organizations/{id}/invitations`, `…/membership_requests`,
+/// `…/domains`: readable by who may see members or domains; Tessera has none
+/// of them yet, so the lists are empty.
+pub async fn list_not_yet(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> ApiResult<Response> {
+    allowed(&core, &me, &id, Action::ReadMemberships).await?;
+    q.page()?;
+    me.respond(&core, page(Vec::new(), 0)).await
+}
+
+/// `GET /v1/me/organization_memberships` (`limit`, `offset`).
+pub async fn my_memberships(
+    State(core): State<Core>,
+    me: Me,
+    q: QueryPairs,
+) -> ApiResult<Response> {
+    let (limit, offset) = q.page()?;
+    let filter = MembershipFilter {
+        user_ids: vec![me.user_id.as_str().to_owned()],
+        with_members_count: true,
+        ..MembershipFilter::default()
+    };
+    let (rows, total) = core
+        .organizations()
+        .memberships(&filter, MembershipOrder::CreatedAt, false, limit, offset)
+        .await?;
+    let data = rows.iter().map(|m| wire::membership(&core, m)).collect();
+    me.respond(&core, page(data, total)).await
+}
+
+/// `DELETE /v1/me/organization_memberships/{organization_id}`: leave it (the
+/// last member who can manage members stays).
+pub async fn leave(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let m = core
+        .organizations()
+        .remove_member(&id, me.user_id.as_str())
+        .await?;
+    let body = json!({
+        "object": "organization_membership",
+        "id": m.membership.id.as_str(),
+        "slug": m.organization.slug,
+        "deleted": true,
+    });
+    me.respond(&core, body).await
+}
+
+/// `GET /v1/me/organization_invitations` and `…/organization_suggestions`:
+/// empty until invitations and verified domains exist.
+pub async fn my_empty_list(State(core): State<Core>, me: Me, q: QueryPairs) -> ApiResult<Response> {
+    q.page()?;
+    me.respond(&core, page(Vec::new(), 0)).await
+}
