@@ -1,0 +1,186 @@
+// (o) Organizations through clerk-js: createOrganization, getOrganization,
+// setActive switching the token's `o` claim, a member whose role cannot manage
+// members refused, and the prebuilt <OrganizationSwitcher/>,
+// <CreateOrganization/>, <OrganizationProfile/> and <OrganizationList/>
+// rendering and working by clicking and typing (screenshots as artifacts).
+import { after, before, describe, test } from 'node:test';
+
+import {
+  assert,
+  backend,
+  ClerkPage,
+  env,
+  PageError,
+  signInWithPassword,
+  strongPassword,
+  uniqueEmail,
+  UI_TIMEOUT,
+} from './helpers.mjs';
+
+function claims(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
+}
+
+async function signedIn(name, email, password) {
+  const s = await ClerkPage.open(name);
+  await s.goto({ ui: true });
+  await s.load({ ui: true });
+  const si = await signInWithPassword(s, { identifier: email, password });
+  assert.equal(si.status, 'complete', JSON.stringify(si));
+  await s.run(async (clerk, sid) => clerk.setActive({ session: sid }).then(() => null), si.createdSessionId);
+  return s;
+}
+
+/** Mounts `component` (mountOrganizationSwitcher, …) into a fresh div; its selector. */
+function mountComponent(s, method, props = {}) {
+  return s.run(
+    async (clerk, a) => {
+      const div = document.createElement('div');
+      div.id = `mount-${a.method}-${Date.now()}`;
+      document.getElementById('mount').replaceChildren(div);
+      clerk[a.method](div, a.props);
+      return `#${div.id}`;
+    },
+    { method, props },
+  );
+}
+
+describe('organizations (clerk-js and @clerk/ui)', () => {
+  let ada;
+  let bob;
+  let orgId;
+  const adaEmail = uniqueEmail();
+  const bobEmail = uniqueEmail();
+  const password = strongPassword();
+  let bobId;
+
+  before(async () => {
+    const res = await fetch(`${env.url}/v1/instance/organization_settings`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${env.sk}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: true }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    await backend().users.createUser({ emailAddress: [adaEmail], password, firstName: 'Ada' });
+    bobId = (await backend().users.createUser({ emailAddress: [bobEmail], password, firstName: 'Bob' })).id;
+    ada = await signedIn('organizations-ada', adaEmail, password);
+  });
+  after(async () => {
+    await ada?.close();
+    await bob?.close();
+  });
+
+  test('createOrganization, getOrganization, and setActive changes the token', async () => {
+    await ada.step('create', async () => {
+      const created = await ada.run(async (clerk) => {
+        const org = await clerk.createOrganization({ name: 'Browser Org' });
+        return { id: org.id, name: org.name, slug: org.slug };
+      });
+      assert.match(created.id, /^org_/);
+      assert.equal(created.name, 'Browser Org');
+      orgId = created.id;
+
+      const active = await ada.run(async (clerk, id) => {
+        await clerk.setActive({ organization: id });
+        const jwt = await clerk.session.getToken();
+        const fetched = await clerk.getOrganization(id);
+        const members = await clerk.organization.getMemberships();
+        return {
+          active: clerk.organization?.id ?? null,
+          role: clerk.organization ? clerk.session.checkAuthorization({ role: 'org:admin' }) : null,
+          jwt,
+          fetchedName: fetched.name,
+          members: members.total_count ?? members.totalCount,
+        };
+      }, orgId);
+      assert.equal(active.active, orgId, JSON.stringify(active));
+      assert.equal(active.fetchedName, 'Browser Org');
+      assert.equal(active.members, 1);
+      assert.equal(active.role, true, 'the admin role, as clerk-js reads it');
+      const o = claims(active.jwt).o;
+      assert.equal(o?.id, orgId, JSON.stringify(claims(active.jwt)));
+      assert.equal(o?.rol, 'admin');
+
+      const personal = await ada.run(async (clerk) => {
+        await clerk.setActive({ organization: null });
+        return { active: clerk.organization?.id ?? null, jwt: await clerk.session.getToken({ skipCache: true }) };
+      });
+      assert.equal(personal.active, null);
+      assert.equal(claims(personal.jwt).o, undefined, 'the personal account has no o claim');
+    });
+  });
+
+  test('a member without org:sys_memberships:manage cannot remove someone', async () => {
+    await backend().organizations.createOrganizationMembership({ organizationId: orgId, userId: bobId, role: 'org:member' });
+    bob = await signedIn('organizations-bob', bobEmail, password);
+    await bob.step('member-refused', async () => {
+      const adaId = (await backend().users.getUserList({ emailAddress: [adaEmail] })).data[0].id;
+      const seen = await bob.run(async (clerk, id) => {
+        await clerk.setActive({ organization: id });
+        const jwt = await clerk.session.getToken();
+        return { role: clerk.organization?.id ? 'set' : null, jwt };
+      }, orgId);
+      assert.equal(claims(seen.jwt).o?.rol, 'member');
+      let refused;
+      try {
+        await bob.run(async (clerk, userId) => clerk.organization.removeMember(userId).then(() => null), adaId);
+      } catch (e) {
+        refused = e;
+      }
+      assert.ok(refused instanceof PageError, 'removeMember was refused');
+      assert.equal(refused.status, 403, refused.message);
+      assert.equal(refused.errors?.[0]?.code, 'authorization_invalid');
+      const members = await backend().organizations.getOrganizationMembershipList({ organizationId: orgId });
+      assert.equal(members.totalCount, 2, 'nobody was removed');
+    });
+  });
+
+  test('<OrganizationSwitcher/> lists the organization and switches to it', async () => {
+    await ada.step('switcher', async () => {
+      const root = await mountComponent(ada, 'mountOrganizationSwitcher', { hidePersonal: false });
+      const trigger = ada.page.locator(`${root} .cl-organizationSwitcherTrigger`);
+      await trigger.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await trigger.click();
+      const item = ada.page.getByText('Browser Org').last();
+      await item.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await ada.screenshot('org-switcher-open');
+      await item.click();
+      await ada.page.waitForFunction((id) => window.Clerk?.organization?.id === id, orgId, { timeout: UI_TIMEOUT });
+      await ada.screenshot('org-switcher-switched');
+    });
+  });
+
+  test('<OrganizationProfile/> shows the members', async () => {
+    await ada.step('profile', async () => {
+      const root = await mountComponent(ada, 'mountOrganizationProfile', { routing: 'hash' });
+      await ada.page.locator(root).getByText('Browser Org').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await ada.screenshot('org-profile-general');
+      await ada.page.locator(root).getByText('Members').first().click();
+      await ada.page.locator(root).getByText(bobEmail).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await ada.screenshot('org-profile-members');
+    });
+  });
+
+  test('<CreateOrganization/> creates one by typing its name', async () => {
+    await ada.step('create-component', async () => {
+      const root = await mountComponent(ada, 'mountCreateOrganization', { routing: 'hash', skipInvitationScreen: true });
+      const name = ada.page.locator(`${root} input[name="name"]`);
+      await name.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await name.fill('Typed Org');
+      await ada.screenshot('create-org-filled');
+      await ada.page.locator(`${root} .cl-formButtonPrimary`).click();
+      await ada.page.waitForFunction(() => window.Clerk?.organization?.name === 'Typed Org', null, { timeout: UI_TIMEOUT });
+      const list = await backend().organizations.getOrganizationList({ query: 'Typed Org' });
+      assert.equal(list.totalCount, 1);
+    });
+  });
+
+  test('<OrganizationList/> shows both organizations', async () => {
+    await ada.step('list', async () => {
+      const root = await mountComponent(ada, 'mountOrganizationList', { hidePersonal: false });
+      await ada.page.locator(root).getByText('Browser Org').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await ada.page.locator(root).getByText('Typed Org').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await ada.screenshot('org-list');
+    });
+  });
+});
