@@ -7,12 +7,14 @@
 //! - `tokens`: session-token refresh against raw RS256 signing;
 //! - `signin`: password sign-ins against raw argon2id;
 //! - `mixed`: token refresh latency while sign-ins saturate the hashing pool;
-//! - `webhooks`: write latency without and with an endpoint, and deliveries per second.
+//! - `webhooks`: write latency without and with an endpoint, and deliveries per second;
+//! - `orgs`: member lists of a 10,000-member organization, tokens with an active organization.
 
 mod conn;
 mod fapi;
 mod load;
 mod mixed;
+mod orgs;
 mod server;
 mod signin;
 mod tokens;
@@ -51,6 +53,8 @@ enum Scenario {
     Mixed(mixed::Args),
     /// Write latency without and with a webhook endpoint; deliveries per second.
     Webhooks(webhooks::Args),
+    /// An organization with many members: member lists, and tokens with an active organization.
+    Orgs(orgs::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -73,6 +77,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Signin(args) => signin::run(args).await,
             Scenario::Mixed(args) => mixed::run(args).await,
             Scenario::Webhooks(args) => webhooks::run(args).await,
+            Scenario::Orgs(args) => orgs::run(args).await,
         }
     })
 }

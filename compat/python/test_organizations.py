@@ -178,3 +178,48 @@ def test_memberships_lifecycle(clerk, make_user, make_org):
     assert isinstance(removed, models.OrganizationMembership)
     assert removed.public_user_data.user_id == ada.id
     assert clerk.organizations.get(organization_id=org.id, include_members_count=True).members_count == 1
+
+
+def test_invitations_lifecycle(clerk, make_user, make_org):
+    from conftest import unique_email
+
+    ada = make_user(first_name="Ada")
+    bob_email = unique_email("bob")
+    bob = make_user(bob_email, first_name="Bob")
+    org = make_org(created_by=ada.id)
+
+    inv = clerk.organization_invitations.create(
+        organization_id=org.id,
+        email_address=bob_email,
+        role="org:member",
+        inviter_user_id=ada.id,
+        public_metadata={"team": "x"},
+        redirect_url="http://localhost:3000/join",
+    )
+    assert isinstance(inv, models.OrganizationInvitation)
+    assert id_pattern("orginv").match(inv.id)
+    assert inv.status == "pending"
+    assert inv.inviter_id == ada.id
+    assert inv.url == "http://localhost:3000/join"
+    assert inv.expires_at and inv.expires_at > inv.created_at
+
+    bulk = clerk.organization_invitations.bulk_create(
+        organization_id=org.id,
+        request_body=[
+            {"email_address": unique_email("cy"), "role": "org:member"},
+            {"email_address": unique_email("dan"), "role": "org:admin"},
+        ],
+    )
+    assert [i.role for i in bulk.data] == ["org:member", "org:admin"]
+
+    pending = clerk.organization_invitations.list(organization_id=org.id, status="pending")
+    assert pending.total_count == 3
+    assert clerk.organization_invitations.get(organization_id=org.id, invitation_id=inv.id).id == inv.id
+    mine = clerk.users.get_organization_invitations(user_id=bob.id)
+    assert [i.id for i in mine.data] == [inv.id]
+
+    revoked = clerk.organization_invitations.revoke(organization_id=org.id, invitation_id=bulk.data[0].id)
+    assert revoked.status == "revoked"
+    everywhere = clerk.organization_invitations.get_all(status="revoked", limit=500)
+    assert bulk.data[0].id in [i.id for i in everywhere.data]
+    assert clerk.organizations.get(organization_id=org.id).pending_invitations_count == 2

@@ -15,7 +15,9 @@ import {
   strongPassword,
   uniqueEmail,
   UI_TIMEOUT,
+  waitForEmail,
 } from './helpers.mjs';
+import { BrowserSession } from '../lib/browser.mjs';
 
 function claims(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
@@ -182,5 +184,47 @@ describe('organizations (clerk-js and @clerk/ui)', () => {
       await ada.page.locator(root).getByText('Typed Org').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
       await ada.screenshot('org-list');
     });
+  });
+
+  test('an invitation email: its ticket link signs the invitee up on the hosted page and joins them', async () => {
+    const cyEmail = uniqueEmail();
+    await ada.step('invite', async () => {
+      const sent = await ada.run(
+        async (clerk, a) => {
+          await clerk.setActive({ organization: a.orgId });
+          const inv = await clerk.organization.inviteMember({ emailAddress: a.email, role: 'org:member' });
+          return { id: inv.id, status: inv.status };
+        },
+        { orgId, email: cyEmail },
+      );
+      assert.equal(sent.status, 'pending');
+    });
+    const mail = await waitForEmail(cyEmail);
+    const link = (mail.text ?? '').match(/https?:\/\/\S+__clerk_ticket=[0-9a-f]+\S*/)?.[0];
+    assert.ok(link, `a ticket link in the email: ${mail.text}`);
+    const cy = await BrowserSession.launch('organizations-invitee', { watchOrigin: env.url });
+    try {
+      await cy.step('ticket-sign-up', async () => {
+        await cy.page.goto(link, { waitUntil: 'load', timeout: 30_000 });
+        const pw = cy.page.locator('input[name="password"]');
+        await pw.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+        await cy.screenshot('invitation-sign-up');
+        await pw.fill(password);
+        await cy.page.locator('.cl-formButtonPrimary').first().click();
+        let member = false;
+        for (let i = 0; i < 100 && !member; i++) {
+          const users = await backend().users.getUserList({ emailAddress: [cyEmail] });
+          if (users.data.length) {
+            const list = await backend().users.getOrganizationMembershipList({ userId: users.data[0].id });
+            member = list.data.some((m) => m.organization.id === orgId);
+          }
+          if (!member) await new Promise((r) => setTimeout(r, 200));
+        }
+        assert.ok(member, 'the invitee signed up and joined the organization');
+        await cy.screenshot('invitation-joined');
+      });
+    } finally {
+      await cy.close();
+    }
   });
 });

@@ -196,8 +196,14 @@ impl Core {
     /// failed send is retried by the dispatcher. A failure is logged, not
     /// returned (the user can ask for a new code).
     pub async fn deliver(&self, email: mailer::Email) {
+        self.deliver_as(email, "verification_code").await;
+    }
+
+    /// Sends an email of a kind (`email.created`'s slug) through the durable
+    /// queue; a failure is logged.
+    pub async fn deliver_as(&self, email: mailer::Email, slug: &str) {
         let to = email.to.clone();
-        if let Err(e) = self.queue_email(email, "verification_code").await {
+        if let Err(e) = self.queue_email(email, slug).await {
             tracing::error!(%to, "sending an email failed: {e}");
         }
     }

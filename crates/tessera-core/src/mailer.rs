@@ -147,6 +147,28 @@ pub fn code_email(to: &str, app_name: &str, purpose: CodePurpose, code: &str) ->
     }
 }
 
+/// The invitation to join an organization, with its link.
+pub fn invitation_email(to: &str, app_name: &str, organization: &str, link: &str) -> Email {
+    let subject = format!("You are invited to join {organization} on {app_name}");
+    let text = format!(
+        "You are invited to join {organization}.\n\nAccept the invitation:\n    {link}\n\nIf you did not expect it, ignore this email.\n\n— {app_name}\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>You are invited to join \
+         <strong>{}</strong>.</p><p><a href=\"{}\">Accept the invitation</a></p>\
+         <p>If you did not expect it, ignore this email.</p><p>— {}</p></body></html>",
+        escape_html(organization),
+        escape_html(link),
+        escape_html(app_name)
+    );
+    Email {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
 /// What a one-time code is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodePurpose {

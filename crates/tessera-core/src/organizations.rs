@@ -6,18 +6,53 @@
 
 use serde_json::{json, Map, Value};
 use tessera_domain::error_code::ErrorCode;
-use tessera_domain::ids::{OrganizationId, OrganizationMembershipId, UserId};
+use tessera_domain::ids::{
+    OrganizationId, OrganizationInvitationId, OrganizationMembershipId, UserId,
+};
 use tessera_domain::metadata::deep_merge;
 use tessera_domain::organizations::{self as policy, Roles};
 use tessera_store::organizations::{
     self as store, MembershipFilter, MembershipOrder, OrganizationFilter, OrganizationOrder,
 };
-use tessera_store::records::{Membership, Organization, OrganizationMembership};
+use tessera_store::records::{
+    Membership, Organization, OrganizationInvitation, OrganizationMembership,
+};
 use tessera_store::Conn;
 
 use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
 use crate::Organizations;
+
+/// Days an invitation is valid unless said otherwise.
+pub const INVITATION_DAYS: i64 = 30;
+
+/// Input of an invitation (BAPI `POST …/invitations`, clerk-js `inviteMembers`).
+#[derive(Debug, Clone, Default)]
+pub struct NewInvitation {
+    /// Who is invited.
+    pub email_address: String,
+    /// The role they get.
+    pub role: String,
+    /// The member inviting (must be able to manage members).
+    pub inviter_user_id: Option<String>,
+    /// Moves to the membership.
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Moves to the membership.
+    pub private_metadata: Option<Map<String, Value>>,
+    /// Where the emailed link leads (else the hosted sign-up or sign-in).
+    pub redirect_url: Option<String>,
+    /// Validity in days (30 by default).
+    pub expires_in_days: Option<i64>,
+    /// Send the email.
+    pub notify: bool,
+}
+
+fn not_pending() -> CoreError {
+    CoreError::NotAllowed {
+        code: ErrorCode::OrganizationInvitationNotPending,
+        detail: "This invitation is no longer pending.".to_owned(),
+    }
+}
 
 /// An organization with its members count, ready to render.
 #[derive(Debug, Clone)]
@@ -26,6 +61,8 @@ pub struct OrganizationView {
     pub organization: Organization,
     /// How many members it has.
     pub members_count: i64,
+    /// How many invitations to it are pending.
+    pub pending_invitations: i64,
 }
 
 /// Input of BAPI `POST /v1/organizations`.
@@ -146,6 +183,7 @@ fn event_data(core: &Organizations<'_>, view: &OrganizationView) -> Value {
     crate::render::organization::organization(
         &view.organization,
         Some(view.members_count),
+        view.pending_invitations,
         &core.frontend_url,
     )
 }
@@ -167,9 +205,17 @@ impl Organizations<'_> {
 
     async fn view(&self, conn: &mut Conn, org: Organization) -> CoreResult<OrganizationView> {
         let members_count = store::members_count(conn, &org.id).await?;
+        let pending = store::InvitationFilter {
+            organization_id: Some(org.id.clone()),
+            statuses: vec!["pending".to_owned()],
+            now: now_ms(),
+            ..store::InvitationFilter::default()
+        };
+        let pending_invitations = store::count_invitations(conn, &pending).await?;
         Ok(OrganizationView {
             organization: org,
             members_count,
+            pending_invitations,
         })
     }
 
@@ -190,14 +236,26 @@ impl Organizations<'_> {
         offset: i64,
     ) -> CoreResult<(Vec<OrganizationView>, i64)> {
         let mut conn = self.store.read().await?;
-        let rows = store::list(&mut conn, filter, order, descending, limit, offset).await?;
+        let rows = store::list(
+            &mut conn,
+            filter,
+            order,
+            descending,
+            limit,
+            offset,
+            now_ms(),
+        )
+        .await?;
         let total = store::count(&mut conn, filter).await?;
         let views = rows
             .into_iter()
-            .map(|(organization, members_count)| OrganizationView {
-                organization,
-                members_count,
-            })
+            .map(
+                |(organization, members_count, pending_invitations)| OrganizationView {
+                    organization,
+                    members_count,
+                    pending_invitations,
+                },
+            )
             .collect();
         Ok((views, total))
     }
@@ -526,6 +584,345 @@ impl Organizations<'_> {
             ..NewOrganization::default()
         })
         .await
+    }
+
+    // --- invitations ----------------------------------------------------------------
+
+    /// Invites people to an organization, in one transaction; each gets an
+    /// email with a link carrying a single-use ticket (stored hashed).
+    pub async fn invite(
+        &self,
+        id_or_slug: &str,
+        inputs: Vec<NewInvitation>,
+    ) -> CoreResult<Vec<(OrganizationInvitation, Organization)>> {
+        let now = now_ms();
+        for input in &inputs {
+            self.check_role(&input.role)?;
+        }
+        let mut tx = self.begin().await?;
+        let org = self.resolve(&mut tx, id_or_slug).await?;
+        let members = store::members_count(&mut tx, &org.id).await?;
+        let pending_filter = store::InvitationFilter {
+            organization_id: Some(org.id.clone()),
+            statuses: vec!["pending".to_owned()],
+            now,
+            ..store::InvitationFilter::default()
+        };
+        let pending = store::count_invitations(&mut tx, &pending_filter).await?;
+        let wanted = i64::try_from(inputs.len()).unwrap_or(i64::MAX);
+        if org.max_allowed_memberships > 0
+            && members + pending + wanted > org.max_allowed_memberships
+        {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::OrganizationMembershipQuotaExceeded,
+                detail: format!(
+                    "This organization allows {} members, invitations included.",
+                    org.max_allowed_memberships
+                ),
+            });
+        }
+        let mut created = Vec::with_capacity(inputs.len());
+        let mut mails = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let email = tessera_domain::identifiers::normalize_email(&input.email_address)
+                .map_err(|_| CoreError::format("email_address", "must be a valid email address"))?;
+            let inviter = match &input.inviter_user_id {
+                Some(raw) => {
+                    let user = UserId::parse(raw).ok_or_else(|| {
+                        CoreError::value("inviter_user_id", "must be a member of the organization")
+                    })?;
+                    let member = store::find_membership(&mut tx, &org.id, &user).await?;
+                    if !member.is_some_and(|m| self.roles().manages_members(&m.membership.role)) {
+                        return Err(CoreError::value(
+                            "inviter_user_id",
+                            "must be a member of the organization who can manage members",
+                        ));
+                    }
+                    Some(user)
+                }
+                None => None,
+            };
+            let holder = tessera_store::identifications::find(
+                &mut tx,
+                tessera_domain::kinds::IdentificationKind::EmailAddress,
+                &email,
+            )
+            .await?;
+            if let Some(holder) = &holder {
+                if store::find_membership(&mut tx, &org.id, &holder.user_id)
+                    .await?
+                    .is_some()
+                {
+                    return Err(CoreError::NotAllowed {
+                        code: ErrorCode::AlreadyAMemberInOrganization,
+                        detail: format!("{email} is already a member of this organization."),
+                    });
+                }
+            }
+            let duplicate = store::InvitationFilter {
+                email_addresses: vec![email.clone()],
+                ..pending_filter.clone()
+            };
+            if store::count_invitations(&mut tx, &duplicate).await? > 0 {
+                return Err(CoreError::IdentifierExists {
+                    param: "email_address".to_owned(),
+                });
+            }
+            let days = input.expires_in_days.unwrap_or(INVITATION_DAYS);
+            if !(1..=365).contains(&days) {
+                return Err(CoreError::value(
+                    "expires_in_days",
+                    "must be between 1 and 365",
+                ));
+            }
+            let ticket = crate::sessions::clients::new_token();
+            let invitation = OrganizationInvitation {
+                id: OrganizationInvitationId::generate(now),
+                organization_id: org.id.clone(),
+                email_address: email.clone(),
+                role: input.role,
+                status: "pending".to_owned(),
+                inviter_user_id: inviter,
+                public_metadata: input.public_metadata.unwrap_or_default(),
+                private_metadata: input.private_metadata.unwrap_or_default(),
+                redirect_url: input.redirect_url,
+                ticket_hash: crate::keys::hash_secret(&ticket),
+                expires_at: now + days * 24 * 60 * 60 * 1000,
+                created_at: now,
+                updated_at: now,
+            };
+            store::insert_invitation(&mut tx, &invitation).await?;
+            self.emit_invitation(&mut tx, "organizationInvitation.created", &invitation, now)
+                .await?;
+            if input.notify {
+                let link = self.invitation_link(&invitation, &ticket, holder.is_some());
+                mails.push(crate::mailer::invitation_email(
+                    &email,
+                    &self.app_name(),
+                    &org.name,
+                    &link,
+                ));
+            }
+            created.push((invitation, org.clone()));
+        }
+        tx.commit().await?;
+        for mail in mails {
+            self.deliver_as(mail, "organization_invitation").await;
+        }
+        Ok(created)
+    }
+
+    /// The emailed link: the invitation's redirect URL, else the hosted
+    /// sign-up (or sign-in, for an address that has an account), with the
+    /// ticket clerk-js reads (`__clerk_ticket`, `__clerk_status`).
+    fn invitation_link(
+        &self,
+        i: &OrganizationInvitation,
+        ticket: &str,
+        has_account: bool,
+    ) -> String {
+        let (page, status) = if has_account {
+            ("sign-in", "sign_in")
+        } else {
+            ("sign-up", "sign_up")
+        };
+        let base = i
+            .redirect_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/{page}", self.frontend_url.trim_end_matches('/')));
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}__clerk_ticket={ticket}&__clerk_status={status}")
+    }
+
+    /// Lists invitations.
+    pub async fn invitations(
+        &self,
+        filter: &store::InvitationFilter,
+        by_email: bool,
+        descending: bool,
+        limit: i64,
+        offset: i64,
+    ) -> CoreResult<(Vec<(OrganizationInvitation, Organization)>, i64)> {
+        let mut conn = self.store.read().await?;
+        let rows =
+            store::list_invitations(&mut conn, filter, by_email, descending, limit, offset).await?;
+        let total = store::count_invitations(&mut conn, filter).await?;
+        Ok((rows, total))
+    }
+
+    /// One invitation of an organization.
+    pub async fn invitation(
+        &self,
+        id_or_slug: &str,
+        invitation_id: &str,
+    ) -> CoreResult<(OrganizationInvitation, Organization)> {
+        let mut conn = self.store.read().await?;
+        let org = self.resolve(&mut conn, id_or_slug).await?;
+        let id = OrganizationInvitationId::parse(invitation_id).ok_or(CoreError::NotFound)?;
+        let found = store::get_invitation(&mut conn, &id).await?;
+        if found.0.organization_id != org.id {
+            return Err(CoreError::NotFound);
+        }
+        Ok(found)
+    }
+
+    /// Revokes a pending invitation.
+    pub async fn revoke_invitation(
+        &self,
+        id_or_slug: &str,
+        invitation_id: &str,
+    ) -> CoreResult<(OrganizationInvitation, Organization)> {
+        let now = now_ms();
+        let (mut invitation, org) = self.invitation(id_or_slug, invitation_id).await?;
+        if invitation.status_at(now) != "pending" {
+            return Err(not_pending());
+        }
+        let mut tx = self.begin().await?;
+        store::update_invitation_status(&mut tx, &invitation.id, "revoked", now).await?;
+        invitation.status = "revoked".to_owned();
+        invitation.updated_at = now;
+        self.emit_invitation(&mut tx, "organizationInvitation.revoked", &invitation, now)
+            .await?;
+        tx.commit().await?;
+        Ok((invitation, org))
+    }
+
+    /// The pending (or other) invitations addressed to a user's verified
+    /// email addresses.
+    pub async fn invitations_for_user(
+        &self,
+        user: &UserId,
+        statuses: Vec<String>,
+        limit: i64,
+        offset: i64,
+    ) -> CoreResult<(Vec<(OrganizationInvitation, Organization)>, i64)> {
+        let mut conn = self.store.read().await?;
+        let emails: Vec<String> = tessera_store::identifications::list_for_user(&mut conn, user)
+            .await?
+            .into_iter()
+            .filter(|i| {
+                i.kind == tessera_domain::kinds::IdentificationKind::EmailAddress
+                    && i.verification_status == tessera_domain::kinds::VerificationStatus::Verified
+            })
+            .map(|i| i.identifier)
+            .collect();
+        if emails.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let filter = store::InvitationFilter {
+            email_addresses: emails,
+            statuses,
+            now: now_ms(),
+            ..store::InvitationFilter::default()
+        };
+        let rows = store::list_invitations(&mut conn, &filter, false, true, limit, offset).await?;
+        let total = store::count_invitations(&mut conn, &filter).await?;
+        Ok((rows, total))
+    }
+
+    /// Accepts an invitation addressed to one of the user's verified email
+    /// addresses: the user joins with its role and metadata.
+    pub async fn accept_invitation(
+        &self,
+        invitation_id: &str,
+        user: &UserId,
+    ) -> CoreResult<(OrganizationInvitation, Organization, Membership)> {
+        let id = OrganizationInvitationId::parse(invitation_id).ok_or(CoreError::NotFound)?;
+        let (mine, _) = self.invitations_for_user(user, Vec::new(), 500, 0).await?;
+        if !mine.iter().any(|(i, _)| i.id == id) {
+            return Err(CoreError::NotFound);
+        }
+        self.join_by_invitation(&id, user).await
+    }
+
+    async fn join_by_invitation(
+        &self,
+        id: &OrganizationInvitationId,
+        user: &UserId,
+    ) -> CoreResult<(OrganizationInvitation, Organization, Membership)> {
+        let mut tx = self.begin().await?;
+        let joined = self.join_in(&mut tx, id, user, now_ms()).await?;
+        tx.commit().await?;
+        Ok(joined)
+    }
+
+    /// In the caller's transaction: the user joins the organization of a
+    /// pending invitation with its role and metadata; the invitation is
+    /// accepted.
+    pub(crate) async fn join_in(
+        &self,
+        conn: &mut Conn,
+        id: &OrganizationInvitationId,
+        user: &UserId,
+        now: i64,
+    ) -> CoreResult<(OrganizationInvitation, Organization, Membership)> {
+        let (mut invitation, org) = store::get_invitation(conn, id).await?;
+        if invitation.status_at(now) != "pending" {
+            return Err(not_pending());
+        }
+        if store::find_membership(conn, &org.id, user).await?.is_some() {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::AlreadyAMemberInOrganization,
+                detail: "You are already a member of this organization.".to_owned(),
+            });
+        }
+        let m = OrganizationMembership {
+            id: OrganizationMembershipId::generate(now),
+            organization_id: org.id.clone(),
+            user_id: user.clone(),
+            role: invitation.role.clone(),
+            public_metadata: invitation.public_metadata.clone(),
+            private_metadata: invitation.private_metadata.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        store::insert_membership(conn, &m).await?;
+        store::update_invitation_status(conn, &invitation.id, "accepted", now).await?;
+        invitation.status = "accepted".to_owned();
+        invitation.updated_at = now;
+        let membership = store::find_membership(conn, &org.id, user)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        self.emit_invitation(conn, "organizationInvitation.accepted", &invitation, now)
+            .await?;
+        self.emit_membership(conn, "organizationMembership.created", &membership)
+            .await?;
+        Ok((invitation, org, membership))
+    }
+
+    /// The pending invitation an emailed ticket belongs to.
+    pub async fn invitation_by_ticket(
+        &self,
+        ticket: &str,
+    ) -> CoreResult<(OrganizationInvitation, Organization)> {
+        let mut conn = self.store.read().await?;
+        let found =
+            store::find_invitation_by_ticket(&mut conn, &crate::keys::hash_secret(ticket)).await?;
+        match found {
+            Some((i, org)) if i.status_at(now_ms()) == "pending" => Ok((i, org)),
+            _ => Err(CoreError::NotAllowed {
+                code: ErrorCode::TicketInvalid,
+                detail: "This invitation link is not valid any more.".to_owned(),
+            }),
+        }
+    }
+
+    async fn emit_invitation(
+        &self,
+        conn: &mut Conn,
+        event_type: &str,
+        i: &OrganizationInvitation,
+        now: i64,
+    ) -> CoreResult<()> {
+        let data = crate::render::organization::invitation(
+            i,
+            &self.roles(),
+            None,
+            i.redirect_url.as_deref(),
+            now,
+            &self.frontend_url,
+        );
+        self.emit(conn, event_type, data, None).await
     }
 
     // --- memberships ----------------------------------------------------------------

@@ -164,6 +164,10 @@ error_codes! {
     OrganizationQuotaExceeded = "organization_quota_exceeded", 403, None;
     /// The user is not a member of that organization.
     NotAMemberInOrganization = "not_a_member_in_organization", 403, None;
+    /// An invitation's ticket that is unknown, used, revoked or expired.
+    TicketInvalid = "ticket_invalid", 422, Some("ticket");
+    /// The invitation was accepted, revoked or has expired.
+    OrganizationInvitationNotPending = "organization_invitation_not_pending", 400, None;
     /// The user is a member of the organization already.
     AlreadyAMemberInOrganization = "already_a_member_in_organization", 400, None;
     /// The organization has as many members as it may.

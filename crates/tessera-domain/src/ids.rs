@@ -148,6 +148,8 @@ ids! {
     OrganizationId => "org";
     /// A user's membership of an organization.
     OrganizationMembershipId => "orgmem";
+    /// An invitation to an organization.
+    OrganizationInvitationId => "orginv";
 }
 
 #[cfg(test)]

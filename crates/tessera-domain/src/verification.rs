@@ -37,6 +37,7 @@ wire_enum! {
         ResetPasswordPhoneCode => "reset_password_phone_code",
         /// Set verified by an administrator (Backend API); never attempted.
         Admin => "admin",
+        Ticket => "ticket",
     }
 }
 
@@ -48,7 +49,7 @@ impl Strategy {
                 Some(IdentificationKind::EmailAddress)
             }
             Self::PhoneCode | Self::ResetPasswordPhoneCode => Some(IdentificationKind::PhoneNumber),
-            Self::Password | Self::Admin => None,
+            Self::Password | Self::Admin | Self::Ticket => None,
         }
     }
 

@@ -141,11 +141,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     } else {
         bytes
     };
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    parse_json_opening(bytes, b'{', "The request body must be a JSON object.")
+}
+
+/// Parses a JSON array body (bulk endpoints), with the checks of [`parse_json`].
+pub fn parse_json_array<T: DeserializeOwned>(bytes: &[u8]) -> Result<Vec<T>, ApiError> {
+    parse_json_opening(bytes, b'[', "The request body must be a JSON array.")
+}
+
+fn parse_json_opening<T: DeserializeOwned>(
+    bytes: &[u8],
+    opening: u8,
+    expected: &str,
+) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&opening) {
         return Err(ApiError::new(
             ErrorCode::FormParamFormatInvalid,
             "is invalid",
-            "The request body must be a JSON object.",
+            expected,
         ));
     }
     if bytes.windows(6).any(|w| w == b"\\u0000") {
@@ -155,6 +168,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
     }
     serde_json::from_slice(bytes).map_err(|e| json_error(&e))
+}
+
+/// A JSON array body, read like [`JsonBody`].
+pub struct JsonArray<T>(pub Vec<T>);
+
+impl<T: DeserializeOwned> FromRequest<Core> for JsonArray<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, core: &Core) -> Result<Self, ApiError> {
+        let bytes = body_bytes(req, core).await?;
+        parse_json_array(&bytes).map(JsonArray)
+    }
 }
 
 impl<T: DeserializeOwned> FromRequest<Core> for JsonBody<T> {

@@ -2,10 +2,14 @@
 //! `GET /v1/organizations`, `…/memberships` and the users' memberships.
 
 use sqlx::FromRow;
-use tessera_domain::ids::{OrganizationId, OrganizationMembershipId, UserId};
+use tessera_domain::ids::{
+    OrganizationId, OrganizationInvitationId, OrganizationMembershipId, UserId,
+};
 
 use crate::error::{StoreError, StoreResult};
-use crate::records::{MemberUser, Membership, Organization, OrganizationMembership};
+use crate::records::{
+    MemberUser, Membership, Organization, OrganizationInvitation, OrganizationMembership,
+};
 use crate::rows::{flag, json_map, json_text};
 use crate::sql::{like_escape, SqlBuf};
 use crate::Conn;
@@ -61,6 +65,7 @@ struct CountedRow {
     #[sqlx(flatten)]
     org: OrganizationRow,
     members_count: i64,
+    pending_count: i64,
 }
 
 /// Loads one organization.
@@ -245,7 +250,8 @@ fn organization_where(buf: &mut SqlBuf, f: &OrganizationFilter) {
     }
 }
 
-/// One page of organizations with their members counts.
+/// One page of organizations with their members counts and the numbers of
+/// invitations pending at `now`.
 pub async fn list(
     conn: &mut Conn,
     filter: &OrganizationFilter,
@@ -253,10 +259,13 @@ pub async fn list(
     descending: bool,
     limit: i64,
     offset: i64,
-) -> StoreResult<Vec<(Organization, i64)>> {
+    now: i64,
+) -> StoreResult<Vec<(Organization, i64, i64)>> {
     let mut buf = SqlBuf::new(&format!(
-        "SELECT {COLUMNS}, {MEMBERS_COUNT} FROM organizations"
+        "SELECT {COLUMNS}, {MEMBERS_COUNT}, (SELECT COUNT(*) FROM organization_invitations pc \
+         WHERE pc.organization_id = organizations.id AND pc.status = 'pending' AND pc.expires_at > "
     ));
+    buf.bind(now).push(") AS pending_count FROM organizations");
     organization_where(&mut buf, filter);
     let dir = if descending { "DESC" } else { "ASC" };
     let column = match order {
@@ -274,7 +283,7 @@ pub async fn list(
         .fetch_all(conn)
         .await?;
     rows.into_iter()
-        .map(|r| Ok((r.org.try_into()?, r.members_count)))
+        .map(|r| Ok((r.org.try_into()?, r.members_count, r.pending_count)))
         .collect()
 }
 
@@ -668,4 +677,252 @@ pub async fn get_logo(
     .bind(id.as_str().to_owned())
     .fetch_optional(conn)
     .await?)
+}
+
+// --- invitations ----------------------------------------------------------------------
+
+const INVITATION_COLUMNS: &str = "i.id AS i_id, i.email_address AS i_email_address, \
+    i.role AS i_role, i.status AS i_status, i.inviter_user_id AS i_inviter_user_id, \
+    i.public_metadata AS i_public_metadata, i.private_metadata AS i_private_metadata, \
+    i.redirect_url AS i_redirect_url, i.ticket_hash AS i_ticket_hash, \
+    i.expires_at AS i_expires_at, i.created_at AS i_created_at, i.updated_at AS i_updated_at";
+
+const INVITATION_FROM: &str =
+    " FROM organization_invitations i JOIN organizations ON organizations.id = i.organization_id";
+
+#[derive(FromRow)]
+struct InvitationRow {
+    i_id: String,
+    i_email_address: String,
+    i_role: String,
+    i_status: String,
+    i_inviter_user_id: Option<String>,
+    i_public_metadata: String,
+    i_private_metadata: String,
+    i_redirect_url: Option<String>,
+    i_ticket_hash: String,
+    i_expires_at: i64,
+    i_created_at: i64,
+    i_updated_at: i64,
+    #[sqlx(flatten)]
+    org: OrganizationRow,
+}
+
+fn invitation_of(r: InvitationRow) -> StoreResult<(OrganizationInvitation, Organization)> {
+    let org = Organization::try_from(r.org)?;
+    Ok((
+        OrganizationInvitation {
+            id: OrganizationInvitationId::from_trusted(r.i_id),
+            organization_id: org.id.clone(),
+            email_address: r.i_email_address,
+            role: r.i_role,
+            status: r.i_status,
+            inviter_user_id: r.i_inviter_user_id.map(UserId::from_trusted),
+            public_metadata: json_map(&r.i_public_metadata)?,
+            private_metadata: json_map(&r.i_private_metadata)?,
+            redirect_url: r.i_redirect_url,
+            ticket_hash: r.i_ticket_hash,
+            expires_at: r.i_expires_at,
+            created_at: r.i_created_at,
+            updated_at: r.i_updated_at,
+        },
+        org,
+    ))
+}
+
+/// Inserts an invitation.
+pub async fn insert_invitation(conn: &mut Conn, i: &OrganizationInvitation) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO organization_invitations (id, organization_id, email_address, role, status, \
+         inviter_user_id, public_metadata, private_metadata, redirect_url, ticket_hash, \
+         expires_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(i.id.as_str().to_owned())
+    .bind(i.organization_id.as_str().to_owned())
+    .bind(i.email_address.clone())
+    .bind(i.role.clone())
+    .bind(i.status.clone())
+    .bind(i.inviter_user_id.as_ref().map(|u| u.as_str().to_owned()))
+    .bind(json_text(&i.public_metadata))
+    .bind(json_text(&i.private_metadata))
+    .bind(i.redirect_url.clone())
+    .bind(i.ticket_hash.clone())
+    .bind(i.expires_at)
+    .bind(i.created_at)
+    .bind(i.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Saves an invitation's status.
+pub async fn update_invitation_status(
+    conn: &mut Conn,
+    id: &OrganizationInvitationId,
+    status: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE organization_invitations SET status = $1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(status.to_owned())
+    .bind(now)
+    .bind(id.as_str().to_owned())
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Loads one invitation with its organization.
+pub async fn get_invitation(
+    conn: &mut Conn,
+    id: &OrganizationInvitationId,
+) -> StoreResult<(OrganizationInvitation, Organization)> {
+    let row: Option<InvitationRow> = sqlx::query_as(&format!(
+        "SELECT {INVITATION_COLUMNS}, {COLUMNS}{INVITATION_FROM} WHERE i.id = $1"
+    ))
+    .bind(id.as_str().to_owned())
+    .fetch_optional(conn)
+    .await?;
+    invitation_of(row.ok_or(StoreError::NotFound)?)
+}
+
+/// The invitation whose emailed ticket hashes to `hash`.
+pub async fn find_invitation_by_ticket(
+    conn: &mut Conn,
+    hash: &str,
+) -> StoreResult<Option<(OrganizationInvitation, Organization)>> {
+    let row: Option<InvitationRow> = sqlx::query_as(&format!(
+        "SELECT {INVITATION_COLUMNS}, {COLUMNS}{INVITATION_FROM} WHERE i.ticket_hash = $1"
+    ))
+    .bind(hash.to_owned())
+    .fetch_optional(conn)
+    .await?;
+    row.map(invitation_of).transpose()
+}
+
+/// Filters of the invitation lists; empty lists mean "no filter".
+#[derive(Debug, Clone, Default)]
+pub struct InvitationFilter {
+    /// Invitations to this organization.
+    pub organization_id: Option<OrganizationId>,
+    /// Statuses as of `now` (`pending`, `accepted`, `revoked`, `expired`).
+    pub statuses: Vec<String>,
+    /// Invitations to these (normalised) addresses.
+    pub email_addresses: Vec<String>,
+    /// Case-insensitive substring of the address.
+    pub query: Option<String>,
+    /// The time statuses are judged at (ms).
+    pub now: i64,
+}
+
+fn invitation_where(buf: &mut SqlBuf, f: &InvitationFilter) {
+    buf.push(" WHERE 1 = 1");
+    if let Some(org) = &f.organization_id {
+        buf.push(" AND i.organization_id = ")
+            .bind(org.as_str().to_owned());
+    }
+    if !f.email_addresses.is_empty() {
+        buf.push(" AND i.email_address IN ");
+        push_in(buf, &f.email_addresses);
+    }
+    if let Some(q) = f.query.as_deref().filter(|q| !q.is_empty()) {
+        buf.push(" AND i.email_address LIKE ")
+            .bind(format!("%{}%", like_escape(&q.to_lowercase())))
+            .push(" ESCAPE '\\'");
+    }
+    if !f.statuses.is_empty() {
+        buf.push(" AND (1 = 0");
+        for status in &f.statuses {
+            match status.as_str() {
+                "pending" => {
+                    buf.push(" OR (i.status = 'pending' AND i.expires_at > ")
+                        .bind(f.now)
+                        .push(")");
+                }
+                "expired" => {
+                    buf.push(" OR (i.status = 'pending' AND i.expires_at <= ")
+                        .bind(f.now)
+                        .push(")");
+                }
+                other => {
+                    buf.push(" OR i.status = ").bind(other.to_owned());
+                }
+            }
+        }
+        buf.push(")");
+    }
+}
+
+/// One page of invitations (newest first unless `by_email`), each with its organization.
+pub async fn list_invitations(
+    conn: &mut Conn,
+    filter: &InvitationFilter,
+    by_email: bool,
+    descending: bool,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<Vec<(OrganizationInvitation, Organization)>> {
+    let mut buf = SqlBuf::new(&format!(
+        "SELECT {INVITATION_COLUMNS}, {COLUMNS}{INVITATION_FROM}"
+    ));
+    invitation_where(&mut buf, filter);
+    let dir = if descending { "DESC" } else { "ASC" };
+    let column = if by_email {
+        "i.email_address"
+    } else {
+        "i.created_at"
+    };
+    buf.push(&format!(" ORDER BY {column} {dir}, i.id {dir} LIMIT "))
+        .bind(limit)
+        .push(" OFFSET ")
+        .bind(offset);
+    let rows: Vec<InvitationRow> = sqlx::query_as_with(&buf.sql, buf.args)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(invitation_of).collect()
+}
+
+/// How many invitations match.
+pub async fn count_invitations(conn: &mut Conn, filter: &InvitationFilter) -> StoreResult<i64> {
+    let mut buf = SqlBuf::new(&format!("SELECT COUNT(*){INVITATION_FROM}"));
+    invitation_where(&mut buf, filter);
+    Ok(sqlx::query_scalar_with(&buf.sql, buf.args)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Records that a sign-up was started with an invitation's ticket.
+pub async fn attach_ticket(
+    conn: &mut Conn,
+    sign_up_id: &str,
+    invitation: &OrganizationInvitationId,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM sign_up_tickets WHERE sign_up_id = $1")
+        .bind(sign_up_id.to_owned())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO sign_up_tickets (sign_up_id, invitation_id) VALUES ($1, $2)")
+        .bind(sign_up_id.to_owned())
+        .bind(invitation.as_str().to_owned())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The invitation a sign-up was started with, if any.
+pub async fn ticket_of_sign_up(
+    conn: &mut Conn,
+    sign_up_id: &str,
+) -> StoreResult<Option<OrganizationInvitationId>> {
+    let id: Option<String> =
+        sqlx::query_scalar("SELECT invitation_id FROM sign_up_tickets WHERE sign_up_id = $1")
+            .bind(sign_up_id.to_owned())
+            .fetch_optional(conn)
+            .await?;
+    Ok(id.map(OrganizationInvitationId::from_trusted))
 }

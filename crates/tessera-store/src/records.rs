@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 use tessera_domain::ids::{
-    ClientId, IdentificationId, InstanceId, KeyId, OrganizationId, OrganizationMembershipId,
-    SessionId, SignInId, SignUpId, UserId,
+    ClientId, IdentificationId, InstanceId, KeyId, OrganizationId, OrganizationInvitationId,
+    OrganizationMembershipId, SessionId, SignInId, SignUpId, UserId,
 };
 use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
 use tessera_domain::settings::{EnvironmentType, InstanceSettings};
@@ -357,4 +357,46 @@ pub struct ActiveOrganization {
     pub slug: String,
     /// The user's role key.
     pub role: String,
+}
+
+/// An invitation to join an organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganizationInvitation {
+    /// `orginv_…`
+    pub id: OrganizationInvitationId,
+    /// The organization.
+    pub organization_id: OrganizationId,
+    /// Who is invited (normalised).
+    pub email_address: String,
+    /// The role the invitee gets.
+    pub role: String,
+    /// `pending`, `accepted`, `revoked` (a pending one past `expires_at` is expired).
+    pub status: String,
+    /// The member who invited, if one did.
+    pub inviter_user_id: Option<UserId>,
+    /// Moves to the membership on acceptance.
+    pub public_metadata: Map<String, Value>,
+    /// Moves to the membership on acceptance (backend only).
+    pub private_metadata: Map<String, Value>,
+    /// Where the emailed link leads.
+    pub redirect_url: Option<String>,
+    /// SHA-256 of the emailed ticket.
+    pub ticket_hash: String,
+    /// End of validity (ms).
+    pub expires_at: i64,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+}
+
+impl OrganizationInvitation {
+    /// The status as of `now`: a pending invitation past its end is expired.
+    pub fn status_at(&self, now: i64) -> &str {
+        if self.status == "pending" && self.expires_at <= now {
+            "expired"
+        } else {
+            &self.status
+        }
+    }
 }

@@ -48,6 +48,9 @@ pub struct SignUpInput {
     pub unsafe_metadata: Option<Map<String, Value>>,
     /// Legal terms accepted.
     pub legal_accepted: Option<bool>,
+    /// An organization invitation's ticket (strategy `ticket`): its email
+    /// address is taken as verified, and the user joins on completion.
+    pub ticket: Option<String>,
 }
 
 pub use tessera_domain::sign_up::SignUpFields;
@@ -246,8 +249,19 @@ impl crate::SignUps<'_> {
         };
         // Refused before anything is hashed or looked up.
         machine::fields_given(state_of(&sign_up), settings)?;
+        let ticket = input.ticket.clone();
         self.apply_sign_up_input(&mut sign_up, input, settings, now)
             .await?;
+        let mut invitation = None;
+        if let Some(ticket) = ticket.filter(|t| !t.is_empty()) {
+            let (i, _) = self.organizations().invitation_by_ticket(&ticket).await?;
+            sign_up.email_address = Some(i.email_address.clone());
+            sign_up.email_verification = Some(Verification::passed(Strategy::Ticket));
+            invitation = Some(i.id);
+        } else if let Some(id) = existing {
+            let mut conn = self.store.read().await?;
+            invitation = tessera_store::organizations::ticket_of_sign_up(&mut conn, id).await?;
+        }
         let mut tx = self.begin().await?;
         self.check_sign_up_identifiers(&mut tx, &sign_up).await?;
         let (mut client, mut new_token) = ensure_client(&mut tx, client, now).await?;
@@ -261,6 +275,19 @@ impl crate::SignUps<'_> {
             new_token = Some(token);
         }
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
+        if let Some(inv) = &invitation {
+            match &sign_up.created_user_id {
+                Some(user) => {
+                    self.organizations()
+                        .join_in(&mut tx, inv, user, now)
+                        .await?;
+                }
+                None => {
+                    tessera_store::organizations::attach_ticket(&mut tx, sign_up.id.as_str(), inv)
+                        .await?;
+                }
+            }
+        }
         client.sign_up_id = Some(sign_up.id.clone());
         client.updated_at = now;
         tessera_store::clients::update(&mut tx, &client).await?;
@@ -503,6 +530,16 @@ impl crate::SignUps<'_> {
             )
             .await?;
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
+        if let Some(user) = &sign_up.created_user_id {
+            let ticket =
+                tessera_store::organizations::ticket_of_sign_up(&mut tx, sign_up.id.as_str())
+                    .await?;
+            if let Some(inv) = ticket {
+                self.organizations()
+                    .join_in(&mut tx, &inv, user, now)
+                    .await?;
+            }
+        }
         let view = load_view(&mut tx, client_row, now).await?;
         tx.commit().await?;
         codes::refused(step.attempt)?;

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 use tessera_domain::organizations::Roles;
-use tessera_store::records::{MemberUser, Membership, Organization};
+use tessera_store::records::{MemberUser, Membership, Organization, OrganizationInvitation};
 
 /// Public URL of an organization's logo (a generated one when none is stored).
 pub fn image_url(frontend_url: &str, org: &Organization) -> String {
@@ -14,7 +14,12 @@ pub fn image_url(frontend_url: &str, org: &Organization) -> String {
 
 /// An organization as the Backend API renders it; `members_count` only when
 /// it was asked for (or is known anyway).
-pub fn organization(org: &Organization, members_count: Option<i64>, frontend_url: &str) -> Value {
+pub fn organization(
+    org: &Organization,
+    members_count: Option<i64>,
+    pending_invitations: i64,
+    frontend_url: &str,
+) -> Value {
     let mut out = json!({
         "object": "organization",
         "id": org.id.as_str(),
@@ -27,7 +32,7 @@ pub fn organization(org: &Organization, members_count: Option<i64>, frontend_url
         "admin_delete_enabled": org.admin_delete_enabled,
         "public_metadata": org.public_metadata,
         "private_metadata": org.private_metadata,
-        "pending_invitations_count": 0,
+        "pending_invitations_count": pending_invitations,
         "created_by": org.created_by.as_ref().map(|u| u.as_str()),
         "role_set_key": null,
         "created_at": org.created_at,
@@ -69,9 +74,48 @@ pub fn membership(m: &Membership, roles: &Roles, frontend_url: &str) -> Value {
         "permissions": roles.permissions(&m.membership.role),
         "public_metadata": m.membership.public_metadata,
         "private_metadata": m.membership.private_metadata,
-        "organization": organization(&m.organization, None, frontend_url),
+        "organization": organization(&m.organization, None, 0, frontend_url),
         "public_user_data": public_user_data(&m.user, frontend_url),
         "created_at": m.membership.created_at,
         "updated_at": m.membership.updated_at,
+    })
+}
+
+/// An invitation as the Backend API renders it (`url`: where its link leads).
+pub fn invitation(
+    i: &OrganizationInvitation,
+    roles: &Roles,
+    inviter: Option<&MemberUser>,
+    url: Option<&str>,
+    now: i64,
+    frontend_url: &str,
+) -> Value {
+    json!({
+        "object": "organization_invitation",
+        "id": i.id.as_str(),
+        "email_address": i.email_address,
+        "role": i.role,
+        "role_name": roles.get(&i.role).map(|r| r.name.as_str()).unwrap_or(&i.role),
+        "organization_id": i.organization_id.as_str(),
+        "inviter_id": i.inviter_user_id.as_ref().map(|u| u.as_str()),
+        "public_inviter_data": inviter.map(|u| public_user_data(u, frontend_url)),
+        "status": i.status_at(now),
+        "public_metadata": i.public_metadata,
+        "private_metadata": i.private_metadata,
+        "url": url,
+        "expires_at": i.expires_at,
+        "created_at": i.created_at,
+        "updated_at": i.updated_at,
+    })
+}
+
+/// What an invitation shows of its organization to the invitee.
+pub fn public_organization_data(org: &Organization, frontend_url: &str) -> Value {
+    json!({
+        "id": org.id.as_str(),
+        "name": org.name,
+        "slug": org.slug,
+        "image_url": image_url(frontend_url, org),
+        "has_image": org.has_image,
     })
 }

@@ -46,6 +46,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "organizationMembership.created",
     "organizationMembership.updated",
     "organizationMembership.deleted",
+    "organizationInvitation.created",
+    "organizationInvitation.accepted",
+    "organizationInvitation.revoked",
 ];
 
 /// Clerk's envelope around an object as the Backend API renders it.

@@ -5,25 +5,27 @@ use axum::extract::{Multipart, Path, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use tessera_core::clock::now_ms;
 use tessera_core::organizations::{
-    MetadataChange, NewOrganization, OrganizationPatch, OrganizationView,
+    MetadataChange, NewInvitation, NewOrganization, OrganizationPatch, OrganizationView,
 };
 use tessera_core::render::organization as render;
 use tessera_core::Core;
 use tessera_domain::identifiers;
 use tessera_store::organizations::{
-    MembershipFilter, MembershipOrder, OrganizationFilter, OrganizationOrder,
+    InvitationFilter, MembershipFilter, MembershipOrder, OrganizationFilter, OrganizationOrder,
 };
-use tessera_store::records::Membership;
+use tessera_store::records::{Membership, OrganizationInvitation};
 
 use crate::bapi::user_actions::image_file;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{rfc3339_ms, JsonBody, QueryPairs, SecretKeyAuth};
+use crate::extract::{rfc3339_ms, JsonArray, JsonBody, QueryPairs, SecretKeyAuth};
 
 fn organization(core: &Core, view: &OrganizationView, with_count: bool) -> Value {
     render::organization(
         &view.organization,
         with_count.then_some(view.members_count),
+        view.pending_invitations,
         &core.frontend_url,
     )
 }
@@ -473,4 +475,211 @@ pub async fn delete_membership(
 ) -> ApiResult<Json<Value>> {
     let m = core.organizations().remove_member(&id, &user_id).await?;
     Ok(Json(membership(&core, &m)))
+}
+
+// --- invitations --------------------------------------------------------------------
+
+fn invitation(core: &Core, i: &OrganizationInvitation) -> Value {
+    render::invitation(
+        i,
+        &core.organizations().roles(),
+        None,
+        i.redirect_url.as_deref(),
+        now_ms(),
+        &core.frontend_url,
+    )
+}
+
+/// Body of `POST /v1/organizations/{organization_id}/invitations` (and each
+/// item of `…/bulk`).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitationBody {
+    email_address: Option<String>,
+    role: Option<String>,
+    inviter_user_id: Option<String>,
+    public_metadata: Option<Map<String, Value>>,
+    private_metadata: Option<Map<String, Value>>,
+    redirect_url: Option<String>,
+    expires_in_days: Option<i64>,
+    notify: Option<bool>,
+}
+
+impl CreateInvitationBody {
+    fn into_new(self) -> ApiResult<NewInvitation> {
+        let email_address = self
+            .email_address
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| ApiError::from(tessera_core::CoreError::missing("email_address")))?;
+        Ok(NewInvitation {
+            email_address,
+            role: self.role.unwrap_or_default(),
+            inviter_user_id: self.inviter_user_id,
+            public_metadata: self.public_metadata,
+            private_metadata: self.private_metadata,
+            redirect_url: self.redirect_url,
+            expires_in_days: self.expires_in_days,
+            notify: self.notify.unwrap_or(true),
+        })
+    }
+}
+
+/// `POST /v1/organizations/{organization_id}/invitations`
+pub async fn create_invitation(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<CreateInvitationBody>,
+) -> ApiResult<Json<Value>> {
+    let created = core
+        .organizations()
+        .invite(&id, vec![body.into_new()?])
+        .await?;
+    let (i, _) = created.first().ok_or_else(ApiError::not_found)?;
+    Ok(Json(invitation(&core, i)))
+}
+
+/// `POST /v1/organizations/{organization_id}/invitations/bulk` (1 to 10): `{data, total_count}`
+pub async fn create_invitations(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    JsonArray(body): JsonArray<CreateInvitationBody>,
+) -> ApiResult<Json<Value>> {
+    if body.is_empty() || body.len() > 10 {
+        return Err(ApiError::invalid("body", "must hold 1 to 10 invitations"));
+    }
+    let inputs = body
+        .into_iter()
+        .map(CreateInvitationBody::into_new)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let created = core.organizations().invite(&id, inputs).await?;
+    let data: Vec<Value> = created.iter().map(|(i, _)| invitation(&core, i)).collect();
+    let total = data.len();
+    Ok(Json(json!({ "data": data, "total_count": total })))
+}
+
+const STATUSES: &[&str] = &["pending", "accepted", "revoked", "expired"];
+
+fn statuses(q: &QueryPairs) -> ApiResult<Vec<String>> {
+    let all = q.all("status");
+    if let Some(bad) = all.iter().find(|s| !STATUSES.contains(&s.as_str())) {
+        return Err(ApiError::invalid(
+            "status",
+            format!("{bad} is not one of pending, accepted, revoked, expired"),
+        ));
+    }
+    Ok(all)
+}
+
+async fn invitation_page(
+    core: &Core,
+    q: &QueryPairs,
+    filter: InvitationFilter,
+) -> ApiResult<Json<Value>> {
+    let (limit, offset) = q.page()?;
+    let (by_email, descending) = order_by(
+        q,
+        (false, true),
+        &[("created_at", false), ("email_address", true)],
+    )?;
+    let (rows, total) = core
+        .organizations()
+        .invitations(&filter, by_email, descending, limit, offset)
+        .await?;
+    let data: Vec<Value> = rows.iter().map(|(i, _)| invitation(core, i)).collect();
+    Ok(Json(json!({ "data": data, "total_count": total })))
+}
+
+/// `GET /v1/organizations/{organization_id}/invitations`
+pub async fn list_invitations(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
+    let filter = InvitationFilter {
+        organization_id: Some(core.organizations().id_of(&id).await?),
+        statuses: statuses(&q)?,
+        email_addresses: q
+            .all("email_address")
+            .iter()
+            .map(|e| e.trim().to_lowercase())
+            .collect(),
+        now: now_ms(),
+        ..InvitationFilter::default()
+    };
+    invitation_page(&core, &q, filter).await
+}
+
+/// `GET /v1/organizations/{organization_id}/invitations/pending` (deprecated by Clerk)
+pub async fn list_pending_invitations(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
+    let filter = InvitationFilter {
+        organization_id: Some(core.organizations().id_of(&id).await?),
+        statuses: vec!["pending".to_owned()],
+        now: now_ms(),
+        ..InvitationFilter::default()
+    };
+    invitation_page(&core, &q, filter).await
+}
+
+/// `GET /v1/organization_invitations` (every organization's; `status`, `query`)
+pub async fn list_instance_invitations(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
+    let filter = InvitationFilter {
+        statuses: statuses(&q)?,
+        query: q.first("query").filter(|s| !s.is_empty()),
+        now: now_ms(),
+        ..InvitationFilter::default()
+    };
+    invitation_page(&core, &q, filter).await
+}
+
+/// `GET /v1/users/{user_id}/organization_invitations` (`status`)
+pub async fn list_user_invitations(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(user_id): Path<String>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
+    let user = core.users().get(&user_id).await?;
+    let (limit, offset) = q.page()?;
+    let (rows, total) = core
+        .organizations()
+        .invitations_for_user(&user.user.id, statuses(&q)?, limit, offset)
+        .await?;
+    let data: Vec<Value> = rows.iter().map(|(i, _)| invitation(&core, i)).collect();
+    Ok(Json(json!({ "data": data, "total_count": total })))
+}
+
+/// `GET /v1/organizations/{organization_id}/invitations/{invitation_id}`
+pub async fn get_invitation(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path((id, invitation_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let (i, _) = core.organizations().invitation(&id, &invitation_id).await?;
+    Ok(Json(invitation(&core, &i)))
+}
+
+/// `POST /v1/organizations/{organization_id}/invitations/{invitation_id}/revoke`
+/// (a `requesting_user_id` in the body is not needed: the secret key acts).
+pub async fn revoke_invitation(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path((id, invitation_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let (i, _) = core
+        .organizations()
+        .revoke_invitation(&id, &invitation_id)
+        .await?;
+    Ok(Json(invitation(&core, &i)))
 }

@@ -95,7 +95,11 @@ pub fn routes() -> Router<Core> {
         )
         .route(
             "/v1/users/{user_id}/organization_invitations",
-            get(ua::list_user_org_records),
+            get(orgs::list_user_invitations),
+        )
+        .route(
+            "/v1/organization_invitations",
+            get(orgs::list_instance_invitations),
         )
         .route(
             "/v1/users/{user_id}/oauth_access_tokens/{provider}",
@@ -271,5 +275,25 @@ pub fn organization_routes() -> Router<Core> {
         .route(
             "/v1/organizations/{organization_id}/memberships/{user_id}/metadata",
             axum::routing::patch(orgs::merge_membership_metadata),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/invitations",
+            get(orgs::list_invitations).post(orgs::create_invitation),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/invitations/bulk",
+            post(orgs::create_invitations),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/invitations/pending",
+            get(orgs::list_pending_invitations),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/invitations/{invitation_id}",
+            get(orgs::get_invitation),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke",
+            post(orgs::revoke_invitation),
         )
 }

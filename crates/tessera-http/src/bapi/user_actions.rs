@@ -221,27 +221,6 @@ pub async fn delete_profile_image(
     )))
 }
 
-/// `GET /v1/users/{user_id}/organization_memberships` and `/organization_invitations`:
-/// empty until organizations exist.
-pub async fn list_user_org_records(
-    _: SecretKeyAuth,
-    State(core): State<Core>,
-    Path(id): Path<String>,
-    q: QueryPairs,
-) -> ApiResult<Json<Value>> {
-    q.page()?;
-    for status in q.all("status") {
-        if !["pending", "accepted", "revoked", "expired"].contains(&status.as_str()) {
-            return Err(ApiError::invalid(
-                "status",
-                "must be one of pending, accepted, revoked, expired",
-            ));
-        }
-    }
-    core.users().get(&id).await?;
-    Ok(Json(json!({ "data": [], "total_count": 0 })))
-}
-
 /// `GET /v1/users/{user_id}/oauth_access_tokens/{provider}`: no external accounts yet.
 pub async fn list_oauth_access_tokens(
     _: SecretKeyAuth,

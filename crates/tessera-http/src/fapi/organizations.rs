@@ -12,11 +12,14 @@ use crate::extract::QueryPairs;
 use axum::extract::{Multipart, Path, State};
 use axum::response::Response;
 use serde_json::{json, Value};
-use tessera_core::organizations::{MetadataChange, OrganizationPatch, OrganizationView};
+use tessera_core::clock::now_ms;
+use tessera_core::organizations::{
+    MetadataChange, NewInvitation, OrganizationPatch, OrganizationView,
+};
 use tessera_core::{Core, CoreError};
 use tessera_domain::organizations::{Action, Role, SystemPermission};
-use tessera_store::organizations::{MembershipFilter, MembershipOrder};
-use tessera_store::records::Membership;
+use tessera_store::organizations::{InvitationFilter, MembershipFilter, MembershipOrder};
+use tessera_store::records::{Membership, Organization, OrganizationInvitation};
 
 /// The caller's membership of organization `id`, if their role allows `action`.
 async fn allowed(core: &Core, me: &Me, id: &str, action: Action) -> ApiResult<Membership> {
@@ -27,7 +30,12 @@ async fn allowed(core: &Core, me: &Me, id: &str, action: Action) -> ApiResult<Me
 }
 
 fn org_body(core: &Core, view: &OrganizationView) -> Value {
-    wire::organization(core, &view.organization, Some(view.members_count))
+    wire::organization(
+        core,
+        &view.organization,
+        Some(view.members_count),
+        view.pending_invitations,
+    )
 }
 
 fn page(data: Vec<Value>, total: i64) -> Value {
@@ -256,9 +264,9 @@ pub async fn list_roles(
     me.respond(&core, body).await
 }
 
-/// `GET /v1/organizations/{id}/invitations`, `…/membership_requests`,
-/// `…/domains`: readable by who may see members or domains; Tessera has none
-/// of them yet, so the lists are empty.
+/// `GET /v1/organizations/{id}/membership_requests` and `…/domains`:
+/// readable by who may see members; Tessera has no verified domains yet, so
+/// the lists are empty.
 pub async fn list_not_yet(
     State(core): State<Core>,
     me: Me,
@@ -310,9 +318,189 @@ pub async fn leave(
     me.respond(&core, body).await
 }
 
-/// `GET /v1/me/organization_invitations` and `…/organization_suggestions`:
-/// empty until invitations and verified domains exist.
+/// `GET /v1/me/organization_suggestions`: empty until verified domains exist.
 pub async fn my_empty_list(State(core): State<Core>, me: Me, q: QueryPairs) -> ApiResult<Response> {
     q.page()?;
     me.respond(&core, page(Vec::new(), 0)).await
+}
+
+// --- invitations --------------------------------------------------------------------
+
+fn invitation_json(core: &Core, i: &OrganizationInvitation) -> Value {
+    let mut out = tessera_core::render::organization::invitation(
+        i,
+        &core.organizations().roles(),
+        None,
+        None,
+        now_ms(),
+        &core.frontend_url,
+    );
+    if let Some(map) = out.as_object_mut() {
+        map.remove("private_metadata");
+    }
+    out
+}
+
+/// An invitation as its invitee sees it (`public_organization_data`).
+fn user_invitation_json(core: &Core, i: &OrganizationInvitation, org: &Organization) -> Value {
+    json!({
+        "object": "organization_invitation",
+        "id": i.id.as_str(),
+        "email_address": i.email_address,
+        "public_organization_data":
+            tessera_core::render::organization::public_organization_data(org, &core.frontend_url),
+        "public_metadata": i.public_metadata,
+        "role": i.role,
+        "status": i.status_at(now_ms()),
+        "created_at": i.created_at,
+        "updated_at": i.updated_at,
+    })
+}
+
+fn statuses(q: &QueryPairs) -> Vec<String> {
+    let all = q.all("status");
+    if all.is_empty() {
+        vec!["pending".to_owned()]
+    } else {
+        all
+    }
+}
+
+/// `GET /v1/organizations/{id}/invitations` (`status`, `limit`, `offset`).
+pub async fn list_invitations(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> ApiResult<Response> {
+    let member = allowed(&core, &me, &id, Action::ManageMemberships).await?;
+    let (limit, offset) = q.page()?;
+    let filter = InvitationFilter {
+        organization_id: Some(member.organization.id.clone()),
+        statuses: statuses(&q),
+        now: now_ms(),
+        ..InvitationFilter::default()
+    };
+    let (rows, total) = core
+        .organizations()
+        .invitations(&filter, false, true, limit, offset)
+        .await?;
+    let data = rows
+        .iter()
+        .map(|(i, _)| invitation_json(&core, i))
+        .collect();
+    me.respond(&core, page(data, total)).await
+}
+
+async fn invite(
+    core: &Core,
+    me: &Me,
+    id: &str,
+    emails: Vec<String>,
+    role: String,
+) -> ApiResult<Vec<OrganizationInvitation>> {
+    let member = allowed(core, me, id, Action::ManageMemberships).await?;
+    if emails.is_empty() {
+        return Err(CoreError::missing("email_address").into());
+    }
+    let inputs = emails
+        .into_iter()
+        .map(|email_address| NewInvitation {
+            email_address,
+            role: role.clone(),
+            inviter_user_id: Some(me.user_id.as_str().to_owned()),
+            notify: true,
+            ..NewInvitation::default()
+        })
+        .collect();
+    let created = core
+        .organizations()
+        .invite(member.organization.id.as_str(), inputs)
+        .await?;
+    Ok(created.into_iter().map(|(i, _)| i).collect())
+}
+
+/// `POST /v1/organizations/{id}/invitations` (`email_address`, `role`).
+pub async fn create_invitation(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let email = form.required_text("email_address")?;
+    let role = form.required_text("role")?;
+    let created = invite(&core, &me, &id, vec![email], role).await?;
+    let body = created
+        .first()
+        .map(|i| invitation_json(&core, i))
+        .unwrap_or(Value::Null);
+    me.respond(&core, body).await
+}
+
+/// `POST /v1/organizations/{id}/invitations/bulk` (`email_address` repeated,
+/// `role`): the invitations as a bare array.
+pub async fn create_invitations(
+    State(core): State<Core>,
+    me: Me,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let emails: Vec<String> = form
+        .0
+        .iter()
+        .filter(|(k, v)| (k == "email_address" || k == "email_address[]") && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect();
+    let role = form.required_text("role")?;
+    let created = invite(&core, &me, &id, emails, role).await?;
+    let body = Value::Array(created.iter().map(|i| invitation_json(&core, i)).collect());
+    me.respond(&core, body).await
+}
+
+/// `POST /v1/organizations/{id}/invitations/{invitation_id}/revoke`.
+pub async fn revoke_invitation(
+    State(core): State<Core>,
+    me: Me,
+    Path((id, invitation_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let member = allowed(&core, &me, &id, Action::ManageMemberships).await?;
+    let (i, _) = core
+        .organizations()
+        .revoke_invitation(member.organization.id.as_str(), &invitation_id)
+        .await?;
+    me.respond(&core, invitation_json(&core, &i)).await
+}
+
+/// `GET /v1/me/organization_invitations` (`status`, `limit`, `offset`): the
+/// invitations to the caller's verified email addresses.
+pub async fn my_invitations(
+    State(core): State<Core>,
+    me: Me,
+    q: QueryPairs,
+) -> ApiResult<Response> {
+    let (limit, offset) = q.page()?;
+    let (rows, total) = core
+        .organizations()
+        .invitations_for_user(&me.user_id, statuses(&q), limit, offset)
+        .await?;
+    let data = rows
+        .iter()
+        .map(|(i, org)| user_invitation_json(&core, i, org))
+        .collect();
+    me.respond(&core, page(data, total)).await
+}
+
+/// `POST /v1/me/organization_invitations/{invitation_id}/accept`: the caller
+/// joins; the client that comes back shows the new membership.
+pub async fn accept_invitation(
+    State(core): State<Core>,
+    me: Me,
+    Path(invitation_id): Path<String>,
+) -> ApiResult<Response> {
+    let (i, org, _) = core
+        .organizations()
+        .accept_invitation(&invitation_id, &me.user_id)
+        .await?;
+    me.respond(&core, user_invitation_json(&core, &i, &org))
+        .await
 }

@@ -131,7 +131,11 @@ pub fn routes() -> Router<Core> {
             "/v1/me/organization_memberships/{organization_id}",
             delete(orgs::leave),
         )
-        .route("/v1/me/organization_invitations", get(orgs::my_empty_list))
+        .route("/v1/me/organization_invitations", get(orgs::my_invitations))
+        .route(
+            "/v1/me/organization_invitations/{invitation_id}/accept",
+            post(orgs::accept_invitation),
+        )
         .route("/v1/me/organization_suggestions", get(orgs::my_empty_list))
 }
 
@@ -162,7 +166,15 @@ pub fn organization_routes() -> Router<Core> {
         )
         .route(
             "/v1/organizations/{organization_id}/invitations",
-            get(orgs::list_not_yet),
+            get(orgs::list_invitations).post(orgs::create_invitation),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/invitations/bulk",
+            post(orgs::create_invitations),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke",
+            post(orgs::revoke_invitation),
         )
         .route(
             "/v1/organizations/{organization_id}/membership_requests",

@@ -22,6 +22,10 @@ fn input(form: &Form) -> ApiResult<SignUpInput> {
         password: form.get("password").map(|p| Password::new(p.to_owned())),
         unsafe_metadata: form.json_object("unsafe_metadata")?,
         legal_accepted: form.flag("legal_accepted"),
+        ticket: match form.strategy()? {
+            Some(Strategy::Ticket) | None => form.text("ticket"),
+            Some(_) => None,
+        },
     })
 }
 

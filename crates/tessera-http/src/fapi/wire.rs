@@ -48,10 +48,16 @@ pub fn user(core: &Core, view: &UserView, memberships: &[Membership]) -> Value {
 }
 
 /// An organization as its members see it (no private metadata).
-pub fn organization(core: &Core, org: &Organization, members_count: Option<i64>) -> Value {
+pub fn organization(
+    core: &Core,
+    org: &Organization,
+    members_count: Option<i64>,
+    pending_invitations: i64,
+) -> Value {
     let mut o = tessera_core::render::organization::organization(
         org,
         Some(members_count.unwrap_or(0)),
+        pending_invitations,
         &core.frontend_url,
     );
     if let Some(map) = o.as_object_mut() {
@@ -67,7 +73,7 @@ pub fn membership(core: &Core, m: &Membership) -> Value {
         &core.organizations().roles(),
         &core.frontend_url,
     );
-    out["organization"] = organization(core, &m.organization, m.members_count);
+    out["organization"] = organization(core, &m.organization, m.members_count, 0);
     if let Some(map) = out.as_object_mut() {
         map.remove("private_metadata");
     }

@@ -12,6 +12,7 @@ use crate::support::{assert_error, unique, TestApp};
 both_backends!(
     members_create_switch_and_manage,
     organizations_off_refuse_creation,
+    invitations_by_email_join_by_ticket_or_acceptance,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -257,4 +258,156 @@ async fn organizations_off_refuse_creation(app: &TestApp) {
     let (status, body) = c.post("/organizations", &[("name", "Nope")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_error(&body, "organization_not_enabled_in_instance");
+}
+
+fn ticket_in(message: &str) -> String {
+    let start = message.find("__clerk_ticket=").expect("a ticket link") + "__clerk_ticket=".len();
+    message[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
+}
+
+async fn invitations_by_email_join_by_ticket_or_acceptance(app: &TestApp) {
+    enable_organizations(app).await;
+    let (ada, ada_email) = user(app, "Ada").await;
+    let (_, bob_email) = user(app, "Bob").await;
+    let (mut a, _) = signed_in(app, &ada_email).await;
+    let (_, out) = a.post("/organizations", &[("name", "Invites")]).await;
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
+
+    // Ada invites Bob (who has an account) and Cy (who has none) from clerk-js.
+    let cy_email = format!("{}@example.com", unique("cy").to_lowercase());
+    let (status, bulk) = a
+        .post(
+            &format!("/organizations/{id}/invitations/bulk"),
+            &[
+                ("email_address", &bob_email),
+                ("email_address", &cy_email),
+                ("role", "org:member"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{bulk}");
+    let sent = bulk["response"].as_array().unwrap();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0]["status"], "pending");
+    assert_eq!(sent[0]["inviter_id"], ada.as_str());
+    let (_, org) = app.get(&format!("/organizations/{id}")).await;
+    assert_eq!(org["pending_invitations_count"], 2);
+    let (status, body) = a
+        .post(
+            &format!("/organizations/{id}/invitations"),
+            &[("email_address", &cy_email), ("role", "org:member")],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "one pending invitation per address: {body}"
+    );
+
+    // Cy signs up through the emailed link's ticket: no code, and joins.
+    let mail = app.smtp.message_for(&cy_email).await;
+    assert!(mail.contains("__clerk_status=sign_up"), "{mail}");
+    let ticket = ticket_in(&mail);
+    assert_eq!(ticket.len(), 64, "{mail}");
+    let mut c = Browser::new(app);
+    let (status, su) = c
+        .post(
+            "/client/sign_ups",
+            &[("strategy", "ticket"), ("ticket", &ticket)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{su}");
+    assert_eq!(su["response"]["email_address"], cy_email.as_str());
+    assert_eq!(su["response"]["status"], "missing_requirements");
+    assert_eq!(su["response"]["unverified_fields"], json!([]), "{su}");
+    let su_id = su["response"]["id"].as_str().unwrap().to_owned();
+    let (status, done) = c
+        .patch(
+            &format!("/client/sign_ups/{su_id}"),
+            &[("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["response"]["status"], "complete", "{done}");
+    let joined = memberships_in_client(&done);
+    assert_eq!(joined[0]["organization"]["id"], id.as_str(), "{done}");
+    assert_eq!(joined[0]["role"], "org:member");
+    // The ticket is single use.
+    let (status, body) = Browser::new(app)
+        .post(
+            "/client/sign_ups",
+            &[("strategy", "ticket"), ("ticket", &ticket)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_error(&body, "ticket_invalid");
+
+    // Bob sees his invitation and accepts it.
+    let mail = app.smtp.message_for(&bob_email).await;
+    assert!(mail.contains("__clerk_status=sign_in"), "{mail}");
+    let (mut b, _) = signed_in(app, &bob_email).await;
+    let (status, mine) = b
+        .get("/me/organization_invitations?status=pending&limit=10&offset=0")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(mine["response"]["total_count"], 1);
+    let inv = &mine["response"]["data"][0];
+    assert_eq!(inv["public_organization_data"]["name"], "Invites");
+    let inv_id = inv["id"].as_str().unwrap().to_owned();
+    let (status, accepted) = b
+        .post(
+            &format!("/me/organization_invitations/{inv_id}/accept"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    assert_eq!(accepted["response"]["status"], "accepted");
+    assert_eq!(
+        memberships_in_client(&accepted)[0]["organization"]["id"],
+        id.as_str()
+    );
+
+    // The Backend API sees the invitations and revokes one.
+    let (_, all) = app
+        .get(&format!("/organizations/{id}/invitations?status=accepted"))
+        .await;
+    assert_eq!(all["total_count"], 2, "{all}");
+    let dan_email = format!("{}@example.com", unique("dan").to_lowercase());
+    let (status, inv) = app
+        .post(
+            &format!("/organizations/{id}/invitations"),
+            json!({"email_address": dan_email, "role": "org:admin", "inviter_user_id": ada,
+                   "public_metadata": {"team": "x"}, "redirect_url": "http://localhost:3000/join"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{inv}");
+    assert_eq!(inv["object"], "organization_invitation");
+    assert_eq!(inv["url"], "http://localhost:3000/join");
+    let mail = app.smtp.message_for(&dan_email).await;
+    assert!(
+        mail.contains("http://localhost:3000/join?__clerk_ticket="),
+        "{mail}"
+    );
+    let inv_id = inv["id"].as_str().unwrap();
+    let (status, revoked) = app
+        .post(
+            &format!("/organizations/{id}/invitations/{inv_id}/revoke"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{revoked}");
+    assert_eq!(revoked["status"], "revoked");
+    let (status, body) = app
+        .post(
+            &format!("/organizations/{id}/invitations/{inv_id}/revoke"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_error(&body, "organization_invitation_not_pending");
+    let (_, every) = app.get("/organization_invitations?status=revoked").await;
+    assert!(every["total_count"].as_i64().unwrap() >= 1);
 }

@@ -73,6 +73,23 @@ impl SmtpSink {
 
     /// Waits (up to 10 s) for a message to `to` and returns the 6-digit code in its subject.
     pub async fn code_for(&self, to: &str) -> String {
+        let message = self.raw_for(to).await;
+        let subject = message
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("subject:"))
+            .unwrap_or_default()
+            .to_owned();
+        let code: String = subject
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(6)
+            .collect();
+        assert_eq!(code.len(), 6, "no code in {subject:?}");
+        code
+    }
+
+    /// Waits (up to 10 s) for the newest message to `to`; its raw text.
+    async fn raw_for(&self, to: &str) -> String {
         for _ in 0..200 {
             let found = self
                 .messages
@@ -86,18 +103,7 @@ impl SmtpSink {
                 })
                 .cloned();
             if let Some(message) = found {
-                let subject = message
-                    .lines()
-                    .find(|l| l.to_ascii_lowercase().starts_with("subject:"))
-                    .unwrap_or_default()
-                    .to_owned();
-                let code: String = subject
-                    .chars()
-                    .filter(char::is_ascii_digit)
-                    .take(6)
-                    .collect();
-                assert_eq!(code.len(), 6, "no code in {subject:?}");
-                return code;
+                return message;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -107,6 +113,15 @@ impl SmtpSink {
     /// How many messages arrived in total.
     pub fn count(&self) -> usize {
         self.messages.lock().unwrap().len()
+    }
+
+    /// Waits (up to 10 s) for a message to `to` and returns its text with
+    /// quoted-printable soft breaks and `=3D` undone.
+    pub async fn message_for(&self, to: &str) -> String {
+        self.raw_for(to)
+            .await
+            .replace("=\n", "")
+            .replace("=3D", "=")
     }
 }
 
