@@ -134,6 +134,16 @@ pub fn identified_with_password(
     first_factor_passed(state, second_factor_available)
 }
 
+/// Identified by an invitation's ticket, which is the first factor too (the
+/// link reached the address it was sent to).
+pub fn identified_with_ticket(
+    mut state: SignInState,
+    second_factor_available: bool,
+) -> (SignInState, Vec<Effect>) {
+    state.first_factor = Some(Verification::passed(Strategy::Ticket));
+    first_factor_passed(state, second_factor_available)
+}
+
 /// Prepares a first factor: a code strategy stores the code's verification
 /// (bound to `key`) and sends it; a password needs nothing.
 pub fn prepare_first_factor(
@@ -354,6 +364,12 @@ mod tests {
         let (state, effects) = identified_with_password(identified(), true);
         assert_eq!(state.status, SignInStatus::NeedsSecondFactor);
         assert!(effects.is_empty());
+
+        // An invitation's ticket is a first factor too.
+        let (state, effects) = identified_with_ticket(identified(), false);
+        assert_eq!(state.status, SignInStatus::Complete);
+        assert_eq!(effects, [Effect::StartSession { two_factors: false }]);
+        assert_eq!(state.first_factor.unwrap().strategy, Strategy::Ticket);
 
         let wrong = attempt_first_factor(
             identified(),

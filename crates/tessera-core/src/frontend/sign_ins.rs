@@ -222,11 +222,20 @@ impl crate::SignIns<'_> {
         identifier: Option<String>,
         password: Option<Password>,
         strategy: Option<&str>,
+        ticket: Option<String>,
         info: &RequestInfo,
     ) -> CoreResult<SignInOutcome> {
         let now = now_ms();
         let settings = &self.instance().settings;
-        let identifier = identifier
+        // An invitation's ticket names the address, and proves it.
+        let invitation = match ticket.filter(|t| !t.is_empty()) {
+            Some(ticket) => Some(self.organizations().invitation_by_ticket(&ticket).await?.0),
+            None => None,
+        };
+        let identifier = invitation
+            .as_ref()
+            .map(|i| i.email_address.clone())
+            .or(identifier)
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty());
         self.limit_sign_in_attempts(info, identifier.as_deref())
@@ -288,7 +297,30 @@ impl crate::SignIns<'_> {
         let mut tx = self.begin().await?;
         let (mut client_row, mut new_token) = ensure_client(&mut tx, client, now).await?;
         sign_in.client_id = client_row.id.clone();
-        if password_ok {
+        if let (Some(invitation), Some(user)) = (&invitation, &user) {
+            let second = self.second_factor_available(&mut tx, &sign_in).await?;
+            let (state, effects) = machine::identified_with_ticket(state_of(&sign_in), second);
+            apply_state(&mut sign_in, state, now);
+            if let Some(token) = self
+                .apply_effects(&mut tx, &mut sign_in, &mut client_row, effects, info, now)
+                .await?
+            {
+                new_token = Some(token);
+            }
+            match self
+                .organizations()
+                .join_in(&mut tx, &invitation.id, &user.id, now)
+                .await
+            {
+                // A member already: the ticket still signs them in.
+                Err(CoreError::NotAllowed {
+                    code: ErrorCode::AlreadyAMemberInOrganization,
+                    ..
+                })
+                | Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        } else if password_ok {
             let second = self.second_factor_available(&mut tx, &sign_in).await?;
             let (state, effects) = machine::identified_with_password(state_of(&sign_in), second);
             apply_state(&mut sign_in, state, now);

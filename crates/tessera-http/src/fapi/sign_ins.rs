@@ -25,6 +25,7 @@ pub async fn create_sign_in(
             form.text("identifier"),
             form.get("password").map(|p| Password::new(p.to_owned())),
             form.text("strategy").as_deref(),
+            form.text("ticket"),
             &caller.info,
         )
         .await?;

@@ -370,11 +370,37 @@ async fn invitations_by_email_join_by_ticket_or_acceptance(app: &TestApp) {
         id.as_str()
     );
 
+    // Eve has an account: the ticket of her link signs her in, and she joins.
+    let (eve, eve_email) = user(app, "Eve").await;
+    let (status, _) = app
+        .post(
+            &format!("/organizations/{id}/invitations"),
+            json!({"email_address": eve_email, "role": "org:member"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mail = app.smtp.message_for(&eve_email).await;
+    assert!(mail.contains("/sign-in?__clerk_ticket="), "{mail}");
+    let mut e = Browser::new(app);
+    let (status, si) = e
+        .post(
+            "/client/sign_ins",
+            &[("strategy", "ticket"), ("ticket", &ticket_in(&mail))],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{si}");
+    assert_eq!(si["response"]["status"], "complete", "{si}");
+    assert_eq!(si["client"]["sessions"][0]["user"]["id"], eve.as_str());
+    assert_eq!(
+        memberships_in_client(&si)[0]["organization"]["id"],
+        id.as_str()
+    );
+
     // The Backend API sees the invitations and revokes one.
     let (_, all) = app
         .get(&format!("/organizations/{id}/invitations?status=accepted"))
         .await;
-    assert_eq!(all["total_count"], 2, "{all}");
+    assert_eq!(all["total_count"], 3, "{all}");
     let dan_email = format!("{}@example.com", unique("dan").to_lowercase());
     let (status, inv) = app
         .post(
