@@ -25,6 +25,13 @@ use tower::ServiceExt;
 
 use crate::config::HttpLimits;
 
+/// The most a request's head (request line and headers) may take. The parser
+/// checks its buffer only between reads, so a single read may carry a head
+/// past the limit to its end; a bound well below what such a read can add
+/// keeps a head of several times the limit refused (431) every time, while
+/// a URI up to the parser's own limit (64 KiB, else 414) still fits.
+const MAX_HEAD_BYTES: usize = 128 * 1024;
+
 /// How long open connections get to finish when the server stops.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -38,6 +45,7 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
