@@ -608,9 +608,15 @@ pub async fn list_memberships(
         MembershipOrder::Username => "u.username",
         MembershipOrder::EmailAddress => "e.identifier",
     };
-    // NULLs last either way, as on both backends alike.
+    // NULLs last either way, as on both backends alike (creation times are
+    // never NULL: that order walks the (organization, created_at) index).
+    let nulls_last = if order == MembershipOrder::CreatedAt {
+        String::new()
+    } else {
+        format!("CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, ")
+    };
     buf.push(&format!(
-        " ORDER BY CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, {column} {dir}, m.id {dir} LIMIT "
+        " ORDER BY {nulls_last}{column} {dir}, m.id {dir} LIMIT "
     ))
     .bind(limit)
     .push(" OFFSET ")
@@ -621,9 +627,11 @@ pub async fn list_memberships(
     rows.into_iter().map(Membership::try_from).collect()
 }
 
-/// How many memberships match.
+/// How many memberships match (the filters read the membership and its user only).
 pub async fn count_memberships(conn: &mut Conn, filter: &MembershipFilter) -> StoreResult<i64> {
-    let mut buf = SqlBuf::new(&format!("SELECT COUNT(*){MEMBERSHIP_FROM}"));
+    let mut buf = SqlBuf::new(
+        "SELECT COUNT(*) FROM organization_memberships m JOIN users u ON u.id = m.user_id",
+    );
     membership_where(&mut buf, filter);
     Ok(sqlx::query_scalar_with(&buf.sql, buf.args)
         .fetch_one(conn)
