@@ -76,12 +76,34 @@ pub struct OrgClaims {
     pub permissions: Vec<String>,
 }
 
+/// `admin` and `org:admin` are the same role (Clerk's SDKs compare them so).
+fn with_org_prefix(role: &str) -> String {
+    let mut bare = role;
+    while let Some(rest) = bare.strip_prefix("org:") {
+        bare = rest;
+    }
+    format!("org:{bare}")
+}
+
 impl Claims {
-    /// Whether the active organization grants `permission` (`org:<feature>:<permission>`).
+    /// Whether the active organization grants `permission` (`org:<feature>:<permission>`,
+    /// or `<feature>:<permission>`). System permissions (`org:sys_…`) are never in
+    /// session tokens, so they are never granted here.
     pub fn has_permission(&self, permission: &str) -> bool {
+        let wanted = with_org_prefix(permission);
         self.organization
             .as_ref()
-            .is_some_and(|o| o.permissions.iter().any(|p| p == permission))
+            .is_some_and(|o| o.permissions.contains(&wanted))
+    }
+
+    /// Whether the member's role in the active organization is `role`
+    /// (`org:admin`, or `admin`).
+    pub fn has_role(&self, role: &str) -> bool {
+        let wanted = with_org_prefix(role);
+        self.organization
+            .as_ref()
+            .and_then(|o| o.role.as_deref())
+            .is_some_and(|r| with_org_prefix(r) == wanted)
     }
 }
 
@@ -256,6 +278,17 @@ mod tests {
             ]
         );
         assert!(claims.has_permission("org:reports:export"));
+        assert!(claims.has_permission("reports:export"));
+        assert!(!claims.has_permission("org:reports:read"));
+        assert!(claims.has_role("org:admin"));
+        assert!(claims.has_role("admin"));
+        assert!(!claims.has_role("org:member"));
+    }
+
+    #[test]
+    fn no_organization_no_role() {
+        let claims = parse(base()).unwrap();
+        assert!(!claims.has_role("org:admin"));
         assert!(!claims.has_permission("org:reports:read"));
     }
 
