@@ -9,7 +9,6 @@ use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{
     OrganizationId, OrganizationInvitationId, OrganizationMembershipId, UserId,
 };
-use tessera_domain::metadata::deep_merge;
 use tessera_domain::organizations::{self as policy, Roles};
 use tessera_store::organizations::{
     self as store, MembershipFilter, MembershipOrder, OrganizationFilter, OrganizationOrder,
@@ -119,11 +118,7 @@ fn apply_metadata(
         (private, change.private_metadata),
     ] {
         if let Some(patch) = patch {
-            if replace {
-                *target = patch.into_iter().filter(|(_, v)| !v.is_null()).collect();
-            } else {
-                deep_merge(target, patch);
-            }
+            tessera_domain::metadata::apply(target, patch, replace);
         }
     }
 }

@@ -7,7 +7,6 @@ use tessera_domain::error_code::ErrorCode;
 use tessera_domain::identifiers::{self, Invalid};
 use tessera_domain::ids::{IdentificationId, UserId};
 use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
-use tessera_domain::metadata::deep_merge;
 use tessera_domain::settings::InstanceSettings;
 use tessera_domain::verification::Strategy;
 use tessera_store::records::{Identification, User};
@@ -533,11 +532,7 @@ impl crate::Users<'_> {
                 (&mut user.unsafe_metadata, patch.unsafe_metadata),
             ] {
                 if let Some(change) = change {
-                    if replace {
-                        *target = change.into_iter().filter(|(_, v)| !v.is_null()).collect();
-                    } else {
-                        deep_merge(target, change);
-                    }
+                    tessera_domain::metadata::apply(target, change, replace);
                 }
             }
             Ok(())

@@ -25,6 +25,16 @@ pub fn deep_merge(target: &mut Map<String, Value>, patch: Map<String, Value>) {
     }
 }
 
+/// Applies a metadata change: merged into `target` ([`deep_merge`]), or, with
+/// `replace`, in its place (its `null` values left out).
+pub fn apply(target: &mut Map<String, Value>, patch: Map<String, Value>, replace: bool) {
+    if replace {
+        *target = patch.into_iter().filter(|(_, v)| !v.is_null()).collect();
+    } else {
+        deep_merge(target, patch);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,14 @@ pub fn header_text(headers: &HeaderMap, name: HeaderName) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The token of an `Authorization: Bearer …` value, trimmed.
+pub fn bearer(authorization: &str) -> Option<&str> {
+    authorization
+        .strip_prefix("Bearer ")
+        .or_else(|| authorization.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
 /// The request carried the instance's secret key as a bearer token.
 #[derive(Debug, Clone, Copy)]
 pub struct SecretKeyAuth;
@@ -38,11 +46,7 @@ impl FromRequestParts<Core> for SecretKeyAuth {
                      in the Authorization header as `Bearer sk_...`",
                 )
             })?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .unwrap_or_default();
+        let token = bearer(header).unwrap_or_default();
         if core.check_secret_key(token) {
             Ok(Self)
         } else {

@@ -14,11 +14,8 @@ fn carries_secret_key(headers: &HeaderMap) -> bool {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .is_some_and(|token| token.trim().starts_with("sk_"))
+        .and_then(crate::extract::bearer)
+        .is_some_and(|token| token.starts_with("sk_"))
 }
 
 /// Whether `path` is one both APIs serve.
