@@ -1,6 +1,7 @@
 //! `tessera-bench orgs`: one organization with N members (created through the
 //! Backend API), then the member lists timed one request after the other,
-//! and session tokens with an active organization against tokens without.
+//! and session tokens with an active organization (as admin, and with a role
+//! of 50 custom permissions) against tokens without.
 
 use std::time::{Duration, Instant};
 
@@ -62,6 +63,14 @@ async fn timed_get(
         bail!("GET {path}: {status}");
     }
     Ok(t.elapsed())
+}
+
+/// The claims of a JWT (its payload, not verified).
+fn claims(jwt: &str) -> anyhow::Result<Value> {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).context("a JWT has three parts")?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?;
+    Ok(serde_json::from_slice(&bytes)?)
 }
 
 /// Runs the scenario.
@@ -173,39 +182,88 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     report("GET /organizations/{id}?include_members_count", times);
 
-    // Tokens with the organization active against tokens without, alternated.
-    let with_org = server
+    // A role granting 50 custom permissions (10 features x 5 actions), given
+    // to one more member.
+    let mut permission_ids = Vec::with_capacity(50);
+    for feature in 0..10 {
+        for action in ["read", "create", "update", "delete", "export"] {
+            let p = server
+                .bapi_post(
+                    &http,
+                    "organization_permissions",
+                    &json!({"name": format!("f{feature} {action}"), "key": format!("org:feature{feature}:{action}")}),
+                )
+                .await?;
+            permission_ids.push(p["id"].clone());
+        }
+    }
+    server
         .bapi_post(
             &http,
-            "sessions",
-            &json!({"user_id": admin_id, "active_organization_id": org_id}),
+            "organization_roles",
+            &json!({"name": "Fifty", "key": "org:fifty", "permissions": permission_ids,
+                    "include_in_initial_role_set": true}),
         )
         .await?;
-    let without = server
-        .bapi_post(&http, "sessions", &json!({"user_id": admin_id}))
+    let fifty = server
+        .bapi_post(
+            &http,
+            "users",
+            &json!({"email_address": ["fifty@bench.example.com"], "skip_password_requirement": true}),
+        )
         .await?;
-    let (sid_org, sid_plain) = (
-        with_org["id"].as_str().context("sid")?.to_owned(),
-        without["id"].as_str().context("sid")?.to_owned(),
-    );
-    let (mut t_org, mut t_plain) = (Vec::new(), Vec::new());
-    for k in 0..args.samples * 2 {
-        let (sid, into) = if k % 2 == 0 {
-            (&sid_org, &mut t_org)
-        } else {
-            (&sid_plain, &mut t_plain)
-        };
+    server
+        .bapi_post(
+            &http,
+            &format!("organizations/{org_id}/memberships"),
+            &json!({"user_id": fifty["id"], "role": "org:fifty"}),
+        )
+        .await?;
+
+    // Tokens with the organization active (as admin, and with 50 custom
+    // permissions) against tokens without, alternated.
+    let mut sessions = Vec::new();
+    for body in [
+        json!({"user_id": admin_id, "active_organization_id": org_id}),
+        json!({"user_id": fifty["id"], "active_organization_id": org_id}),
+        json!({"user_id": admin_id}),
+    ] {
+        let session = server.bapi_post(&http, "sessions", &body).await?;
+        sessions.push(session["id"].as_str().context("sid")?.to_owned());
+    }
+    let mut times = vec![Vec::new(), Vec::new(), Vec::new()];
+    let mut fifty_claims = Value::Null;
+    for k in 0..args.samples * 3 {
+        let which = k % 3;
+        let sid = &sessions[which];
         let t = Instant::now();
         let token = server
             .bapi_post(&http, &format!("sessions/{sid}/tokens"), &json!({}))
             .await?;
-        into.push(t.elapsed());
-        if token["jwt"].as_str().is_none() {
+        times[which].push(t.elapsed());
+        let Some(jwt) = token["jwt"].as_str() else {
             bail!("no token: {token}");
+        };
+        if which == 1 {
+            fifty_claims = claims(jwt)?;
         }
     }
+    let [t_org, t_fifty, t_plain] =
+        <[Vec<Duration>; 3]>::try_from(times).map_err(|_| anyhow::anyhow!("three scenarios"))?;
     let a = report("POST /sessions/{id}/tokens, organization active", t_org);
+    let f = report(
+        "POST /sessions/{id}/tokens, active org, 50 custom perms",
+        t_fifty,
+    );
     let b = report("POST /sessions/{id}/tokens, personal account", t_plain);
     println!("token p50 ratio (organization / personal): {:.3}", a / b);
+    println!(
+        "token p50 ratio (50 custom permissions / personal): {:.3}",
+        f / b
+    );
+    println!(
+        "claims with 50 custom permissions: fea={} per={} fpm={}",
+        fifty_claims["fea"], fifty_claims["o"]["per"], fifty_claims["o"]["fpm"]
+    );
     server.stop().await
 }

@@ -146,4 +146,47 @@ describe('organizations', () => {
     assert.equal(auth.has({ role: 'org:admin' }), false);
     await clerk.organizations.deleteOrganization(org.id);
   });
+
+  test('custom roles and permissions: has({ permission }) on the token, role sets', async () => {
+    const s = uniq().replace(/[^a-z0-9]/g, '');
+    const read = await clerk.organizationPermissions.createOrganizationPermission({ name: 'Read', key: `org:reports${s}:read` });
+    const edit = await clerk.organizationPermissions.createOrganizationPermission({ name: 'Edit', key: `org:reports${s}:edit` });
+    assert.match(read.id, idPattern('perm'));
+    const role = await clerk.organizationRoles.createOrganizationRole({
+      name: 'Analyst',
+      key: `org:analyst${s}`,
+      permissions: [read.id],
+      includeInInitialRoleSet: true,
+    });
+    assert.match(role.id, idPattern('role'));
+    assert.deepEqual(role.permissions.map((p) => p.key), [read.key]);
+    const listed = await clerk.organizationRoles.getOrganizationRoleList({ query: role.key });
+    assert.equal(listed.totalCount, 1);
+
+    const { user: ada } = await createTestUser({ firstName: 'Ada' });
+    const { user: bob } = await createTestUser({ firstName: 'Bob' });
+    const org = await clerk.organizations.createOrganization({ name: 'Reports Org', createdBy: ada.id });
+    await clerk.organizations.createOrganizationMembership({ organizationId: org.id, userId: bob.id, role: role.key });
+    const session = await clerk.sessions.createSession({ userId: bob.id, activeOrganizationId: org.id });
+
+    let auth = await authOf((await clerk.sessions.getToken(session.id)).jwt);
+    assert.equal(auth.orgRole, role.key);
+    assert.deepEqual(auth.orgPermissions, [read.key]);
+    assert.equal(auth.has({ permission: read.key }), true);
+    assert.equal(auth.has({ permission: edit.key }), false);
+
+    // Granted to the role: the next token carries it.
+    await clerk.organizationRoles.assignPermissionToOrganizationRole({ organizationRoleId: role.id, permissionId: edit.id });
+    auth = await authOf((await clerk.sessions.getToken(session.id)).jwt);
+    assert.equal(auth.has({ permission: edit.key }), true);
+    assert.deepEqual([...auth.orgPermissions].sort(), [edit.key, read.key].sort());
+
+    const set = await clerk.roleSets.getRoleSet('role_set:default');
+    assert.ok(set.roles.some((r) => r.key === role.key), 'included in the initial role set');
+    await clerk.organizations.deleteOrganization(org.id);
+    const after = await clerk.roleSets.replaceRoleInRoleSet({ roleSetKeyOrId: 'role_set:default', roleKey: role.key, toRoleKey: 'org:member' });
+    assert.ok(!after.roles.some((r) => r.key === role.key));
+    const gone = await clerk.organizationRoles.deleteOrganizationRole(role.id);
+    assert.equal(gone.deleted, true);
+  });
 });

@@ -429,6 +429,7 @@ fn assemble(
         outbox: tokio::sync::Notify::new(),
         clients,
         instance: RwLock::new(Arc::new(instance)),
+        roles: RwLock::new(Arc::default()),
         moved_to: std::sync::Mutex::new(None),
     }))
 }

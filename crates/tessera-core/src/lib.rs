@@ -20,6 +20,7 @@ pub mod passwords;
 pub mod rate_limits;
 pub mod render;
 pub mod request;
+pub mod roles;
 pub mod sessions;
 pub mod sms;
 pub mod users;
@@ -62,6 +63,9 @@ pub struct Inner {
     /// Clients by token between writes (on when this process is the only writer).
     pub clients: frontend::client_cache::ClientCache,
     instance: RwLock<Arc<Instance>>,
+    /// The organization roles, permissions and role sets, reread on each
+    /// change here and with the instance (other replicas' changes).
+    roles: RwLock<Arc<tessera_domain::organizations::Roles>>,
     /// The frontend URL the instance was moved to while this server runs (it
     /// keeps the one it started with until restarted), once warned about.
     moved_to: std::sync::Mutex<Option<String>>,
@@ -99,6 +103,11 @@ service!(
     /// Organizations, their memberships and logos.
     Organizations,
     organizations
+);
+service!(
+    /// The organization permissions, roles and role sets of the instance.
+    OrganizationRoles,
+    organization_roles
 );
 service!(
     /// Users: the Backend API's user resource, passwords, and the signed-in user's own account.
@@ -151,6 +160,32 @@ impl Core {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// A snapshot of the organization roles, permissions and role sets.
+    pub fn roles(&self) -> Arc<tessera_domain::organizations::Roles> {
+        match self.0.roles.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_roles(&self, roles: tessera_domain::organizations::Roles) {
+        let roles = Arc::new(roles);
+        match self.0.roles.write() {
+            Ok(mut guard) => *guard = roles,
+            Err(poisoned) => *poisoned.into_inner() = roles,
+        }
+    }
+
+    /// Rereads the roles after a change committed.
+    pub(crate) async fn reload_roles(
+        &self,
+    ) -> CoreResult<Arc<tessera_domain::organizations::Roles>> {
+        let mut conn = self.store.read().await?;
+        let roles = tessera_store::roles::load(&mut conn).await?;
+        self.set_roles(roles);
+        Ok(self.roles())
     }
 
     fn set_instance(&self, inst: Instance) {
@@ -266,6 +301,7 @@ impl Core {
             }
             self.set_instance(inst);
         }
+        self.set_roles(tessera_store::roles::load(&mut conn).await?);
         let keys = tessera_store::keys::list(&mut conn).await?;
         self.keyring.load(keys)
     }

@@ -81,6 +81,8 @@ pub struct NewOrganization {
     pub private_metadata: Option<Map<String, Value>>,
     /// Backdated creation time (ms).
     pub created_at: Option<i64>,
+    /// The role set (key or id); absent = the instance's initial set.
+    pub role_set_key: Option<String>,
 }
 
 /// Changes of BAPI `PATCH /v1/organizations/{id}`; `None` leaves a field alone.
@@ -96,6 +98,8 @@ pub struct OrganizationPatch {
     pub admin_delete_enabled: Option<bool>,
     /// Backdated creation time (ms).
     pub created_at: Option<i64>,
+    /// Another role set (key or id): every member's role must be in it.
+    pub role_set_key: Option<String>,
 }
 
 /// Public and private metadata to merge or replace.
@@ -185,8 +189,8 @@ fn event_data(core: &Organizations<'_>, view: &OrganizationView) -> Value {
 
 impl Organizations<'_> {
     /// The instance's roles.
-    pub fn roles(&self) -> Roles {
-        Roles::default()
+    pub fn roles(&self) -> std::sync::Arc<Roles> {
+        self.core.roles()
     }
 
     async fn resolve(&self, conn: &mut Conn, id_or_slug: &str) -> CoreResult<Organization> {
@@ -268,6 +272,18 @@ impl Organizations<'_> {
             .max_allowed_memberships
             .unwrap_or(settings.max_allowed_memberships);
         check_max(max)?;
+        let roles = self.roles();
+        let set = match &input.role_set_key {
+            Some(key) => roles.find_set(key).ok_or_else(|| {
+                CoreError::value(
+                    "role_set_key",
+                    format!("{key} is not a role set of this instance"),
+                )
+            })?,
+            None => roles
+                .initial_set()
+                .ok_or_else(|| CoreError::Internal("the instance has no role set".to_owned()))?,
+        };
         let creator = match &input.created_by {
             Some(raw) => Some(UserId::parse(raw).ok_or_else(|| {
                 CoreError::value("created_by", "must be the id of an existing user")
@@ -306,6 +322,7 @@ impl Organizations<'_> {
             public_metadata: input.public_metadata.unwrap_or_default(),
             private_metadata: input.private_metadata.unwrap_or_default(),
             created_by: creator.clone(),
+            role_set_id: Some(set.id.clone()),
             created_at,
             updated_at: now,
         };
@@ -316,7 +333,7 @@ impl Organizations<'_> {
                 id: OrganizationMembershipId::generate(now),
                 organization_id: org.id.clone(),
                 user_id: user.clone(),
-                role: settings.creator_role.clone(),
+                role: set.creator_role.clone(),
                 public_metadata: Map::new(),
                 private_metadata: Map::new(),
                 created_at: now,
@@ -408,6 +425,24 @@ impl Organizations<'_> {
         }
         if let Some(at) = patch.created_at {
             org.created_at = at;
+        }
+        if let Some(key) = &patch.role_set_key {
+            let roles = self.roles();
+            let set = roles.find_set(key).ok_or_else(|| {
+                CoreError::value(
+                    "role_set_key",
+                    format!("{key} is not a role set of this instance"),
+                )
+            })?;
+            for role in store::member_roles(&mut tx, &org.id).await? {
+                if !set.roles.contains(&role) {
+                    return Err(CoreError::value(
+                        "role_set_key",
+                        format!("members have {role}, which {} lacks", set.key),
+                    ));
+                }
+            }
+            org.role_set_id = Some(set.id.clone());
         }
         self.save_changed(tx, org).await
     }
@@ -596,6 +631,9 @@ impl Organizations<'_> {
         }
         let mut tx = self.begin().await?;
         let org = self.resolve(&mut tx, id_or_slug).await?;
+        for input in &inputs {
+            self.check_role_in(&org, &input.role)?;
+        }
         let members = store::members_count(&mut tx, &org.id).await?;
         let pending_filter = store::InvitationFilter {
             organization_id: Some(org.id.clone()),
@@ -957,6 +995,22 @@ impl Organizations<'_> {
         Ok(())
     }
 
+    /// Refuses a role the organization's role set does not have.
+    fn check_role_in(&self, org: &Organization, role: &str) -> CoreResult<()> {
+        let roles = self.roles();
+        let allowed = roles
+            .set_or_initial(org.role_set_id.as_deref())
+            .is_some_and(|set| set.roles.iter().any(|r| r == role));
+        if allowed {
+            Ok(())
+        } else {
+            Err(CoreError::value(
+                "role",
+                format!("{role} is not a role of this organization"),
+            ))
+        }
+    }
+
     /// Adds a user to an organization with a role.
     pub async fn add_member(
         &self,
@@ -971,6 +1025,7 @@ impl Organizations<'_> {
         let now = now_ms();
         let mut tx = self.begin().await?;
         let org = self.resolve(&mut tx, id_or_slug).await?;
+        self.check_role_in(&org, role)?;
         if tessera_store::users::find(&mut tx, &user).await?.is_none() {
             return Err(CoreError::value(
                 "user_id",
@@ -1074,6 +1129,7 @@ impl Organizations<'_> {
         self.check_role(role)?;
         let mut tx = self.begin().await?;
         let mut member = self.member(&mut tx, id_or_slug, user_id).await?;
+        self.check_role_in(&member.organization, role)?;
         let roles = self.roles();
         if !roles.manages_members(role) {
             self.keep_a_manager(&mut tx, &member.organization.id, &member.membership)

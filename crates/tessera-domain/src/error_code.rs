@@ -174,6 +174,11 @@ error_codes! {
     OrganizationMembershipQuotaExceeded = "organization_membership_quota_exceeded", 403, None;
     /// The change would leave the organization without an admin.
     OrganizationMinimumPermissionsNeeded = "organization_minimum_permissions_needed", 422, None;
+    /// The record exists already (a permission the role grants already).
+    DuplicateRecord = "duplicate_record", 409, None;
+    /// The role is still given to members or invitations, or a role set
+    /// needs it.
+    OrganizationRoleInUse = "organization_role_in_use", 422, None;
     /// Too many requests in the current window.
     TooManyRequests = "too_many_requests", 429, None;
     /// A bug or a broken dependency (details are logged, not sent).

@@ -150,6 +150,12 @@ ids! {
     OrganizationMembershipId => "orgmem";
     /// An invitation to an organization.
     OrganizationInvitationId => "orginv";
+    /// A permission of organization members.
+    PermissionId => "perm";
+    /// A role of organization members.
+    RoleId => "role";
+    /// A role set.
+    RoleSetId => "rs";
 }
 
 #[cfg(test)]

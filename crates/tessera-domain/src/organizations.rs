@@ -89,58 +89,204 @@ impl Action {
 pub const ADMIN_ROLE: &str = "org:admin";
 /// The member role every instance has.
 pub const MEMBER_ROLE: &str = "org:member";
+/// The role set new organizations get on a fresh instance.
+pub const DEFAULT_ROLE_SET: &str = "role_set:default";
+
+/// A permission: one of the system permissions or an instance's own
+/// (`org:<feature>:<action>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    /// `perm_…`
+    pub id: String,
+    /// `org:<feature>:<action>`.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// What it allows, in words.
+    pub description: String,
+    /// One of Clerk's system permissions, which cannot change.
+    pub system: bool,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    /// Milliseconds since the epoch.
+    pub updated_at: i64,
+}
 
 /// A role: its key (`org:admin`), display name and the permissions it grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
+    /// `role_…`
+    pub id: String,
     /// `org:<name>`.
     pub key: String,
     /// Display name.
     pub name: String,
-    /// Permission keys, system and custom (`org:<feature>:<action>`).
+    /// What it is for, in words.
+    pub description: Option<String>,
+    /// Permission keys, system and custom, sorted.
     pub permissions: Vec<String>,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    /// Milliseconds since the epoch.
+    pub updated_at: i64,
 }
 
-/// The roles of an instance.
+impl Role {
+    /// Whether the role may be given to an organization's creator: it must
+    /// be able to manage the members, or the organization would have nobody
+    /// who can.
+    pub fn creator_eligible(&self) -> bool {
+        self.permissions
+            .iter()
+            .any(|p| p == SystemPermission::MembershipsManage.key())
+    }
+}
+
+/// A role set: the roles an organization's members can have, with the one
+/// its creator gets and the one new members get.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Roles(Vec<Role>);
+pub struct RoleSet {
+    /// `rs_…`
+    pub id: String,
+    /// `role_set:<name>`.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// What it is for, in words.
+    pub description: Option<String>,
+    /// New organizations get this set (exactly one set is initial).
+    pub initial: bool,
+    /// Role keys, in the order they were added.
+    pub roles: Vec<String>,
+    /// Role key new members get (invitations by domain, suggestions).
+    pub default_role: String,
+    /// Role key an organization's creator gets.
+    pub creator_role: String,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    /// Milliseconds since the epoch.
+    pub updated_at: i64,
+}
+
+/// The roles of an instance: permissions, roles and role sets, read together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles {
+    /// Every permission, system ones first.
+    pub permissions: Vec<Permission>,
+    /// Every role.
+    pub roles: Vec<Role>,
+    /// Every role set.
+    pub sets: Vec<RoleSet>,
+}
 
 impl Default for Roles {
-    /// Clerk's two default roles: admins may do everything, members may see
-    /// the other members.
+    /// Clerk's two default roles in the default role set: admins may do
+    /// everything, members may see the other members. (A stored instance
+    /// holds the same rows, seeded by its first migration of roles.)
     fn default() -> Self {
-        Self(vec![
-            Role {
-                key: ADMIN_ROLE.to_owned(),
-                name: "Admin".to_owned(),
-                permissions: SystemPermission::ALL
-                    .iter()
-                    .map(|p| p.key().to_owned())
-                    .collect(),
-            },
-            Role {
-                key: MEMBER_ROLE.to_owned(),
-                name: "Member".to_owned(),
-                permissions: vec![SystemPermission::MembershipsRead.key().to_owned()],
-            },
-        ])
+        let permissions = SystemPermission::ALL
+            .iter()
+            .map(|p| Permission {
+                id: String::new(),
+                key: p.key().to_owned(),
+                name: p.key().to_owned(),
+                description: String::new(),
+                system: true,
+                created_at: 0,
+                updated_at: 0,
+            })
+            .collect();
+        let role = |key: &str, name: &str, permissions: Vec<String>| Role {
+            id: String::new(),
+            key: key.to_owned(),
+            name: name.to_owned(),
+            description: None,
+            permissions,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let mut all: Vec<String> = SystemPermission::ALL
+            .iter()
+            .map(|p| p.key().to_owned())
+            .collect();
+        all.sort();
+        Self {
+            permissions,
+            roles: vec![
+                role(ADMIN_ROLE, "Admin", all),
+                role(
+                    MEMBER_ROLE,
+                    "Member",
+                    vec![SystemPermission::MembershipsRead.key().to_owned()],
+                ),
+            ],
+            sets: vec![RoleSet {
+                id: String::new(),
+                key: DEFAULT_ROLE_SET.to_owned(),
+                name: "Default role set".to_owned(),
+                description: None,
+                initial: true,
+                roles: vec![ADMIN_ROLE.to_owned(), MEMBER_ROLE.to_owned()],
+                default_role: MEMBER_ROLE.to_owned(),
+                creator_role: ADMIN_ROLE.to_owned(),
+                created_at: 0,
+                updated_at: 0,
+            }],
+        }
     }
 }
 
 impl Roles {
     /// The role with this key.
     pub fn get(&self, key: &str) -> Option<&Role> {
-        self.0.iter().find(|r| r.key == key)
+        self.roles.iter().find(|r| r.key == key)
+    }
+
+    /// The role with this id.
+    pub fn role_with_id(&self, id: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+
+    /// The permission with this id.
+    pub fn permission_with_id(&self, id: &str) -> Option<&Permission> {
+        self.permissions.iter().find(|p| p.id == id)
     }
 
     /// Every role.
     pub fn all(&self) -> &[Role] {
-        &self.0
+        &self.roles
     }
 
     /// The permissions a role grants (none for an unknown role).
     pub fn permissions(&self, key: &str) -> &[String] {
         self.get(key).map_or(&[], |r| r.permissions.as_slice())
+    }
+
+    /// The role set new organizations get.
+    pub fn initial_set(&self) -> Option<&RoleSet> {
+        self.sets
+            .iter()
+            .find(|s| s.initial)
+            .or_else(|| self.sets.first())
+    }
+
+    /// The role set with this id, or the initial one when the id is unknown
+    /// or absent.
+    pub fn set_or_initial(&self, id: Option<&str>) -> Option<&RoleSet> {
+        id.and_then(|id| self.sets.iter().find(|s| s.id == id))
+            .or_else(|| self.initial_set())
+    }
+
+    /// The role set with this key or id.
+    pub fn find_set(&self, key_or_id: &str) -> Option<&RoleSet> {
+        self.sets
+            .iter()
+            .find(|s| s.key == key_or_id || s.id == key_or_id)
+    }
+
+    /// The roles an organization in `set` may give, in the set's order.
+    pub fn roles_of(&self, set: &RoleSet) -> Vec<&Role> {
+        set.roles.iter().filter_map(|k| self.get(k)).collect()
     }
 
     /// Whether a member with `role` may take `action`.
@@ -154,6 +300,50 @@ impl Roles {
     pub fn manages_members(&self, role: &str) -> bool {
         self.allows(role, Action::ManageMemberships)
     }
+}
+
+/// Whether `key` is a valid role key: `org:` then lowercase letters, digits
+/// and underscores.
+pub fn valid_role_key(key: &str) -> bool {
+    key.strip_prefix("org:").is_some_and(plain_segment)
+}
+
+/// Whether `key` is a valid key for an instance's own permission:
+/// `org:<feature>:<action>`, each segment lowercase letters, digits and
+/// underscores, the feature not starting with `sys_`.
+pub fn valid_permission_key(key: &str) -> bool {
+    let Some((feature, action)) = key.strip_prefix("org:").and_then(|r| r.split_once(':')) else {
+        return false;
+    };
+    plain_segment(feature) && plain_segment(action) && !feature.starts_with("sys_")
+}
+
+/// Whether `key` is a valid role set key: `role_set:` then lowercase
+/// letters, digits and underscores.
+pub fn valid_role_set_key(key: &str) -> bool {
+    key.strip_prefix("role_set:").is_some_and(plain_segment)
+}
+
+/// A role set key made from a name (`"Enterprise plan"` →
+/// `role_set:enterprise_plan`).
+pub fn role_set_key_from(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let out = out.trim_end_matches('_');
+    format!("role_set:{}", if out.is_empty() { "custom" } else { out })
+}
+
+fn plain_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Longest slug and name.
@@ -299,6 +489,39 @@ mod tests {
         assert!(!roles.allows("org:unknown", Action::ReadMemberships));
         assert!(roles.manages_members(ADMIN_ROLE));
         assert!(!roles.manages_members(MEMBER_ROLE));
+        assert!(roles.get(ADMIN_ROLE).unwrap().creator_eligible());
+        assert!(!roles.get(MEMBER_ROLE).unwrap().creator_eligible());
+        let set = roles.initial_set().unwrap();
+        assert_eq!(set.key, DEFAULT_ROLE_SET);
+        assert_eq!(roles.roles_of(set).len(), 2);
+        assert_eq!(roles.set_or_initial(Some("rs_unknown")), Some(set));
+    }
+
+    #[test]
+    fn keys_of_roles_permissions_and_sets() {
+        assert!(valid_role_key("org:billing_manager"));
+        for bad in ["billing", "org:", "org:Billing", "org:a:b", "org:a-b"] {
+            assert!(!valid_role_key(bad), "{bad}");
+        }
+        assert!(valid_permission_key("org:invoices:read"));
+        for bad in [
+            "org:invoices",
+            "org:sys_profile:manage",
+            "invoices:read",
+            "org:invoices:read:x",
+            "org::read",
+            "org:Invoices:read",
+        ] {
+            assert!(!valid_permission_key(bad), "{bad}");
+        }
+        assert!(valid_role_set_key("role_set:enterprise"));
+        assert!(!valid_role_set_key("role_set:"));
+        assert!(!valid_role_set_key("enterprise"));
+        assert_eq!(
+            role_set_key_from("Enterprise plan!"),
+            "role_set:enterprise_plan"
+        );
+        assert_eq!(role_set_key_from("!!"), "role_set:custom");
     }
 
     #[test]

@@ -157,10 +157,6 @@ pub struct OrganizationSettings {
     pub domains_enabled: bool,
     /// Enrollment modes allowed for verified domains.
     pub domains_enrollment_modes: Vec<String>,
-    /// Role given to an organization's creator.
-    pub creator_role: String,
-    /// Role given to members joining through a verified domain.
-    pub domains_default_role: String,
 }
 
 impl Default for OrganizationSettings {
@@ -171,8 +167,6 @@ impl Default for OrganizationSettings {
             admin_delete_enabled: true,
             domains_enabled: false,
             domains_enrollment_modes: Vec::new(),
-            creator_role: "org:admin".to_owned(),
-            domains_default_role: "org:member".to_owned(),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod organizations;
 pub mod rate_limits;
 pub mod records;
+pub mod roles;
 mod rows;
 pub mod sessions;
 mod sql;

@@ -18,7 +18,7 @@ const COLUMNS: &str = "organizations.id, organizations.name, organizations.slug,
     organizations.has_image, organizations.image_version, \
     organizations.max_allowed_memberships, organizations.admin_delete_enabled, \
     organizations.public_metadata, organizations.private_metadata, organizations.created_by, \
-    organizations.created_at, organizations.updated_at";
+    organizations.role_set_id, organizations.created_at, organizations.updated_at";
 
 /// Members of `organizations.id`, as a column.
 const MEMBERS_COUNT: &str = "(SELECT COUNT(*) FROM organization_memberships mc \
@@ -36,6 +36,7 @@ struct OrganizationRow {
     public_metadata: String,
     private_metadata: String,
     created_by: Option<String>,
+    role_set_id: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -54,6 +55,7 @@ impl TryFrom<OrganizationRow> for Organization {
             public_metadata: json_map(&r.public_metadata)?,
             private_metadata: json_map(&r.private_metadata)?,
             created_by: r.created_by.map(UserId::from_trusted),
+            role_set_id: r.role_set_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -110,8 +112,8 @@ pub async fn insert(conn: &mut Conn, org: &Organization) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO organizations (id, name, slug, has_image, image_version, \
          max_allowed_memberships, admin_delete_enabled, public_metadata, private_metadata, \
-         created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         created_by, role_set_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(org.id.as_str().to_owned())
     .bind(org.name.clone())
@@ -123,6 +125,7 @@ pub async fn insert(conn: &mut Conn, org: &Organization) -> StoreResult<()> {
     .bind(json_text(&org.public_metadata))
     .bind(json_text(&org.private_metadata))
     .bind(org.created_by.as_ref().map(|u| u.as_str().to_owned()))
+    .bind(org.role_set_id.clone())
     .bind(org.created_at)
     .bind(org.updated_at)
     .execute(conn)
@@ -135,7 +138,8 @@ pub async fn update(conn: &mut Conn, org: &Organization) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE organizations SET name = $1, slug = $2, has_image = $3, image_version = $4, \
          max_allowed_memberships = $5, admin_delete_enabled = $6, public_metadata = $7, \
-         private_metadata = $8, created_at = $9, updated_at = $10 WHERE id = $11",
+         private_metadata = $8, created_at = $9, updated_at = $10, role_set_id = $11 \
+         WHERE id = $12",
     )
     .bind(org.name.clone())
     .bind(org.slug.clone())
@@ -147,6 +151,7 @@ pub async fn update(conn: &mut Conn, org: &Organization) -> StoreResult<()> {
     .bind(json_text(&org.private_metadata))
     .bind(org.created_at)
     .bind(org.updated_at)
+    .bind(org.role_set_id.clone())
     .bind(org.id.as_str().to_owned())
     .execute(conn)
     .await?;
@@ -303,6 +308,16 @@ pub async fn members_count(conn: &mut Conn, id: &OrganizationId) -> StoreResult<
     )
     .bind(id.as_str().to_owned())
     .fetch_one(conn)
+    .await?)
+}
+
+/// The roles the members of an organization have.
+pub async fn member_roles(conn: &mut Conn, id: &OrganizationId) -> StoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT role FROM organization_memberships WHERE organization_id = $1",
+    )
+    .bind(id.as_str().to_owned())
+    .fetch_all(conn)
     .await?)
 }
 

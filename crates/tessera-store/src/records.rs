@@ -288,6 +288,9 @@ pub struct Organization {
     pub private_metadata: Map<String, Value>,
     /// The user who created it, if one did.
     pub created_by: Option<UserId>,
+    /// The role set whose roles its members can have (`rs_…`); `None` reads
+    /// as the instance's initial set.
+    pub role_set_id: Option<String>,
     /// Creation time (ms).
     pub created_at: i64,
     /// Last change (ms).

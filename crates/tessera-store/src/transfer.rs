@@ -18,6 +18,11 @@ pub const TABLES: &[&str] = &[
     "users",
     "identifications",
     "profile_images",
+    "organization_permissions",
+    "organization_roles",
+    "organization_role_permissions",
+    "role_sets",
+    "role_set_roles",
     "organizations",
     "organization_memberships",
     "organization_invitations",
@@ -35,6 +40,17 @@ pub const TABLES: &[&str] = &[
     "webhook_deliveries",
     "webhook_attempts",
     "jobs",
+];
+
+/// Tables whose rows the migrations seed (the system permissions, the
+/// default roles and role set): a copy replaces the destination's seeds with
+/// the source's rows, which hold the same seeds as they stand there.
+const SEEDED: &[&str] = &[
+    "organization_permissions",
+    "organization_roles",
+    "organization_role_permissions",
+    "role_sets",
+    "role_set_roles",
 ];
 
 /// How a column's values travel.
@@ -72,7 +88,7 @@ pub type CopyReport = Vec<(&'static str, u64)>;
 pub async fn copy_all(from: &Store, to: &Store) -> StoreResult<CopyReport> {
     let mut dst = to.begin().await?;
     check_tables(&mut dst, to.backend()).await?;
-    for table in TABLES {
+    for table in TABLES.iter().filter(|t| !SEEDED.contains(t)) {
         let count: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(&mut *dst)
             .await?
@@ -83,6 +99,11 @@ pub async fn copy_all(from: &Store, to: &Store) -> StoreResult<CopyReport> {
                  copy into a new database"
             )));
         }
+    }
+    for table in SEEDED.iter().rev() {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *dst)
+            .await?;
     }
     let mut src = from.read().await?;
     snapshot(&mut src, from.backend()).await?;

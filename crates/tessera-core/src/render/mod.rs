@@ -6,5 +6,6 @@
 
 pub mod identification;
 pub mod organization;
+pub mod roles;
 pub mod session;
 pub mod user;

@@ -49,6 +49,12 @@ pub const EVENT_TYPES: &[&str] = &[
     "organizationInvitation.created",
     "organizationInvitation.accepted",
     "organizationInvitation.revoked",
+    "role.created",
+    "role.updated",
+    "role.deleted",
+    "permission.created",
+    "permission.updated",
+    "permission.deleted",
 ];
 
 /// Clerk's envelope around an object as the Backend API renders it.

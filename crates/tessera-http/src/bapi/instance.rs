@@ -139,7 +139,10 @@ pub async fn update_restrictions(
 
 /// `GET /v1/instance/organization_settings`
 pub async fn get_organization_settings(_: SecretKeyAuth, State(core): State<Core>) -> Json<Value> {
-    Json(wire::instance::organization_settings(&core.instance()))
+    Json(wire::instance::organization_settings(
+        &core.instance(),
+        &core.roles(),
+    ))
 }
 
 /// Body of `PATCH /v1/instance/organization_settings`.
@@ -162,11 +165,36 @@ pub async fn update_organization_settings(
     State(core): State<Core>,
     JsonBody(b): JsonBody<OrganizationSettingsBody>,
 ) -> ApiResult<Json<Value>> {
-    let _ = (
-        b.slug_disabled,
-        b.creator_role_id,
-        b.domains_default_role_id,
-    );
+    let _ = b.slug_disabled;
+    if b.creator_role_id.is_some() || b.domains_default_role_id.is_some() {
+        // The initial role set holds both roles: they join it if needed.
+        let roles = core.roles();
+        let key_of = |param: &str, raw: &str| {
+            roles
+                .roles
+                .iter()
+                .find(|r| r.id == raw || r.key == raw)
+                .map(|r| r.key.clone())
+                .ok_or_else(|| CoreError::value(param, format!("{raw} is not a role")))
+        };
+        let creator = b
+            .creator_role_id
+            .as_deref()
+            .map(|r| key_of("creator_role_id", r))
+            .transpose()?;
+        let default = b
+            .domains_default_role_id
+            .as_deref()
+            .map(|r| key_of("domains_default_role_id", r))
+            .transpose()?;
+        let set = roles
+            .initial_set()
+            .ok_or_else(|| CoreError::Internal("the instance has no role set".to_owned()))?;
+        let keys = creator.iter().chain(default.iter()).cloned().collect();
+        core.organization_roles()
+            .add_roles(&set.id, keys, default, creator)
+            .await?;
+    }
     let inst = core
         .settings()
         .update_settings(|s| {
@@ -206,5 +234,8 @@ pub async fn update_organization_settings(
             Ok(())
         })
         .await?;
-    Ok(Json(wire::instance::organization_settings(&inst)))
+    Ok(Json(wire::instance::organization_settings(
+        &inst,
+        &core.roles(),
+    )))
 }

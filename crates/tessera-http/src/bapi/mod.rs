@@ -4,6 +4,7 @@ pub mod identifications;
 pub mod instance;
 pub mod instance_extra;
 pub mod organizations;
+pub mod roles;
 pub mod router;
 pub mod sessions;
 pub mod user_actions;

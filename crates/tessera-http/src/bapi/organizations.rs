@@ -130,23 +130,12 @@ pub struct CreateOrganizationBody {
     role_set_key: Option<String>,
 }
 
-fn no_role_sets(key: Option<&str>) -> ApiResult<()> {
-    match key {
-        None => Ok(()),
-        Some(key) => Err(ApiError::invalid(
-            "role_set_key",
-            format!("{key} is not a role set of this instance"),
-        )),
-    }
-}
-
 /// `POST /v1/organizations`
 pub async fn create_organization(
     _: SecretKeyAuth,
     State(core): State<Core>,
     JsonBody(body): JsonBody<CreateOrganizationBody>,
 ) -> ApiResult<Json<Value>> {
-    no_role_sets(body.role_set_key.as_deref())?;
     let input = NewOrganization {
         name: body.name.unwrap_or_default(),
         slug: body.slug,
@@ -158,6 +147,7 @@ pub async fn create_organization(
             .created_at
             .map(|t| rfc3339_ms("created_at", &t))
             .transpose()?,
+        role_set_key: body.role_set_key,
     };
     let view = core.organizations().create(input).await?;
     Ok(Json(organization(&core, &view, true)))
@@ -198,7 +188,6 @@ pub async fn update_organization(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateOrganizationBody>,
 ) -> ApiResult<Json<Value>> {
-    no_role_sets(body.role_set_key.as_deref())?;
     let patch = OrganizationPatch {
         name: body.name,
         slug: body.slug,
@@ -208,6 +197,7 @@ pub async fn update_organization(
             .created_at
             .map(|t| rfc3339_ms("created_at", &t))
             .transpose()?,
+        role_set_key: body.role_set_key,
     };
     let orgs = core.organizations();
     let mut view = orgs.update(&id, patch).await?;

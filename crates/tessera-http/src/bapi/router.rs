@@ -5,7 +5,7 @@ use axum::Router;
 use tessera_core::Core;
 
 use super::{
-    identifications as idn, instance, instance_extra as ix, organizations as orgs, sessions,
+    identifications as idn, instance, instance_extra as ix, organizations as orgs, roles, sessions,
     user_actions as ua, users, webhooks as wh,
 };
 
@@ -212,6 +212,47 @@ pub fn routes() -> Router<Core> {
         .route(
             "/v1/instance/restrictions",
             axum::routing::patch(instance::update_restrictions),
+        )
+        .route(
+            "/v1/organization_permissions",
+            get(roles::list_permissions).post(roles::create_permission),
+        )
+        .route(
+            "/v1/organization_permissions/{permission_id}",
+            get(roles::get_permission)
+                .patch(roles::update_permission)
+                .delete(roles::delete_permission),
+        )
+        .route(
+            "/v1/organization_roles",
+            get(roles::list_roles).post(roles::create_role),
+        )
+        .route(
+            "/v1/organization_roles/{role_id}",
+            get(roles::get_role)
+                .patch(roles::update_role)
+                .delete(roles::delete_role),
+        )
+        .route(
+            "/v1/organization_roles/{role_id}/permissions/{permission_id}",
+            post(roles::assign_permission).delete(roles::remove_permission),
+        )
+        .route(
+            "/v1/role_sets",
+            get(roles::list_role_sets).post(roles::create_role_set),
+        )
+        .route(
+            "/v1/role_sets/{role_set}",
+            get(roles::get_role_set).patch(roles::update_role_set),
+        )
+        .route(
+            "/v1/role_sets/{role_set}/replace",
+            post(roles::replace_role_set),
+        )
+        .route("/v1/role_sets/{role_set}/roles", post(roles::add_roles))
+        .route(
+            "/v1/role_sets/{role_set}/roles/replace",
+            post(roles::replace_role),
         )
         .route(
             "/v1/instance/organization_settings",

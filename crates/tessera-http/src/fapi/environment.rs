@@ -35,6 +35,8 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
     let inst = core.instance();
     let s = &inst.settings;
     let u = &s.user;
+    let roles = core.roles();
+    let role_set = roles.initial_set();
     // Behind the app's proxy the page URLs are the hosted pages, on the app's
     // origin. Otherwise they are relative (the app's own routes): clerk-js on a
     // development key refuses absolute URLs of another origin than the page's
@@ -221,11 +223,11 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
             "domains": {
                 "enabled": s.organizations.domains_enabled,
                 "enrollment_modes": s.organizations.domains_enrollment_modes,
-                "default_role": s.organizations.domains_default_role,
+                "default_role": role_set.map(|s| s.default_role.as_str()),
             },
             "slug": { "disabled": false },
             "organization_creation_defaults": { "enabled": false },
-            "creator_role": s.organizations.creator_role,
+            "creator_role": role_set.map(|s| s.creator_role.as_str()),
         },
         "commerce_settings": {
             "billing": {

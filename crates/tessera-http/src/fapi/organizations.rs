@@ -16,8 +16,9 @@ use tessera_core::clock::now_ms;
 use tessera_core::organizations::{
     MetadataChange, NewInvitation, OrganizationPatch, OrganizationView,
 };
+use tessera_core::render::roles::{self as render_roles, Api};
 use tessera_core::{Core, CoreError};
-use tessera_domain::organizations::{Action, Role, SystemPermission};
+use tessera_domain::organizations::Action;
 use tessera_store::organizations::{InvitationFilter, MembershipFilter, MembershipOrder};
 use tessera_store::records::{Membership, Organization, OrganizationInvitation};
 
@@ -214,34 +215,6 @@ pub async fn remove_member(
     me.respond(&core, wire::membership(&core, &m)).await
 }
 
-fn permission_json(key: &str) -> Value {
-    let system = SystemPermission::ALL.iter().any(|p| p.key() == key);
-    json!({
-        "object": "permission",
-        "id": format!("perm_{}", key.replace(':', "_")),
-        "key": key,
-        "name": key,
-        "description": "",
-        "type": if system { "system" } else { "user" },
-        "created_at": 0,
-        "updated_at": 0,
-    })
-}
-
-fn role_json(role: &Role) -> Value {
-    json!({
-        "object": "role",
-        "id": format!("role_{}", role.key.replace(':', "_")),
-        "key": role.key,
-        "name": role.name,
-        "description": "",
-        "permissions": role.permissions.iter().map(|p| permission_json(p)).collect::<Vec<_>>(),
-        "is_creator_eligible": true,
-        "created_at": 0,
-        "updated_at": 0,
-    })
-}
-
 /// `GET /v1/organizations/{id}/roles`: the roles a member can be given.
 pub async fn list_roles(
     State(core): State<Core>,
@@ -249,15 +222,18 @@ pub async fn list_roles(
     Path(id): Path<String>,
     q: QueryPairs,
 ) -> ApiResult<Response> {
-    allowed(&core, &me, &id, Action::ReadMemberships).await?;
+    let member = allowed(&core, &me, &id, Action::ReadMemberships).await?;
     let (limit, offset) = q.page()?;
     let roles = core.organizations().roles();
-    let all = roles.all();
+    let all = roles
+        .set_or_initial(member.organization.role_set_id.as_deref())
+        .map(|set| roles.roles_of(set))
+        .unwrap_or_default();
     let data = all
         .iter()
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
         .take(usize::try_from(limit).unwrap_or(0))
-        .map(role_json)
+        .map(|r| render_roles::role(r, &roles, Api::Frontend))
         .collect();
     let mut body = page(data, i64::try_from(all.len()).unwrap_or(i64::MAX));
     body["has_role_set_migration"] = json!(false);

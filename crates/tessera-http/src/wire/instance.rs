@@ -1,6 +1,7 @@
 //! `instance`, `instance_restrictions` and `organization_settings` objects.
 
 use serde_json::{json, Value};
+use tessera_domain::organizations::Roles;
 use tessera_store::records::Instance;
 
 /// The instance.
@@ -28,20 +29,22 @@ pub fn restrictions(inst: &Instance) -> Value {
 }
 
 /// The organization settings.
-pub fn organization_settings(inst: &Instance) -> Value {
+pub fn organization_settings(inst: &Instance, roles: &Roles) -> Value {
     let o = &inst.settings.organizations;
+    let set = roles.initial_set();
     json!({
         "object": "organization_settings",
         "enabled": o.enabled,
         "max_allowed_memberships": o.max_allowed_memberships,
         "max_allowed_roles": 10,
         "max_allowed_domains": 10,
-        "creator_role": o.creator_role,
+        "max_role_sets_allowed": 10,
+        "creator_role": set.map(|s| s.creator_role.as_str()),
         "admin_delete_enabled": o.admin_delete_enabled,
         "domains_enabled": o.domains_enabled,
         "slug_disabled": false,
         "domains_enrollment_modes": o.domains_enrollment_modes,
-        "domains_default_role": o.domains_default_role,
-        "initial_role_set_key": null,
+        "domains_default_role": set.map(|s| s.default_role.as_str()),
+        "initial_role_set_key": set.map(|s| s.key.as_str()),
     })
 }

@@ -13,6 +13,7 @@ both_backends!(
     members_create_switch_and_manage,
     organizations_off_refuse_creation,
     invitations_by_email_join_by_ticket_or_acceptance,
+    custom_roles_decide_what_members_may_do,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -436,4 +437,82 @@ async fn invitations_by_email_join_by_ticket_or_acceptance(app: &TestApp) {
     assert_error(&body, "organization_invitation_not_pending");
     let (_, every) = app.get("/organization_invitations?status=revoked").await;
     assert!(every["total_count"].as_i64().unwrap() >= 1);
+}
+
+/// The id of a permission, by key (Backend API).
+async fn permission_id(app: &TestApp, key: &str) -> Value {
+    let (_, found) = app
+        .get(&format!("/organization_permissions?query={key}"))
+        .await;
+    found["data"][0]["id"].clone()
+}
+
+async fn custom_roles_decide_what_members_may_do(app: &TestApp) {
+    enable_organizations(app).await;
+    let read = permission_id(app, "org:sys_memberships:read").await;
+    let manage = permission_id(app, "org:sys_memberships:manage").await;
+    for (key, perms) in [
+        ("org:moderator", json!([read, manage])),
+        ("org:guest", json!([])),
+    ] {
+        let (status, role) = app
+            .post(
+                "/organization_roles",
+                json!({"name": key, "key": key, "permissions": perms,
+                       "include_in_initial_role_set": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{role}");
+    }
+    let (_, ada_email) = user(app, "Ada").await;
+    let (bob, bob_email) = user(app, "Bob").await;
+    let (carol, carol_email) = user(app, "Carol").await;
+    let (mut a, _) = signed_in(app, &ada_email).await;
+    let (_, out) = a.post("/organizations", &[("name", "Forum")]).await;
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
+    for (who, role) in [(&bob, "org:moderator"), (&carol, "org:guest")] {
+        let (status, m) = a
+            .post(
+                &format!("/organizations/{id}/memberships"),
+                &[("user_id", who.as_str()), ("role", role)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{m}");
+    }
+    // The roles clerk-js offers are the organization's set's.
+    let (_, roles) = a.get(&format!("/organizations/{id}/roles")).await;
+    let listed: Vec<&str> = roles["response"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        ["org:admin", "org:member", "org:moderator", "org:guest"]
+    );
+
+    // A guest (no permissions) cannot even list the members.
+    let (mut c, _) = signed_in(app, &carol_email).await;
+    let (status, body) = c.get(&format!("/organizations/{id}/memberships")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // A moderator manages members but not the organization's profile.
+    let (mut b, _) = signed_in(app, &bob_email).await;
+    let (status, body) = b
+        .patch(&format!("/organizations/{id}"), &[("name", "Mine")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_error(&body, "authorization_invalid");
+    let (status, body) = b
+        .delete(&format!("/organizations/{id}/memberships/{carol}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Its permissions are on the client's membership, as clerk-js reads them.
+    let (_, client) = b.get("/client").await;
+    let perms =
+        &client["response"]["sessions"][0]["user"]["organization_memberships"][0]["permissions"];
+    assert_eq!(
+        perms,
+        &json!(["org:sys_memberships:manage", "org:sys_memberships:read"])
+    );
 }

@@ -23,6 +23,7 @@ mod identifications;
 mod instance;
 mod operations;
 mod organizations;
+mod roles;
 mod second_factor;
 mod sessions;
 mod users;

@@ -21,7 +21,7 @@ both_backends!(
     tokens_carry_the_active_organization,
 );
 
-async fn new_user(app: &TestApp, first_name: &str) -> String {
+pub(crate) async fn new_user(app: &TestApp, first_name: &str) -> String {
     let email = format!("{}@example.com", unique(first_name).to_lowercase());
     let (status, user) = app
         .post(
@@ -33,7 +33,7 @@ async fn new_user(app: &TestApp, first_name: &str) -> String {
     user["id"].as_str().unwrap().to_owned()
 }
 
-async fn new_org(app: &TestApp, body: Value) -> Value {
+pub(crate) async fn new_org(app: &TestApp, body: Value) -> Value {
     let (status, org) = app.post("/organizations", body).await;
     assert_eq!(status, StatusCode::OK, "{org}");
     org
@@ -539,7 +539,7 @@ fn claims_of(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-async fn token(app: &TestApp, session: &str) -> Value {
+pub(crate) async fn token(app: &TestApp, session: &str) -> Value {
     let (status, t) = app
         .post(&format!("/sessions/{session}/tokens"), json!({}))
         .await;
