@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod codes;
+pub mod domains;
 pub mod error;
 pub mod frontend;
 pub mod identifications;
@@ -103,6 +104,11 @@ service!(
     /// Organizations, their memberships and logos.
     Organizations,
     organizations
+);
+service!(
+    /// Verified domains of organizations, their suggestions and membership requests.
+    OrganizationDomains,
+    organization_domains
 );
 service!(
     /// The organization permissions, roles and role sets of the instance.

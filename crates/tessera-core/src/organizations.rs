@@ -181,6 +181,7 @@ async fn free_slug(conn: &mut Conn, base: &str) -> CoreResult<String> {
 fn event_data(core: &Organizations<'_>, view: &OrganizationView) -> Value {
     crate::render::organization::organization(
         &view.organization,
+        &core.roles(),
         Some(view.members_count),
         view.pending_invitations,
         &core.frontend_url,
@@ -893,34 +894,71 @@ impl Organizations<'_> {
         if invitation.status_at(now) != "pending" {
             return Err(not_pending());
         }
-        if store::find_membership(conn, &org.id, user).await?.is_some() {
-            return Err(CoreError::NotAllowed {
-                code: ErrorCode::AlreadyAMemberInOrganization,
-                detail: "You are already a member of this organization.".to_owned(),
-            });
-        }
-        let m = OrganizationMembership {
-            id: OrganizationMembershipId::generate(now),
-            organization_id: org.id.clone(),
-            user_id: user.clone(),
-            role: invitation.role.clone(),
-            public_metadata: invitation.public_metadata.clone(),
-            private_metadata: invitation.private_metadata.clone(),
-            created_at: now,
-            updated_at: now,
-        };
-        store::insert_membership(conn, &m).await?;
+        let mut m = Self::new_membership(&org, user, &invitation.role, now);
+        m.public_metadata.clone_from(&invitation.public_metadata);
+        m.private_metadata.clone_from(&invitation.private_metadata);
+        let membership = self.join(conn, &org, &m).await?;
         store::update_invitation_status(conn, &invitation.id, "accepted", now).await?;
         invitation.status = "accepted".to_owned();
         invitation.updated_at = now;
-        let membership = store::find_membership(conn, &org.id, user)
-            .await?
-            .ok_or(CoreError::NotFound)?;
         self.emit_invitation(conn, "organizationInvitation.accepted", &invitation, now)
             .await?;
+        Ok((invitation, org, membership))
+    }
+
+    /// In the caller's transaction: a new membership of `org` (its user
+    /// not a member yet), within the organization's quota, with its event.
+    pub(crate) async fn join(
+        &self,
+        conn: &mut Conn,
+        org: &Organization,
+        m: &OrganizationMembership,
+    ) -> CoreResult<Membership> {
+        if store::find_membership(conn, &org.id, &m.user_id)
+            .await?
+            .is_some()
+        {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::AlreadyAMemberInOrganization,
+                detail: "The user is already a member of this organization.".to_owned(),
+            });
+        }
+        let count = store::members_count(conn, &org.id).await?;
+        if org.max_allowed_memberships > 0 && count >= org.max_allowed_memberships {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::OrganizationMembershipQuotaExceeded,
+                detail: format!(
+                    "This organization allows {} members.",
+                    org.max_allowed_memberships
+                ),
+            });
+        }
+        store::insert_membership(conn, m).await?;
+        let membership = store::find_membership(conn, &org.id, &m.user_id)
+            .await?
+            .ok_or(CoreError::NotFound)?;
         self.emit_membership(conn, "organizationMembership.created", &membership)
             .await?;
-        Ok((invitation, org, membership))
+        Ok(membership)
+    }
+
+    /// A membership of `user` in `org` with `role`, no metadata, created now.
+    pub(crate) fn new_membership(
+        org: &Organization,
+        user: &UserId,
+        role: &str,
+        now: i64,
+    ) -> OrganizationMembership {
+        OrganizationMembership {
+            id: OrganizationMembershipId::generate(now),
+            organization_id: org.id.clone(),
+            user_id: user.clone(),
+            role: role.to_owned(),
+            public_metadata: Map::new(),
+            private_metadata: Map::new(),
+            created_at: now,
+            updated_at: now,
+        }
     }
 
     /// The pending invitation an emailed ticket belongs to.
@@ -940,7 +978,7 @@ impl Organizations<'_> {
         }
     }
 
-    async fn emit_invitation(
+    pub(crate) async fn emit_invitation(
         &self,
         conn: &mut Conn,
         event_type: &str,
@@ -1032,47 +1070,14 @@ impl Organizations<'_> {
                 "must be the id of an existing user",
             ));
         }
-        if store::find_membership(&mut tx, &org.id, &user)
-            .await?
-            .is_some()
-        {
-            return Err(CoreError::NotAllowed {
-                code: ErrorCode::AlreadyAMemberInOrganization,
-                detail: "The user is already a member of this organization.".to_owned(),
-            });
-        }
-        let count = store::members_count(&mut tx, &org.id).await?;
-        if org.max_allowed_memberships > 0 && count >= org.max_allowed_memberships {
-            return Err(CoreError::NotAllowed {
-                code: ErrorCode::OrganizationMembershipQuotaExceeded,
-                detail: format!(
-                    "This organization allows {} members.",
-                    org.max_allowed_memberships
-                ),
-            });
-        }
-        let mut m = OrganizationMembership {
-            id: OrganizationMembershipId::generate(now),
-            organization_id: org.id.clone(),
-            user_id: user.clone(),
-            role: role.to_owned(),
-            public_metadata: Map::new(),
-            private_metadata: Map::new(),
-            created_at: now,
-            updated_at: now,
-        };
+        let mut m = Self::new_membership(&org, &user, role, now);
         apply_metadata(
             &mut m.public_metadata,
             &mut m.private_metadata,
             metadata,
             true,
         );
-        store::insert_membership(&mut tx, &m).await?;
-        let membership = store::find_membership(&mut tx, &org.id, &user)
-            .await?
-            .ok_or(CoreError::NotFound)?;
-        self.emit_membership(&mut tx, "organizationMembership.created", &membership)
-            .await?;
+        let membership = self.join(&mut tx, &org, &m).await?;
         tx.commit().await?;
         Ok(membership)
     }

@@ -174,6 +174,14 @@ error_codes! {
     OrganizationMembershipQuotaExceeded = "organization_membership_quota_exceeded", 403, None;
     /// The change would leave the organization without an admin.
     OrganizationMinimumPermissionsNeeded = "organization_minimum_permissions_needed", 422, None;
+    /// Verified domains are turned off on this instance.
+    OrganizationDomainsNotEnabled = "organization_domains_not_enabled", 403, None;
+    /// The domain is an email provider's (gmail.com), not an organization's.
+    OrganizationDomainCommon = "organization_domain_common", 422, Some("name");
+    /// The domain's affiliation is not verified yet.
+    OrganizationDomainNotVerified = "organization_domain_not_verified", 422, None;
+    /// The membership request was accepted or rejected already.
+    OrganizationMembershipRequestNotPending = "organization_membership_request_not_pending", 400, None;
     /// The record exists already (a permission the role grants already).
     DuplicateRecord = "duplicate_record", 409, None;
     /// The role is still given to members or invitations, or a role set

@@ -156,6 +156,12 @@ ids! {
     RoleId => "role";
     /// A role set.
     RoleSetId => "rs";
+    /// A verified domain of an organization.
+    OrganizationDomainId => "orgdmn";
+    /// A suggestion to join an organization (by a verified domain).
+    OrganizationSuggestionId => "orgsugg";
+    /// A request to join an organization (an accepted suggestion).
+    OrganizationMembershipRequestId => "orgmbreq";
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 pub mod attempts;
 pub mod changes;
 pub mod clients;
+pub mod domains;
 mod error;
 pub mod handshakes;
 pub mod identifications;

@@ -407,6 +407,42 @@ const MEMBERSHIP_FROM: &str = " FROM organization_memberships m \
     JOIN users u ON u.id = m.user_id \
     LEFT JOIN identifications e ON e.id = u.primary_email_address_id";
 
+#[derive(FromRow)]
+struct MemberUserRow {
+    u_id: String,
+    u_first_name: Option<String>,
+    u_last_name: Option<String>,
+    u_username: Option<String>,
+    u_identifier: Option<String>,
+    u_has_image: i64,
+    u_image_version: i64,
+    u_banned: i64,
+}
+
+/// A user's public data, as memberships carry it.
+pub async fn member_user(conn: &mut Conn, user: &UserId) -> StoreResult<MemberUser> {
+    let row: Option<MemberUserRow> = sqlx::query_as(
+        "SELECT u.id AS u_id, u.first_name AS u_first_name, u.last_name AS u_last_name, \
+         u.username AS u_username, e.identifier AS u_identifier, u.has_image AS u_has_image, \
+         u.image_version AS u_image_version, u.banned AS u_banned FROM users u \
+         LEFT JOIN identifications e ON e.id = u.primary_email_address_id WHERE u.id = $1",
+    )
+    .bind(user.as_str().to_owned())
+    .fetch_optional(conn)
+    .await?;
+    let r = row.ok_or(StoreError::NotFound)?;
+    Ok(MemberUser {
+        user_id: UserId::from_trusted(r.u_id),
+        first_name: r.u_first_name,
+        last_name: r.u_last_name,
+        username: r.u_username,
+        identifier: r.u_identifier,
+        has_image: r.u_has_image != 0,
+        image_version: r.u_image_version,
+        banned: r.u_banned != 0,
+    })
+}
+
 /// Inserts a membership.
 pub async fn insert_membership(conn: &mut Conn, m: &OrganizationMembership) -> StoreResult<()> {
     sqlx::query(

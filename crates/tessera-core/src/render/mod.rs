@@ -4,6 +4,7 @@
 //! object types and field order follow Clerk's OpenAPI description;
 //! timestamps are epoch milliseconds; nullable fields are sent as `null`.
 
+pub mod domains;
 pub mod identification;
 pub mod organization;
 pub mod roles;

@@ -16,6 +16,7 @@ pub fn image_url(frontend_url: &str, org: &Organization) -> String {
 /// it was asked for (or is known anyway).
 pub fn organization(
     org: &Organization,
+    roles: &Roles,
     members_count: Option<i64>,
     pending_invitations: i64,
     frontend_url: &str,
@@ -34,7 +35,9 @@ pub fn organization(
         "private_metadata": org.private_metadata,
         "pending_invitations_count": pending_invitations,
         "created_by": org.created_by.as_ref().map(|u| u.as_str()),
-        "role_set_key": null,
+        "role_set_key": roles
+            .set_or_initial(org.role_set_id.as_deref())
+            .map(|s| s.key.as_str()),
         "created_at": org.created_at,
         "updated_at": org.updated_at,
     });
@@ -74,7 +77,7 @@ pub fn membership(m: &Membership, roles: &Roles, frontend_url: &str) -> Value {
         "permissions": roles.permissions(&m.membership.role),
         "public_metadata": m.membership.public_metadata,
         "private_metadata": m.membership.private_metadata,
-        "organization": organization(&m.organization, None, 0, frontend_url),
+        "organization": organization(&m.organization, roles, None, 0, frontend_url),
         "public_user_data": public_user_data(&m.user, frontend_url),
         "created_at": m.membership.created_at,
         "updated_at": m.membership.updated_at,

@@ -1,5 +1,6 @@
 //! The Backend API: `/v1/…` authenticated by the instance's secret key.
 
+pub mod domains;
 pub mod identifications;
 pub mod instance;
 pub mod instance_extra;

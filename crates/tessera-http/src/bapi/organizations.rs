@@ -24,6 +24,7 @@ use crate::extract::{rfc3339_ms, JsonArray, JsonBody, QueryPairs, SecretKeyAuth}
 fn organization(core: &Core, view: &OrganizationView, with_count: bool) -> Value {
     render::organization(
         &view.organization,
+        &core.roles(),
         with_count.then_some(view.members_count),
         view.pending_invitations,
         &core.frontend_url,

@@ -5,8 +5,8 @@ use axum::Router;
 use tessera_core::Core;
 
 use super::{
-    identifications as idn, instance, instance_extra as ix, organizations as orgs, roles, sessions,
-    user_actions as ua, users, webhooks as wh,
+    domains, identifications as idn, instance, instance_extra as ix, organizations as orgs, roles,
+    sessions, user_actions as ua, users, webhooks as wh,
 };
 
 /// The BAPI routes (under `/v1`).
@@ -213,6 +213,7 @@ pub fn routes() -> Router<Core> {
             "/v1/instance/restrictions",
             axum::routing::patch(instance::update_restrictions),
         )
+        .route("/v1/organization_domains", get(domains::list_all))
         .route(
             "/v1/organization_permissions",
             get(roles::list_permissions).post(roles::create_permission),
@@ -336,5 +337,17 @@ pub fn organization_routes() -> Router<Core> {
         .route(
             "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke",
             post(orgs::revoke_invitation),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/domains",
+            get(domains::list).post(domains::create),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/domains/{domain_id}",
+            axum::routing::patch(domains::update).delete(domains::delete),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/domains/{domain_id}/verify_ownership",
+            post(domains::verify_ownership),
         )
 }

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod context;
 pub mod cookies;
+pub mod domains;
 pub mod environment;
 pub mod error_client;
 pub mod handshake;

@@ -240,20 +240,6 @@ pub async fn list_roles(
     me.respond(&core, body).await
 }
 
-/// `GET /v1/organizations/{id}/membership_requests` and `…/domains`:
-/// readable by who may see members; Tessera has no verified domains yet, so
-/// the lists are empty.
-pub async fn list_not_yet(
-    State(core): State<Core>,
-    me: Me,
-    Path(id): Path<String>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
-    allowed(&core, &me, &id, Action::ReadMemberships).await?;
-    q.page()?;
-    me.respond(&core, page(Vec::new(), 0)).await
-}
-
 /// `GET /v1/me/organization_memberships` (`limit`, `offset`).
 pub async fn my_memberships(
     State(core): State<Core>,
@@ -292,12 +278,6 @@ pub async fn leave(
         "deleted": true,
     });
     me.respond(&core, body).await
-}
-
-/// `GET /v1/me/organization_suggestions`: empty until verified domains exist.
-pub async fn my_empty_list(State(core): State<Core>, me: Me, q: QueryPairs) -> ApiResult<Response> {
-    q.page()?;
-    me.respond(&core, page(Vec::new(), 0)).await
 }
 
 // --- invitations --------------------------------------------------------------------
@@ -455,6 +435,8 @@ pub async fn my_invitations(
     q: QueryPairs,
 ) -> ApiResult<Response> {
     let (limit, offset) = q.page()?;
+    // Verified domains that enroll automatically invite the user first.
+    core.organization_domains().offer_to(&me.user_id).await?;
     let (rows, total) = core
         .organizations()
         .invitations_for_user(&me.user_id, statuses(&q), limit, offset)

@@ -4,7 +4,9 @@ use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use tessera_core::Core;
 
-use super::{client, environment, identifications, me, organizations as orgs, sign_ins, sign_ups};
+use super::{
+    client, domains, environment, identifications, me, organizations as orgs, sign_ins, sign_ups,
+};
 
 /// The FAPI routes (under `/v1`).
 pub fn routes() -> Router<Core> {
@@ -136,7 +138,14 @@ pub fn routes() -> Router<Core> {
             "/v1/me/organization_invitations/{invitation_id}/accept",
             post(orgs::accept_invitation),
         )
-        .route("/v1/me/organization_suggestions", get(orgs::my_empty_list))
+        .route(
+            "/v1/me/organization_suggestions",
+            get(domains::my_suggestions),
+        )
+        .route(
+            "/v1/me/organization_suggestions/{suggestion_id}/accept",
+            post(domains::accept_suggestion),
+        )
 }
 
 /// The organization routes, which the Backend API shares
@@ -178,10 +187,34 @@ pub fn organization_routes() -> Router<Core> {
         )
         .route(
             "/v1/organizations/{organization_id}/membership_requests",
-            get(orgs::list_not_yet),
+            get(domains::list_requests),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/membership_requests/{request_id}/accept",
+            post(domains::accept_request),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/membership_requests/{request_id}/reject",
+            post(domains::reject_request),
         )
         .route(
             "/v1/organizations/{organization_id}/domains",
-            get(orgs::list_not_yet),
+            get(domains::list).post(domains::create),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/domains/{domain_id}",
+            get(domains::get).delete(domains::delete),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/domains/{domain_id}/prepare_affiliation_verification",
+            post(domains::prepare_affiliation),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/domains/{domain_id}/attempt_affiliation_verification",
+            post(domains::attempt_affiliation),
+        )
+        .route(
+            "/v1/organizations/{organization_id}/domains/{domain_id}/update_enrollment_mode",
+            post(domains::update_enrollment_mode),
         )
 }

@@ -56,6 +56,7 @@ pub fn organization(
 ) -> Value {
     let mut o = tessera_core::render::organization::organization(
         org,
+        &core.roles(),
         Some(members_count.unwrap_or(0)),
         pending_invitations,
         &core.frontend_url,

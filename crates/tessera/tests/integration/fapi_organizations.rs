@@ -14,6 +14,7 @@ both_backends!(
     organizations_off_refuse_creation,
     invitations_by_email_join_by_ticket_or_acceptance,
     custom_roles_decide_what_members_may_do,
+    verified_domains_invite_and_suggest,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -515,4 +516,205 @@ async fn custom_roles_decide_what_members_may_do(app: &TestApp) {
         perms,
         &json!(["org:sys_memberships:manage", "org:sys_memberships:read"])
     );
+}
+
+/// A user with a password and a verified address at `domain`.
+async fn user_at(app: &TestApp, local: &str, domain: &str) -> (String, String) {
+    let email = format!("{local}@{domain}");
+    let (status, u) = app
+        .post(
+            "/users",
+            json!({"email_address": [email], "password": PASSWORD, "first_name": local}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{u}");
+    (u["id"].as_str().unwrap().to_owned(), email)
+}
+
+async fn verified_domains_invite_and_suggest(app: &TestApp) {
+    let (status, _) = app
+        .patch(
+            "/instance/organization_settings",
+            json!({"enabled": true, "domains_enabled": false,
+                   "domains_enrollment_modes": ["automatic_invitation", "automatic_suggestion"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let domain = format!(
+        "{}.example.com",
+        unique("corp")
+            .to_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+    );
+    let (_, ada_email) = user(app, "Ada").await;
+    let (mut a, _) = signed_in(app, &ada_email).await;
+    let (_, out) = a.post("/organizations", &[("name", "Corp")]).await;
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
+    let domains = format!("/organizations/{id}/domains");
+
+    // Off: the list is empty (the profile asks anyway), adding is refused.
+    let (status, list) = a.get(&domains).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["response"]["total_count"], 0);
+    let (status, body) = a.post(&domains, &[("name", &domain)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_error(&body, "organization_domains_not_enabled");
+    app.patch(
+        "/instance/organization_settings",
+        json!({"domains_enabled": true}),
+    )
+    .await;
+
+    // Added unverified; verified by a code sent to an address at it.
+    let (status, d) = a.post(&domains, &[("name", &domain)]).await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    let d = &d["response"];
+    assert_eq!(d["verification"], Value::Null);
+    let did = d["id"].as_str().unwrap().to_owned();
+    let (status, body) = a
+        .post(
+            &format!("{domains}/{did}/update_enrollment_mode"),
+            &[("enrollment_mode", "automatic_invitation")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = a
+        .post(
+            &format!("{domains}/{did}/prepare_affiliation_verification"),
+            &[("affiliation_email_address", "ada@elsewhere.example.org")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // clerk-js's resend sends the local part alone.
+    let (status, prepared) = a
+        .post(
+            &format!("{domains}/{did}/prepare_affiliation_verification"),
+            &[("affiliation_email_address", "it")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{prepared}");
+    let admin_address = format!("it@{domain}");
+    assert_eq!(
+        prepared["response"]["affiliation_email_address"],
+        admin_address.as_str()
+    );
+    assert_eq!(prepared["response"]["verification"]["status"], "unverified");
+    assert!(prepared["response"]["verification"]["expires_at"].is_i64());
+    let code = app.smtp.code_for(&admin_address).await;
+    let (status, body) = a
+        .post(
+            &format!("{domains}/{did}/attempt_affiliation_verification"),
+            &[("code", "000000")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["meta"]["param_name"], "code");
+    let (status, verified) = a
+        .post(
+            &format!("{domains}/{did}/attempt_affiliation_verification"),
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+    assert_eq!(verified["response"]["verification"]["status"], "verified");
+
+    // Automatic invitations: a user at the domain finds one in their list.
+    let (status, _) = a
+        .post(
+            &format!("{domains}/{did}/update_enrollment_mode"),
+            &[
+                ("enrollment_mode", "automatic_invitation"),
+                ("delete_pending", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, bob_email) = user_at(app, "bob", &domain).await;
+    let (mut b, _) = signed_in(app, &bob_email).await;
+    let (_, mine) = b
+        .get("/me/organization_invitations?status=pending&limit=10&offset=0")
+        .await;
+    assert_eq!(mine["response"]["total_count"], 1, "{mine}");
+    let invitation = &mine["response"]["data"][0];
+    assert_eq!(invitation["public_organization_data"]["id"], id.as_str());
+    assert_eq!(invitation["role"], "org:member");
+    let (_, again) = b.get("/me/organization_invitations").await;
+    assert_eq!(again["response"]["total_count"], 1, "made once");
+    let (status, _) = b
+        .post(
+            &format!(
+                "/me/organization_invitations/{}/accept",
+                invitation["id"].as_str().unwrap()
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, d) = a.get(&format!("{domains}/{did}")).await;
+    assert_eq!(d["response"]["total_pending_invitations"], 0);
+
+    // Automatic suggestions: accepted, they become a request the admin answers.
+    a.post(
+        &format!("{domains}/{did}/update_enrollment_mode"),
+        &[("enrollment_mode", "automatic_suggestion")],
+    )
+    .await;
+    let (cy, cy_email) = user_at(app, "cy", &domain).await;
+    let (mut c, _) = signed_in(app, &cy_email).await;
+    let (_, suggestions) = c
+        .get("/me/organization_suggestions?status=pending&status=accepted&limit=10&offset=0")
+        .await;
+    assert_eq!(suggestions["response"]["total_count"], 1, "{suggestions}");
+    let s = &suggestions["response"]["data"][0];
+    assert_eq!(s["object"], "organization_suggestion");
+    assert_eq!(s["status"], "pending");
+    assert_eq!(s["public_organization_data"]["name"], "Corp");
+    let (_, invitations) = c.get("/me/organization_invitations").await;
+    assert_eq!(invitations["response"]["total_count"], 0);
+    let (status, accepted) = c
+        .post(
+            &format!(
+                "/me/organization_suggestions/{}/accept",
+                s["id"].as_str().unwrap()
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    assert_eq!(accepted["response"]["status"], "accepted");
+    assert!(accepted["response"]["public_organization_data"].is_object());
+    let (_, d) = a.get(&format!("{domains}/{did}")).await;
+    assert_eq!(d["response"]["total_pending_suggestions"], 0);
+
+    let requests = format!("/organizations/{id}/membership_requests");
+    let (status, pending) = a
+        .get(&format!("{requests}?status=pending&limit=10&offset=0"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pending}");
+    assert_eq!(pending["response"]["total_count"], 1);
+    let r = &pending["response"]["data"][0];
+    assert_eq!(r["object"], "organization_membership_request");
+    assert_eq!(r["public_user_data"]["identifier"], cy_email.as_str());
+    let rid = r["id"].as_str().unwrap().to_owned();
+    // Bob, a member, cannot answer it.
+    let (status, _) = b.post(&format!("{requests}/{rid}/accept"), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, done) = a.post(&format!("{requests}/{rid}/accept"), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["response"]["status"], "accepted");
+    let (status, body) = a.post(&format!("{requests}/{rid}/reject"), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (_, members) = app
+        .get(&format!("/organizations/{id}/memberships?user_id={cy}"))
+        .await;
+    assert_eq!(members["data"][0]["role"], "org:member", "{members}");
+    let (_, left) = c
+        .get("/me/organization_suggestions?status=pending&status=accepted")
+        .await;
+    assert_eq!(left["response"]["total_count"], 0, "joined: {left}");
+
+    // Removing the domain ends its pending offers.
+    let (status, gone) = a.delete(&format!("{domains}/{did}")).await;
+    assert_eq!(status, StatusCode::OK, "{gone}");
+    assert_eq!(gone["response"]["deleted"], true);
 }

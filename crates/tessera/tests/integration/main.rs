@@ -13,6 +13,7 @@ mod support;
 mod account;
 mod bundles;
 mod cli;
+mod domains;
 mod errors;
 mod fapi;
 mod fapi_errors;
