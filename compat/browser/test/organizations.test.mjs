@@ -2,7 +2,9 @@
 // setActive switching the token's `o` claim, a member whose role cannot manage
 // members refused, and the prebuilt <OrganizationSwitcher/>,
 // <CreateOrganization/>, <OrganizationProfile/> and <OrganizationList/>
-// rendering and working by clicking and typing (screenshots as artifacts).
+// rendering and working by clicking and typing (screenshots as artifacts); a
+// verified domain's suggestion requested from <OrganizationList/> and accepted
+// in <OrganizationProfile/>.
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -60,7 +62,12 @@ describe('organizations (clerk-js and @clerk/ui)', () => {
     const res = await fetch(`${env.url}/v1/instance/organization_settings`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${env.sk}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ enabled: true }),
+      // Verified domains on from the start: pages read the settings once, on load.
+      body: JSON.stringify({
+        enabled: true,
+        domains_enabled: true,
+        domains_enrollment_modes: ['automatic_invitation', 'automatic_suggestion'],
+      }),
     });
     assert.equal(res.status, 200, await res.text());
     await backend().users.createUser({ emailAddress: [adaEmail], password, firstName: 'Ada' });
@@ -226,5 +233,58 @@ describe('organizations (clerk-js and @clerk/ui)', () => {
     } finally {
       await cy.close();
     }
+  });
+
+  test('a verified domain suggests the organization: <OrganizationList/> requests to join, the admin accepts in <OrganizationProfile/>', async () => {
+    const domain = `d${Date.now().toString(36)}.example.com`;
+    const deeEmail = `dee@${domain}`;
+    const res = await fetch(`${env.url}/v1/organizations/${orgId}/domains`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.sk}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: domain, enrollment_mode: 'automatic_suggestion' }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    const deeId = (await backend().users.createUser({ emailAddress: [deeEmail], password, firstName: 'Dee' })).id;
+    const dee = await signedIn('organizations-dee', deeEmail, password);
+    try {
+      await dee.step('suggestion', async () => {
+        const seen = await dee.run(async (clerk) => {
+          const page = await clerk.user.getOrganizationSuggestions({ status: ['pending', 'accepted'] });
+          return page.data.map((s) => ({ status: s.status, name: s.publicOrganizationData.name }));
+        });
+        assert.deepEqual(seen, [{ status: 'pending', name: 'Browser Org' }]);
+        const root = await mountComponent(dee, 'mountOrganizationList', { hidePersonal: false });
+        const join = dee.page.locator(root).getByRole('button', { name: /request to join/i }).first();
+        await join.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+        await dee.screenshot('org-list-suggestion');
+        await join.click();
+        await dee.page.locator(root).getByText(/pending approval/i).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+        await dee.screenshot('org-list-requested');
+      });
+    } finally {
+      await dee.close();
+    }
+    await ada.step('domains-and-requests', async () => {
+      // A fresh page: the components cache what they fetched on earlier mounts.
+      await ada.goto({ ui: true });
+      await ada.load({ ui: true });
+      await ada.run(async (clerk, id) => clerk.setActive({ organization: id }).then(() => null), orgId);
+      const root = await mountComponent(ada, 'mountOrganizationProfile', { routing: 'hash' });
+      await ada.page.locator(root).getByText(domain).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await ada.screenshot('org-profile-domains');
+      await ada.page.locator(root).getByText('Members').first().click();
+      await ada.page.locator(root).getByRole('tab', { name: /requests/i }).first().click();
+      await ada.page.locator(root).getByText(deeEmail).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await ada.screenshot('org-profile-requests');
+      await ada.page.locator(root).getByRole('button', { name: /^approve$/i }).first().click();
+      let member = false;
+      for (let i = 0; i < 100 && !member; i++) {
+        const list = await backend().users.getOrganizationMembershipList({ userId: deeId });
+        member = list.data.some((m) => m.organization.id === orgId);
+        if (!member) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(member, 'accepting the request joined Dee');
+      await ada.screenshot('org-profile-request-accepted');
+    });
   });
 });
