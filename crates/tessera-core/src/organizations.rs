@@ -5,6 +5,7 @@
 //! domain's policy.
 
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{
     OrganizationId, OrganizationInvitationId, OrganizationMembershipId, UserId,
@@ -985,15 +986,58 @@ impl Organizations<'_> {
         i: &OrganizationInvitation,
         now: i64,
     ) -> CoreResult<()> {
-        let data = crate::render::organization::invitation(
+        let inviters = inviters(conn, &[i]).await?;
+        let data = self.render_invitation(i, &inviters, false, now);
+        self.emit(conn, event_type, data, None).await
+    }
+
+    /// Renders invitations with their inviters' public data
+    /// (`public_inviter_data`); `public` leaves out what only the Backend API
+    /// shows (private metadata, the link).
+    pub async fn render_invitations(
+        &self,
+        list: &[&OrganizationInvitation],
+        public: bool,
+    ) -> CoreResult<Vec<Value>> {
+        let mut conn = self.store.read().await?;
+        let inviters = inviters(&mut conn, list).await?;
+        let now = now_ms();
+        Ok(list
+            .iter()
+            .map(|i| self.render_invitation(i, &inviters, public, now))
+            .collect())
+    }
+
+    fn render_invitation(
+        &self,
+        i: &OrganizationInvitation,
+        inviters: &HashMap<String, tessera_store::records::MemberUser>,
+        public: bool,
+        now: i64,
+    ) -> Value {
+        let inviter = i
+            .inviter_user_id
+            .as_ref()
+            .and_then(|u| inviters.get(u.as_str()));
+        let url = if public {
+            None
+        } else {
+            i.redirect_url.as_deref()
+        };
+        let mut out = crate::render::organization::invitation(
             i,
             &self.roles(),
-            None,
-            i.redirect_url.as_deref(),
+            inviter,
+            url,
             now,
             &self.frontend_url,
         );
-        self.emit(conn, event_type, data, None).await
+        if public {
+            if let Some(map) = out.as_object_mut() {
+                map.remove("private_metadata");
+            }
+        }
+        out
     }
 
     // --- memberships ----------------------------------------------------------------
@@ -1195,4 +1239,26 @@ impl Organizations<'_> {
         let data = crate::render::organization::membership(m, &self.roles(), &self.frontend_url);
         self.emit(conn, event_type, data, None).await
     }
+}
+
+/// The public data of the users who sent `list`, by user id; an inviter
+/// deleted since is left out.
+async fn inviters(
+    conn: &mut Conn,
+    list: &[&OrganizationInvitation],
+) -> CoreResult<HashMap<String, tessera_store::records::MemberUser>> {
+    let mut out = HashMap::new();
+    for id in list.iter().filter_map(|i| i.inviter_user_id.as_ref()) {
+        if out.contains_key(id.as_str()) {
+            continue;
+        }
+        match store::member_user(conn, id).await {
+            Ok(user) => {
+                out.insert(id.as_str().to_owned(), user);
+            }
+            Err(tessera_store::StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
 }

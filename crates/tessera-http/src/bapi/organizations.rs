@@ -470,15 +470,13 @@ pub async fn delete_membership(
 
 // --- invitations --------------------------------------------------------------------
 
-fn invitation(core: &Core, i: &OrganizationInvitation) -> Value {
-    render::invitation(
-        i,
-        &core.organizations().roles(),
-        None,
-        i.redirect_url.as_deref(),
-        now_ms(),
-        &core.frontend_url,
-    )
+async fn invitation(core: &Core, i: &OrganizationInvitation) -> ApiResult<Value> {
+    let mut out = core.organizations().render_invitations(&[i], false).await?;
+    Ok(out.pop().unwrap_or(Value::Null))
+}
+
+async fn invitations(core: &Core, list: &[&OrganizationInvitation]) -> ApiResult<Vec<Value>> {
+    Ok(core.organizations().render_invitations(list, false).await?)
 }
 
 /// Body of `POST /v1/organizations/{organization_id}/invitations` (and each
@@ -527,7 +525,7 @@ pub async fn create_invitation(
         .invite(&id, vec![body.into_new()?])
         .await?;
     let (i, _) = created.first().ok_or_else(ApiError::not_found)?;
-    Ok(Json(invitation(&core, i)))
+    Ok(Json(invitation(&core, i).await?))
 }
 
 /// `POST /v1/organizations/{organization_id}/invitations/bulk` (1 to 10): `{data, total_count}`
@@ -545,7 +543,7 @@ pub async fn create_invitations(
         .map(CreateInvitationBody::into_new)
         .collect::<ApiResult<Vec<_>>>()?;
     let created = core.organizations().invite(&id, inputs).await?;
-    let data: Vec<Value> = created.iter().map(|(i, _)| invitation(&core, i)).collect();
+    let data = invitations(&core, &created.iter().map(|(i, _)| i).collect::<Vec<_>>()).await?;
     let total = data.len();
     Ok(Json(json!({ "data": data, "total_count": total })))
 }
@@ -578,7 +576,7 @@ async fn invitation_page(
         .organizations()
         .invitations(&filter, by_email, descending, limit, offset)
         .await?;
-    let data: Vec<Value> = rows.iter().map(|(i, _)| invitation(core, i)).collect();
+    let data = invitations(core, &rows.iter().map(|(i, _)| i).collect::<Vec<_>>()).await?;
     Ok(Json(json!({ "data": data, "total_count": total })))
 }
 
@@ -647,7 +645,7 @@ pub async fn list_user_invitations(
         .organizations()
         .invitations_for_user(&user.user.id, statuses(&q)?, limit, offset)
         .await?;
-    let data: Vec<Value> = rows.iter().map(|(i, _)| invitation(&core, i)).collect();
+    let data = invitations(&core, &rows.iter().map(|(i, _)| i).collect::<Vec<_>>()).await?;
     Ok(Json(json!({ "data": data, "total_count": total })))
 }
 
@@ -658,7 +656,7 @@ pub async fn get_invitation(
     Path((id, invitation_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let (i, _) = core.organizations().invitation(&id, &invitation_id).await?;
-    Ok(Json(invitation(&core, &i)))
+    Ok(Json(invitation(&core, &i).await?))
 }
 
 /// `POST /v1/organizations/{organization_id}/invitations/{invitation_id}/revoke`
@@ -672,5 +670,5 @@ pub async fn revoke_invitation(
         .organizations()
         .revoke_invitation(&id, &invitation_id)
         .await?;
-    Ok(Json(invitation(&core, &i)))
+    Ok(Json(invitation(&core, &i).await?))
 }

@@ -282,19 +282,13 @@ pub async fn leave(
 
 // --- invitations --------------------------------------------------------------------
 
-fn invitation_json(core: &Core, i: &OrganizationInvitation) -> Value {
-    let mut out = tessera_core::render::organization::invitation(
-        i,
-        &core.organizations().roles(),
-        None,
-        None,
-        now_ms(),
-        &core.frontend_url,
-    );
-    if let Some(map) = out.as_object_mut() {
-        map.remove("private_metadata");
-    }
-    out
+async fn invitations_json(core: &Core, list: &[&OrganizationInvitation]) -> ApiResult<Vec<Value>> {
+    Ok(core.organizations().render_invitations(list, true).await?)
+}
+
+async fn invitation_json(core: &Core, i: &OrganizationInvitation) -> ApiResult<Value> {
+    let mut out = invitations_json(core, &[i]).await?;
+    Ok(out.pop().unwrap_or(Value::Null))
 }
 
 /// An invitation as its invitee sees it (`public_organization_data`).
@@ -341,10 +335,7 @@ pub async fn list_invitations(
         .organizations()
         .invitations(&filter, false, true, limit, offset)
         .await?;
-    let data = rows
-        .iter()
-        .map(|(i, _)| invitation_json(&core, i))
-        .collect();
+    let data = invitations_json(&core, &rows.iter().map(|(i, _)| i).collect::<Vec<_>>()).await?;
     me.respond(&core, page(data, total)).await
 }
 
@@ -386,10 +377,10 @@ pub async fn create_invitation(
     let email = form.required_text("email_address")?;
     let role = form.required_text("role")?;
     let created = invite(&core, &me, &id, vec![email], role).await?;
-    let body = created
-        .first()
-        .map(|i| invitation_json(&core, i))
-        .unwrap_or(Value::Null);
+    let body = match created.first() {
+        Some(i) => invitation_json(&core, i).await?,
+        None => Value::Null,
+    };
     me.respond(&core, body).await
 }
 
@@ -409,7 +400,7 @@ pub async fn create_invitations(
         .collect();
     let role = form.required_text("role")?;
     let created = invite(&core, &me, &id, emails, role).await?;
-    let body = Value::Array(created.iter().map(|i| invitation_json(&core, i)).collect());
+    let body = Value::Array(invitations_json(&core, &created.iter().collect::<Vec<_>>()).await?);
     me.respond(&core, body).await
 }
 
@@ -424,7 +415,7 @@ pub async fn revoke_invitation(
         .organizations()
         .revoke_invitation(member.organization.id.as_str(), &invitation_id)
         .await?;
-    me.respond(&core, invitation_json(&core, &i)).await
+    me.respond(&core, invitation_json(&core, &i).await?).await
 }
 
 /// `GET /v1/me/organization_invitations` (`status`, `limit`, `offset`): the

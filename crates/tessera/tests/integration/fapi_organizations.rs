@@ -295,6 +295,11 @@ async fn invitations_by_email_join_by_ticket_or_acceptance(app: &TestApp) {
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0]["status"], "pending");
     assert_eq!(sent[0]["inviter_id"], ada.as_str());
+    assert_eq!(sent[0]["public_inviter_data"]["user_id"], ada.as_str());
+    assert!(sent[0]["public_inviter_data"]["identifier"]
+        .as_str()
+        .is_some_and(|e| e.contains('@')));
+    assert!(sent[0].get("private_metadata").is_none());
     let (_, org) = app.get(&format!("/organizations/{id}")).await;
     assert_eq!(org["pending_invitations_count"], 2);
     let (status, body) = a
@@ -414,6 +419,7 @@ async fn invitations_by_email_join_by_ticket_or_acceptance(app: &TestApp) {
     assert_eq!(status, StatusCode::OK, "{inv}");
     assert_eq!(inv["object"], "organization_invitation");
     assert_eq!(inv["url"], "http://localhost:3000/join");
+    assert_eq!(inv["public_inviter_data"]["user_id"], ada.as_str());
     let mail = app.smtp.message_for(&dan_email).await;
     assert!(
         mail.contains("http://localhost:3000/join?__clerk_ticket="),
