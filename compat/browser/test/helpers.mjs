@@ -324,6 +324,18 @@ export async function mount(s, kind) {
   );
 }
 
+/** Types `identifier` and `password` into a mounted <SignIn/> and submits both cards. */
+export async function typeSignIn(s, root, { identifier, password }) {
+  const start = s.page.locator(`${root} .cl-signIn-start`);
+  await start.locator('input[name="identifier"]').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  await start.locator('input[name="identifier"]').fill(identifier);
+  await start.locator('.cl-formButtonPrimary').click();
+  const pw = s.page.locator(`${root} .cl-signIn-password`);
+  await pw.locator('input[name="password"]').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  await pw.locator('input[name="password"]').fill(password);
+  await pw.locator('.cl-formButtonPrimary').click();
+}
+
 /** Unmounts the component so that the screenshot shows the signed-in state. */
 export function unmount(s, kind, root) {
   return s.run(

@@ -13,6 +13,7 @@ import {
   ClerkPage,
   env,
   mount,
+  typeSignIn,
   signInWithPassword,
   signOut,
   strongPassword,
@@ -139,14 +140,7 @@ describe('second factor by SMS code', () => {
       await s.goto({ ui: true });
       await s.load({ ui: true });
       const root = await mount(s, 'signIn');
-      const start = s.page.locator(`${root} .cl-signIn-start`);
-      await start.locator('input[name="identifier"]').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-      await start.locator('input[name="identifier"]').fill(email);
-      await start.locator('.cl-formButtonPrimary').click();
-      const pw = s.page.locator(`${root} .cl-signIn-password`);
-      await pw.locator('input[name="password"]').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-      await pw.locator('input[name="password"]').fill(password);
-      await pw.locator('.cl-formButtonPrimary').click();
+      await typeSignIn(s, root, { identifier: email, password });
       const otp = s.page.locator(`${root} .cl-signIn-phoneCode2Fa input[data-input-otp]`);
       await otp.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
       await s.screenshot('second-factor-1-code');

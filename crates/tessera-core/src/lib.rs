@@ -159,6 +159,11 @@ impl Deref for Core {
 }
 
 impl Core {
+    /// The session-task rules of the instance's current settings.
+    pub fn task_policy(&self) -> tessera_domain::tasks::TaskPolicy {
+        tessera_domain::tasks::TaskPolicy::of(&self.instance().settings)
+    }
+
     /// A snapshot of the instance (keys and settings), shared: taking one is a
     /// reference count, whatever the size of the settings.
     pub fn instance(&self) -> Arc<Instance> {

@@ -12,4 +12,5 @@ pub mod organizations;
 pub mod settings;
 pub mod sign_in;
 pub mod sign_up;
+pub mod tasks;
 pub mod verification;

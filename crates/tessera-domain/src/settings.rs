@@ -157,6 +157,10 @@ pub struct OrganizationSettings {
     pub domains_enabled: bool,
     /// Enrollment modes allowed for verified domains.
     pub domains_enrollment_modes: Vec<String>,
+    /// Every session must have an active organization: a session without one
+    /// is pending with the `choose-organization` task, and there is no
+    /// personal account to switch to.
+    pub force_organization_selection: bool,
 }
 
 impl Default for OrganizationSettings {
@@ -167,6 +171,7 @@ impl Default for OrganizationSettings {
             admin_delete_enabled: true,
             domains_enabled: false,
             domains_enrollment_modes: Vec::new(),
+            force_organization_selection: false,
         }
     }
 }

@@ -161,8 +161,16 @@ pub async fn update(conn: &mut Conn, org: &Organization) -> StoreResult<()> {
     Ok(())
 }
 
-/// Deletes an organization; its memberships and logo go with it.
+/// Deletes an organization; its memberships and logo go with it, and no
+/// session keeps it as the active organization.
 pub async fn delete(conn: &mut Conn, id: &OrganizationId) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE sessions SET last_active_organization_id = NULL \
+         WHERE last_active_organization_id = $1",
+    )
+    .bind(id.as_str().to_owned())
+    .execute(&mut *conn)
+    .await?;
     let done = sqlx::query("DELETE FROM organizations WHERE id = $1")
         .bind(id.as_str().to_owned())
         .execute(conn)
@@ -482,8 +490,17 @@ pub async fn update_membership(conn: &mut Conn, m: &OrganizationMembership) -> S
     Ok(())
 }
 
-/// Deletes a membership.
+/// Deletes a membership; the member's sessions with that organization active
+/// have no active organization any more.
 pub async fn delete_membership(conn: &mut Conn, id: &OrganizationMembershipId) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE sessions SET last_active_organization_id = NULL \
+         WHERE (user_id, last_active_organization_id) IN \
+         (SELECT user_id, organization_id FROM organization_memberships WHERE id = $1)",
+    )
+    .bind(id.as_str().to_owned())
+    .execute(&mut *conn)
+    .await?;
     let done = sqlx::query("DELETE FROM organization_memberships WHERE id = $1")
         .bind(id.as_str().to_owned())
         .execute(conn)

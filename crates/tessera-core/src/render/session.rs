@@ -1,8 +1,17 @@
 //! `session` and `client` objects.
 
-use crate::sessions::ClientView;
+use crate::sessions::{shown_status, tasks_of, ClientView};
 use serde_json::{json, Value};
+use tessera_domain::tasks::{SessionTask, TaskPolicy};
 use tessera_store::records::Session;
+
+/// A session's `tasks`: `null` when none is left, else `[{"key": …}]`.
+pub fn tasks(tasks: &[SessionTask]) -> Value {
+    if tasks.is_empty() {
+        return Value::Null;
+    }
+    tasks.iter().map(|t| json!({ "key": t.key() })).collect()
+}
 
 /// The latest activity of a session: IP, place where known, and the browser and
 /// device read from the user agent.
@@ -33,8 +42,9 @@ pub fn activity(s: &Session) -> Option<Value> {
     }))
 }
 
-/// A session as the Backend API renders it.
-pub fn session(s: &Session) -> Value {
+/// A session as the Backend API renders it (its status as of now; `pending`
+/// with its `tasks` while `policy` leaves it one).
+pub fn session(s: &Session, policy: TaskPolicy) -> Value {
     let activity = activity(s);
     json!({
         "object": "session",
@@ -42,7 +52,7 @@ pub fn session(s: &Session) -> Value {
         "user_id": s.user_id.as_str(),
         "client_id": s.client_id.as_str(),
         "actor": s.actor,
-        "status": s.status.as_str(),
+        "status": shown_status(policy, s).as_str(),
         "last_active_organization_id": s.last_active_organization_id,
         "last_active_at": s.last_active_at,
         "latest_activity": activity,
@@ -50,18 +60,18 @@ pub fn session(s: &Session) -> Value {
         "abandon_at": s.abandon_at,
         "updated_at": s.updated_at,
         "created_at": s.created_at,
-        "tasks": null,
+        "tasks": tasks(&tasks_of(policy, s)),
     })
 }
 
 /// A client as the Backend API renders it.
-pub fn client(view: &ClientView) -> Value {
+pub fn client(view: &ClientView, policy: TaskPolicy) -> Value {
     let c = &view.client;
     json!({
         "object": "client",
         "id": c.id.as_str(),
         "session_ids": view.sessions.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
-        "sessions": view.sessions.iter().map(session).collect::<Vec<_>>(),
+        "sessions": view.sessions.iter().map(|s| session(s, policy)).collect::<Vec<_>>(),
         "sign_in_id": null,
         "sign_up_id": null,
         "last_active_session_id": c.last_active_session_id.as_ref().map(|s| s.as_str()),

@@ -6,6 +6,7 @@ use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{ClientId, SessionId, UserId};
 use tessera_domain::kinds::SessionStatus;
 use tessera_domain::settings::EnvironmentType;
+use tessera_domain::tasks::{SessionTask, TaskPolicy};
 use tessera_store::records::{Client, Session};
 use tessera_store::sessions::SessionFilter;
 
@@ -43,6 +44,23 @@ pub fn effective_status(session: &Session, now: i64) -> SessionStatus {
         }
         other => other,
     }
+}
+
+/// The tasks `session` (its status as of now) has left under `policy`.
+pub fn tasks_of(policy: TaskPolicy, session: &Session) -> Vec<SessionTask> {
+    policy.tasks(
+        session.status,
+        session.last_active_organization_id.is_some(),
+    )
+}
+
+/// The status `session` (its status as of now) shows under `policy`: a
+/// signed-in session with a task left is `pending`.
+pub fn shown_status(policy: TaskPolicy, session: &Session) -> SessionStatus {
+    policy.status(
+        session.status,
+        session.last_active_organization_id.is_some(),
+    )
 }
 
 fn minutes_since(at: Option<i64>, now: i64) -> i64 {
@@ -177,6 +195,9 @@ impl crate::Sessions<'_> {
         now: i64,
     ) -> SessionClaims {
         let iat = now / 1000;
+        let status = self
+            .task_policy()
+            .status(status, session.last_active_organization_id.is_some());
         let (fea, o) = self.organization_claims(session);
         SessionClaims {
             azp,

@@ -158,8 +158,9 @@ impl Core {
         sessions: impl IntoIterator<Item = &'a tessera_store::records::Session>,
         request: Option<&RequestInfo>,
     ) -> CoreResult<()> {
+        let policy = self.task_policy();
         for s in sessions {
-            let data = crate::render::session::session(s);
+            let data = crate::render::session::session(s, policy);
             self.emit(conn, event_type, data, request).await?;
         }
         Ok(())

@@ -157,6 +157,9 @@ pub struct OrganizationSettingsBody {
     domains_enrollment_modes: Option<Vec<String>>,
     creator_role_id: Option<String>,
     domains_default_role_id: Option<String>,
+    /// Tessera's own: sessions must choose an organization (the
+    /// `choose-organization` session task).
+    force_organization_selection: Option<bool>,
 }
 
 /// `PATCH /v1/instance/organization_settings`
@@ -216,6 +219,9 @@ pub async fn update_organization_settings(
             }
             if let Some(v) = b.domains_enabled {
                 o.domains_enabled = v;
+            }
+            if let Some(v) = b.force_organization_selection {
+                o.force_organization_selection = v;
             }
             if let Some(modes) = b.domains_enrollment_modes {
                 let allowed = [

@@ -47,7 +47,10 @@ pub async fn list_sessions(
         None => {}
     }
     let (sessions, total) = core.sessions().list(&filter, limit, offset).await?;
-    let items = sessions.iter().map(wire::session::session).collect();
+    let items = sessions
+        .iter()
+        .map(|s| wire::session::session(s, core.task_policy()))
+        .collect();
     Ok(Json(wire::list(
         items,
         total,
@@ -73,7 +76,7 @@ pub async fn create_session(
         .sessions()
         .create_session_for_user(&b.user_id, b.active_organization_id)
         .await?;
-    Ok(Json(wire::session::session(&session)))
+    Ok(Json(wire::session::session(&session, core.task_policy())))
 }
 
 /// `GET /v1/sessions/{session_id}`
@@ -84,6 +87,7 @@ pub async fn get_session(
 ) -> ApiResult<Json<Value>> {
     Ok(Json(wire::session::session(
         &core.sessions().get(&id).await?,
+        core.task_policy(),
     )))
 }
 
@@ -95,6 +99,7 @@ pub async fn revoke_session(
 ) -> ApiResult<Json<Value>> {
     Ok(Json(wire::session::session(
         &core.sessions().revoke(&id).await?,
+        core.task_policy(),
     )))
 }
 
@@ -143,7 +148,10 @@ pub async fn list_clients(
 ) -> ApiResult<Json<Value>> {
     let (limit, offset) = q.page()?;
     let (clients, total) = core.sessions().list_clients(limit, offset).await?;
-    let items = clients.iter().map(wire::session::client).collect();
+    let items = clients
+        .iter()
+        .map(|c| wire::session::client(c, core.task_policy()))
+        .collect();
     Ok(Json(wire::list(
         items,
         total,
@@ -159,6 +167,7 @@ pub async fn get_client(
 ) -> ApiResult<Json<Value>> {
     Ok(Json(wire::session::client(
         &core.sessions().get_client(&id).await?,
+        core.task_policy(),
     )))
 }
 
@@ -196,6 +205,7 @@ pub async fn verify_client(
 ) -> ApiResult<Json<Value>> {
     Ok(Json(wire::session::client(
         &core.sessions().verify_client_token(&b.token).await?,
+        core.task_policy(),
     )))
 }
 
@@ -215,5 +225,6 @@ pub async fn verify_session(
 ) -> ApiResult<Json<Value>> {
     Ok(Json(wire::session::session(
         &core.sessions().verify_session_token(&id, &b.token).await?,
+        core.task_policy(),
     )))
 }

@@ -218,7 +218,7 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
         "organization_settings": {
             "enabled": s.organizations.enabled,
             "max_allowed_memberships": s.organizations.max_allowed_memberships,
-            "force_organization_selection": false,
+            "force_organization_selection": s.organizations.force_organization_selection,
             "actions": { "admin_delete": s.organizations.admin_delete_enabled },
             "domains": {
                 "enabled": s.organizations.domains_enabled,

@@ -173,7 +173,10 @@ pub async fn change_password(State(core): State<Core>, me: Me, form: Form) -> Ap
 /// `GET /v1/me/sessions/active`: a bare array, as clerk-js expects.
 pub async fn active_sessions(State(core): State<Core>, me: Me) -> ApiResult<Json<Value>> {
     let sessions = core.users().own_active_sessions(&me.user_id).await?;
-    let items: Vec<Value> = sessions.iter().map(crate::wire::session::session).collect();
+    let items: Vec<Value> = sessions
+        .iter()
+        .map(|s| crate::wire::session::session(s, core.task_policy()))
+        .collect();
     Ok(Json(Value::Array(items)))
 }
 
@@ -184,8 +187,11 @@ pub async fn revoke_session(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let session = core.users().revoke_own_session(&me.user_id, &id).await?;
-    me.respond(&core, crate::wire::session::session(&session))
-        .await
+    me.respond(
+        &core,
+        crate::wire::session::session(&session, core.task_policy()),
+    )
+    .await
 }
 
 /// `POST /v1/me/profile_image` (multipart `file`) → `{id, name, public_url}`.

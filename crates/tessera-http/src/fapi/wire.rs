@@ -112,6 +112,7 @@ pub async fn load_session(core: &Core, s: &Session, origin: Option<String>) -> A
 pub fn session(core: &Core, snap: &SessionSnapshot) -> Value {
     let s = &snap.session;
     let view = &snap.user;
+    let policy = core.task_policy();
     let token = match &snap.token {
         Some(jwt) => json!({ "object": "token", "jwt": jwt }),
         None => Value::Null,
@@ -121,14 +122,14 @@ pub fn session(core: &Core, snap: &SessionSnapshot) -> Value {
     json!({
         "object": "session",
         "id": s.id.as_str(),
-        "status": s.status.as_str(),
+        "status": tessera_core::sessions::shown_status(policy, s).as_str(),
         "expire_at": s.expire_at,
         "abandon_at": s.abandon_at,
         "last_active_at": s.last_active_at,
         "last_active_token": token,
         "last_active_organization_id": s.last_active_organization_id,
         "actor": s.actor,
-        "tasks": null,
+        "tasks": crate::wire::session::tasks(&tessera_core::sessions::tasks_of(policy, s)),
         "factor_verification_age": [age(s.first_factor_at), age(s.second_factor_at)],
         "user": user(core, view, &snap.memberships),
         "public_user_data": public_user_data(core, view),

@@ -46,5 +46,6 @@ pub fn organization_settings(inst: &Instance, roles: &Roles) -> Value {
         "domains_enrollment_modes": o.domains_enrollment_modes,
         "domains_default_role": set.map(|s| s.default_role.as_str()),
         "initial_role_set_key": set.map(|s| s.key.as_str()),
+        "force_organization_selection": o.force_organization_selection,
     })
 }

@@ -15,6 +15,7 @@ both_backends!(
     invitations_by_email_join_by_ticket_or_acceptance,
     custom_roles_decide_what_members_may_do,
     verified_domains_invite_and_suggest,
+    forced_selection_is_the_choose_organization_task,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -723,4 +724,115 @@ async fn verified_domains_invite_and_suggest(app: &TestApp) {
     let (status, gone) = a.delete(&format!("{domains}/{did}")).await;
     assert_eq!(status, StatusCode::OK, "{gone}");
     assert_eq!(gone["response"]["deleted"], true);
+}
+
+/// The session's status and tasks in a client answer.
+fn session_state(out: &Value) -> (Value, Value) {
+    let s = &out["client"]["sessions"][0];
+    (s["status"].clone(), s["tasks"].clone())
+}
+
+async fn token_claims(b: &mut Browser<'_>, sid: &str) -> Value {
+    let (status, t) = b.post(&format!("/client/sessions/{sid}/tokens"), &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a pending session mints tokens: {t}"
+    );
+    claims_of(t["jwt"].as_str().unwrap())
+}
+
+async fn forced_selection_is_the_choose_organization_task(app: &TestApp) {
+    let (status, o) = app
+        .patch(
+            "/instance/organization_settings",
+            json!({"enabled": true, "force_organization_selection": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{o}");
+    assert_eq!(o["force_organization_selection"], true);
+    let (_, ada_email) = user(app, "Ada").await;
+    let (bob, bob_email) = user(app, "Bob").await;
+    let (mut a, a_sid) = signed_in(app, &ada_email).await;
+    let (_, env) = a.get("/environment").await;
+    assert_eq!(
+        env["organization_settings"]["force_organization_selection"], true,
+        "{env}"
+    );
+
+    // Signed in without an organization: pending, with the task, everywhere.
+    let (_, out) = a.get("/client").await;
+    let pending = (json!("pending"), json!([{"key": "choose-organization"}]));
+    assert_eq!(session_state(&json!({"client": out["response"]})), pending);
+    assert_eq!(token_claims(&mut a, &a_sid).await["sts"], "pending");
+    let (_, s) = app.get(&format!("/sessions/{a_sid}")).await;
+    assert_eq!((s["status"].clone(), s["tasks"].clone()), pending, "{s}");
+
+    // Creating an organization and choosing it resolves the task.
+    let (status, out) = a.post("/organizations", &[("name", "Acme")]).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(
+        session_state(&out),
+        pending,
+        "creating alone chooses nothing"
+    );
+    let org = out["response"]["id"].as_str().unwrap().to_owned();
+    let (status, out) = a
+        .post(
+            &format!("/client/sessions/{a_sid}/touch"),
+            &[("active_organization_id", &org)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["status"], "active");
+    assert_eq!(out["response"]["tasks"], Value::Null);
+    assert_eq!(session_state(&out), (json!("active"), Value::Null));
+    let claims = token_claims(&mut a, &a_sid).await;
+    assert_eq!(claims["sts"], "active");
+    assert_eq!(claims["o"]["id"], org.as_str());
+    let (_, s) = app.get(&format!("/sessions/{a_sid}")).await;
+    assert_eq!(s["status"], "active", "{s}");
+
+    // A member removed from the session's organization has to choose again.
+    let (status, _) = app
+        .post(
+            &format!("/organizations/{org}/memberships"),
+            json!({"user_id": bob, "role": "org:member"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (mut b, b_sid) = signed_in(app, &bob_email).await;
+    let (status, out) = b
+        .post(
+            &format!("/client/sessions/{b_sid}/touch"),
+            &[("active_organization_id", &org)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["status"], "active");
+    let (status, _) = app
+        .delete(&format!("/organizations/{org}/memberships/{bob}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, out) = b.get("/client").await;
+    let s = &out["response"]["sessions"][0];
+    assert_eq!(s["last_active_organization_id"], Value::Null, "{s}");
+    assert_eq!((s["status"].clone(), s["tasks"].clone()), pending);
+    assert_eq!(token_claims(&mut b, &b_sid).await["sts"], "pending");
+
+    // Turning the setting off leaves nothing to do.
+    let (status, _) = app
+        .patch(
+            "/instance/organization_settings",
+            json!({"force_organization_selection": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, out) = b.get("/client").await;
+    let s = &out["response"]["sessions"][0];
+    assert_eq!(
+        (s["status"].clone(), s["tasks"].clone()),
+        (json!("active"), Value::Null)
+    );
+    assert_eq!(token_claims(&mut b, &b_sid).await["sts"], "active");
 }
