@@ -156,3 +156,48 @@ def test_get_jwks(clerk):
         assert key.kid
         assert key.n
         assert key.e == "AQAB"
+
+
+def _force_organization_selection(on: bool) -> None:
+    # Tessera's own setting: the SDK's update_organization_settings has no parameter for it.
+    import json
+    import urllib.request
+
+    from conftest import API_URL, SECRET_KEY
+
+    req = urllib.request.Request(
+        f"{API_URL}/v1/instance/organization_settings",
+        data=json.dumps({"enabled": True, "force_organization_selection": on}).encode(),
+        headers={"authorization": f"Bearer {SECRET_KEY}", "content-type": "application/json"},
+        method="PATCH",
+    )
+    with urllib.request.urlopen(req) as resp:
+        assert resp.status == 200
+
+
+def test_pending_session_with_forced_organization_selection(clerk, make_user):
+    user = make_user()
+    _force_organization_selection(True)
+    try:
+        pending = clerk.sessions.create(request={"user_id": user.id})
+        assert pending.status == models.Status.PENDING
+        assert [t.key for t in pending.tasks or []] == ["choose-organization"]
+        token = clerk.sessions.create_token(session_id=pending.id)
+        assert jwt.decode(token.jwt, options={"verify_signature": False})["sts"] == "pending"
+
+        org = clerk.organizations.create(request={"name": "Pending Co", "created_by": user.id})
+        try:
+            chosen = clerk.sessions.create(request={"user_id": user.id, "active_organization_id": org.id})
+            assert chosen.status == models.Status.ACTIVE
+            assert not chosen.tasks
+            claims = jwt.decode(
+                clerk.sessions.create_token(session_id=chosen.id).jwt, options={"verify_signature": False}
+            )
+            assert claims["sts"] == "active"
+            assert claims["o"]["id"] == org.id
+        finally:
+            clerk.organizations.delete(organization_id=org.id)
+        # The first session is still pending: nothing chose for it.
+        assert clerk.sessions.get(session_id=pending.id).status == models.Status.PENDING
+    finally:
+        _force_organization_selection(False)
