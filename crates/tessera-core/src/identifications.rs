@@ -189,35 +189,6 @@ impl crate::Identifications<'_> {
         Ok(idn)
     }
 
-    /// `DELETE /v1/users/{id}/mfa`: no phone number of the user stays a second
-    /// factor, so the next sign-in ends after the first factor.
-    pub async fn disable_sms_second_factor(&self, user_id: &str) -> CoreResult<UserId> {
-        let user_id = UserId::parse(user_id).ok_or(CoreError::NotFound)?;
-        let now = now_ms();
-        let mut tx = self.begin().await?;
-        let view = load_view(&mut tx, &user_id).await?;
-        let mut changed = false;
-        for mut idn in view.identifications {
-            if idn.reserved_for_second_factor || idn.default_second_factor {
-                idn.reserved_for_second_factor = false;
-                idn.default_second_factor = false;
-                idn.updated_at = now;
-                tessera_store::identifications::update(&mut tx, &idn).await?;
-                changed = true;
-            }
-        }
-        if changed {
-            let mut user = view.user;
-            user.updated_at = now;
-            tessera_store::users::update(&mut tx, &user).await?;
-            let fresh = load_view(&mut tx, &user_id).await?;
-            self.emit_user(&mut tx, "user.updated", &fresh, None)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(user_id)
-    }
-
     /// Deletes an identification; another verified one becomes primary if needed.
     pub async fn delete(&self, kind: IdentificationKind, id: &str) -> CoreResult<Identification> {
         let id = IdentificationId::parse(id).ok_or(CoreError::NotFound)?;
@@ -289,19 +260,4 @@ impl crate::Identifications<'_> {
         tx.commit().await?;
         Ok(idn)
     }
-}
-
-/// The user's phone numbers that take an SMS second factor: verified and
-/// reserved for it, the default one first.
-pub fn second_factor_phones(idns: &[Identification]) -> Vec<&Identification> {
-    let mut phones: Vec<&Identification> = idns
-        .iter()
-        .filter(|i| {
-            i.kind == IdentificationKind::PhoneNumber
-                && i.reserved_for_second_factor
-                && i.verification_status == VerificationStatus::Verified
-        })
-        .collect();
-    phones.sort_by_key(|p| !p.default_second_factor);
-    phones
 }

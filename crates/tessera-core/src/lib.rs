@@ -16,12 +16,14 @@ pub mod instance;
 pub mod keyring;
 pub mod keys;
 pub mod mailer;
+pub mod mfa;
 pub mod organizations;
 pub mod passwords;
 pub mod rate_limits;
 pub mod render;
 pub mod request;
 pub mod roles;
+pub mod second_factors;
 pub mod sessions;
 pub mod sms;
 pub mod users;
@@ -129,6 +131,11 @@ service!(
     /// Sessions and clients (one aggregate): creating, switching, ending, tokens, handshakes.
     Sessions,
     sessions
+);
+service!(
+    /// Second factors the user holds: authenticator apps (TOTP) and backup codes.
+    Mfa,
+    mfa
 );
 service!(
     /// Sign-in attempts, driving the sign-in state machine.

@@ -81,6 +81,10 @@ pub struct NewUser {
     pub banned: bool,
     /// Create already locked.
     pub locked: bool,
+    /// An authenticator app's base32 secret, taken as verified (import).
+    pub totp_secret: Option<String>,
+    /// Backup codes in clear (import); they work once each.
+    pub backup_codes: Vec<String>,
 }
 
 /// Input of BAPI `PATCH /v1/users/{id}`; `Some(None)` clears a nullable field.
@@ -116,6 +120,11 @@ pub struct UserPatch {
     pub legal_accepted_at: Option<Option<i64>>,
     /// Backdated creation time (ms).
     pub created_at: Option<i64>,
+    /// A new authenticator app secret (replacing any), taken as verified;
+    /// `Some(None)` removes it.
+    pub totp_secret: Option<Option<String>>,
+    /// New backup codes (replacing any); empty removes them.
+    pub backup_codes: Option<Vec<String>>,
 }
 
 /// Metadata changes: merged deeply, or replacing each given document.
@@ -387,6 +396,15 @@ impl crate::Users<'_> {
             .find(|i| i.kind == IdentificationKind::PhoneNumber)
             .map(|i| i.id.clone());
 
+        let totp = input
+            .totp_secret
+            .as_deref()
+            .map(|s| crate::second_factors::imported_totp(&id, s, now))
+            .transpose()?;
+        let backup_codes = crate::second_factors::imported_backup_codes(&id, &input.backup_codes)?;
+        user.totp_enabled = totp.is_some();
+        user.backup_code_enabled = !backup_codes.is_empty();
+
         let mut tx = self.begin().await?;
         ensure_unique(&mut tx, &user, &idns, None).await?;
         tessera_store::users::insert(&mut tx, &user)
@@ -396,6 +414,20 @@ impl crate::Users<'_> {
             tessera_store::identifications::insert(&mut tx, idn)
                 .await
                 .map_err(conflict_to_exists)?;
+        }
+        if let Some(totp) = &totp {
+            tessera_store::mfa::put_totp(&mut tx, totp).await?;
+        }
+        if !backup_codes.is_empty() {
+            let set = tessera_domain::ids::BackupCodeId::generate(now);
+            tessera_store::mfa::replace_backup_codes(
+                &mut tx,
+                &id,
+                set.as_str(),
+                &backup_codes,
+                now,
+            )
+            .await?;
         }
         let view = UserView {
             user,
@@ -493,6 +525,26 @@ impl crate::Users<'_> {
         }
         if let Some(v) = patch.created_at {
             user.created_at = v;
+        }
+        if let Some(secret) = patch.totp_secret {
+            match secret {
+                Some(raw) => {
+                    let totp = crate::second_factors::imported_totp(&id, &raw, now)?;
+                    tessera_store::mfa::put_totp(&mut tx, &totp).await?;
+                    user.totp_enabled = true;
+                }
+                None => {
+                    tessera_store::mfa::delete_totp(&mut tx, &id).await?;
+                    user.totp_enabled = false;
+                }
+            }
+        }
+        if let Some(codes) = patch.backup_codes {
+            let hashes = crate::second_factors::imported_backup_codes(&id, &codes)?;
+            let set = tessera_domain::ids::BackupCodeId::generate(now);
+            tessera_store::mfa::replace_backup_codes(&mut tx, &id, set.as_str(), &hashes, now)
+                .await?;
+            user.backup_code_enabled = !hashes.is_empty();
         }
         user.updated_at = now;
         ensure_unique(&mut tx, &view.user, &[], Some(&view.user.id)).await?;

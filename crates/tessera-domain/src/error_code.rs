@@ -187,6 +187,12 @@ error_codes! {
     /// The role is still given to members or invitations, or a role set
     /// needs it.
     OrganizationRoleInUse = "organization_role_in_use", 422, None;
+    /// The user has a verified authenticator app already.
+    TotpAlreadyEnabled = "totp_already_enabled", 400, None;
+    /// The user has no authenticator app (or backup codes) to check a code against.
+    TotpNotEnabled = "totp_not_enabled", 400, None;
+    /// Backup codes back up another second factor, which the user lacks.
+    SecondFactorMissing = "second_factor_missing", 422, None;
     /// Too many requests in the current window.
     TooManyRequests = "too_many_requests", 429, None;
     /// A bug or a broken dependency (details are logged, not sent).

@@ -162,6 +162,10 @@ ids! {
     OrganizationSuggestionId => "orgsugg";
     /// A request to join an organization (an accepted suggestion).
     OrganizationMembershipRequestId => "orgmbreq";
+    /// A user's authenticator-app (TOTP) secret.
+    TotpId => "totp";
+    /// A set of backup codes.
+    BackupCodeId => "bcode";
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod ids;
 #[macro_use]
 pub mod kinds;
 pub mod metadata;
+pub mod mfa;
 pub mod organizations;
 pub mod settings;
 pub mod sign_in;

@@ -335,6 +335,10 @@ pub struct UserSettings {
     pub enumeration_protection: bool,
     /// Per-IP and per-identifier limits on sign-in, sign-up and code sending.
     pub rate_limits_enabled: bool,
+    /// Users may add an authenticator app (TOTP) as a second factor.
+    pub authenticator_app_enabled: bool,
+    /// Users with a second factor may hold backup codes.
+    pub backup_code_enabled: bool,
 }
 
 impl UserSettings {
@@ -364,6 +368,8 @@ impl Default for UserSettings {
             lockout: LockoutSettings::default(),
             enumeration_protection: false,
             rate_limits_enabled: true,
+            authenticator_app_enabled: true,
+            backup_code_enabled: true,
         }
     }
 }

@@ -76,7 +76,8 @@ pub const FIRST_FACTORS: &[Strategy] = &[
 ];
 
 /// The second-factor strategies this server offers.
-pub const SECOND_FACTORS: &[Strategy] = &[Strategy::PhoneCode];
+pub const SECOND_FACTORS: &[Strategy] =
+    &[Strategy::PhoneCode, Strategy::Totp, Strategy::BackupCode];
 
 /// What a second-factor code is bound to: its sign-in, apart from the first factor's codes.
 pub fn second_factor_key(sign_in_id: &str) -> String {
@@ -326,6 +327,37 @@ pub fn attempt_second_factor(
     })
 }
 
+/// Attempts a second factor the user holds (an authenticator app's code, a
+/// backup code), which the service checked itself and hands in as `matched`:
+/// nothing is prepared, and a wrong code changes nothing here (the service
+/// counts it towards the lockout).
+pub fn attempt_held_second_factor(
+    mut state: SignInState,
+    strategy: Strategy,
+    matched: bool,
+) -> Result<Step, Refusal> {
+    require_second_factor(&state, strategy)?;
+    if strategy.channel().is_some() {
+        return Err(Refusal::Param(
+            "strategy",
+            format!("{strategy} sends a code: prepare it first"),
+        ));
+    }
+    if !matched {
+        return Err(Refusal::Code(
+            ErrorCode::FormCodeIncorrect,
+            "Incorrect code",
+        ));
+    }
+    state.second_factor = Some(Verification::passed(strategy));
+    state.status = SignInStatus::Complete;
+    Ok(Step {
+        state,
+        attempt: Attempt::Verified,
+        effects: vec![Effect::StartSession { two_factors: true }],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +376,21 @@ mod tests {
             code,
             accept_test_code: false,
         }
+    }
+
+    #[test]
+    fn a_held_second_factor_completes_when_right() {
+        let (state, _) = identified_with_password(identified(), true);
+        let wrong = attempt_held_second_factor(state.clone(), Strategy::Totp, false);
+        assert!(matches!(
+            wrong,
+            Err(Refusal::Code(ErrorCode::FormCodeIncorrect, _))
+        ));
+        let step = attempt_held_second_factor(state.clone(), Strategy::BackupCode, true).unwrap();
+        assert_eq!(step.state.status, SignInStatus::Complete);
+        assert_eq!(step.effects, [Effect::StartSession { two_factors: true }]);
+        assert!(attempt_held_second_factor(state, Strategy::PhoneCode, true).is_err());
+        assert!(attempt_held_second_factor(identified(), Strategy::Totp, true).is_err());
     }
 
     #[test]

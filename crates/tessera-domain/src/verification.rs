@@ -38,6 +38,10 @@ wire_enum! {
         /// Set verified by an administrator (Backend API); never attempted.
         Admin => "admin",
         Ticket => "ticket",
+        /// A code of the user's authenticator app (RFC 6238).
+        Totp => "totp",
+        /// One of the user's backup codes (single use).
+        BackupCode => "backup_code",
     }
 }
 
@@ -49,7 +53,7 @@ impl Strategy {
                 Some(IdentificationKind::EmailAddress)
             }
             Self::PhoneCode | Self::ResetPasswordPhoneCode => Some(IdentificationKind::PhoneNumber),
-            Self::Password | Self::Admin | Self::Ticket => None,
+            Self::Password | Self::Admin | Self::Ticket | Self::Totp | Self::BackupCode => None,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod handshakes;
 pub mod identifications;
 pub mod instance;
 pub mod keys;
+pub mod mfa;
 pub mod organizations;
 pub mod rate_limits;
 pub mod records;

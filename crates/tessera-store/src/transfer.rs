@@ -18,6 +18,8 @@ pub const TABLES: &[&str] = &[
     "users",
     "identifications",
     "profile_images",
+    "totps",
+    "backup_codes",
     "organization_permissions",
     "organization_roles",
     "organization_role_permissions",

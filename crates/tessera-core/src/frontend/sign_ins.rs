@@ -5,7 +5,7 @@
 
 use tessera_domain::error_code::ErrorCode;
 use tessera_domain::identifiers::{self, is_test_email};
-use tessera_domain::ids::{IdentificationId, SignInId};
+use tessera_domain::ids::{IdentificationId, SignInId, UserId};
 use tessera_domain::kinds::SignInStatus;
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
 use tessera_domain::settings::EnvironmentType;
@@ -18,10 +18,11 @@ use tessera_store::Conn;
 use crate::clock::now_ms;
 use crate::codes;
 use crate::error::{CoreError, CoreResult};
-use crate::identifications::second_factor_phones;
 use crate::mailer::CodePurpose;
 use crate::passwords::{Password, Verdict};
 use crate::request::RequestInfo;
+use crate::second_factors::held_second_factors;
+use crate::second_factors::second_factor_phones;
 use crate::sessions::clients::{ensure_client, load_view, start_session};
 use crate::sessions::ClientView;
 use crate::Core;
@@ -213,6 +214,26 @@ impl crate::SignIns<'_> {
             self.users().upgrade_hash(&user.id, &hash, password).await?;
         }
         Ok(verdict.matched())
+    }
+
+    /// Counts a wrong second-factor code towards the lockout, as a wrong
+    /// password counts; `user_locked` once past the limit.
+    async fn count_failed_attempt(&self, user: &UserId, now: i64) -> CoreResult<()> {
+        let lockout = self.instance().settings.user.lockout;
+        let max = if lockout.enabled {
+            lockout.max_attempts
+        } else {
+            0
+        };
+        let until = (lockout.duration_mins > 0).then(|| now + lockout.duration_mins * 60_000);
+        let mut tx = self.begin().await?;
+        let count =
+            tessera_store::users::count_failed_password(&mut tx, user, now, max, until).await?;
+        tx.commit().await?;
+        if max > 0 && count > max {
+            return Err(locked());
+        }
+        Ok(())
     }
 
     /// `POST /v1/client/sign_ins`: identify, and with a password finish at once.
@@ -621,16 +642,69 @@ impl crate::SignIns<'_> {
     }
 
     /// Whether the sign-in's user has a second factor the instance takes:
-    /// SMS codes to a phone number reserved for it.
+    /// SMS codes to a phone number reserved for it, an authenticator app,
+    /// backup codes.
     async fn second_factor_available(&self, conn: &mut Conn, sign_in: &SignIn) -> CoreResult<bool> {
         let Some(user_id) = &sign_in.user_id else {
             return Ok(false);
         };
-        if !self.instance().settings.user.sms_second_factor() {
-            return Ok(false);
-        }
+        let user = tessera_store::users::get(conn, user_id).await?;
         let idns = tessera_store::identifications::list_for_user(conn, user_id).await?;
-        Ok(!second_factor_phones(&idns).is_empty())
+        Ok(!held_second_factors(&self.instance().settings.user, &user, &idns).is_empty())
+    }
+
+    /// An authenticator app's code or a backup code as the second factor:
+    /// checked (and spent) in the step's transaction; a wrong one counts
+    /// towards the lockout like a wrong password.
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt_held_second_factor(
+        &self,
+        client: &Client,
+        sign_in: SignIn,
+        mut user: User,
+        strategy: Strategy,
+        code: &str,
+        info: &RequestInfo,
+        now: i64,
+    ) -> CoreResult<SignInOutcome> {
+        let settings = &self.instance().settings.user;
+        let offered = match strategy {
+            Strategy::Totp => settings.authenticator_app_enabled,
+            Strategy::BackupCode => settings.backup_code_enabled,
+            _ => false,
+        };
+        if !offered {
+            return Err(CoreError::value(
+                "strategy",
+                format!("{strategy} is not a second factor of this instance"),
+            ));
+        }
+        let mut tx = self.begin().await?;
+        let had_backup_codes = user.backup_code_enabled;
+        let matched = self
+            .mfa()
+            .check_code(&mut tx, &mut user, strategy, code, now)
+            .await?;
+        let step = match machine::attempt_held_second_factor(state_of(&sign_in), strategy, matched)
+        {
+            Ok(step) => step,
+            Err(refusal) => {
+                drop(tx);
+                if !matched {
+                    self.count_failed_attempt(&user.id, now).await?;
+                }
+                return Err(refusal.into());
+            }
+        };
+        if had_backup_codes && !user.backup_code_enabled {
+            // The last backup code went.
+            user.updated_at = now;
+            tessera_store::users::update(&mut tx, &user).await?;
+            let view = crate::users::load_view(&mut tx, &user.id).await?;
+            self.emit_user(&mut tx, "user.updated", &view, None).await?;
+        }
+        self.finish_attempt(tx, sign_in, client, step, info, now)
+            .await
     }
 
     /// Performs a step's session effects in the step's transaction. Returns the
@@ -674,6 +748,12 @@ impl crate::SignIns<'_> {
         let now = now_ms();
         let mut sign_in = self.sign_in_of_client(client, id).await?;
         machine::require_second_factor(&state_of(&sign_in), strategy)?;
+        if strategy.channel().is_none() {
+            return Err(CoreError::value(
+                "strategy",
+                format!("{strategy} sends nothing: attempt it directly"),
+            ));
+        }
         let user_id = sign_in
             .user_id
             .clone()
@@ -738,6 +818,11 @@ impl crate::SignIns<'_> {
             (user, idns)
         };
         check_user_may_sign_in(&user, now)?;
+        if strategy.channel().is_none() {
+            return self
+                .attempt_held_second_factor(client, sign_in, user, strategy, &code, info, now)
+                .await;
+        }
         let phones = second_factor_phones(&idns);
         let sent_to = sign_in
             .second_factor

@@ -52,7 +52,7 @@ pub fn user(view: &UserView, settings: &InstanceSettings, frontend_url: &str, no
         "password_enabled": u.password_hash.is_some(),
         "two_factor_enabled": u.totp_enabled
             || u.backup_code_enabled
-            || !crate::identifications::second_factor_phones(&view.identifications).is_empty(),
+            || !crate::second_factors::second_factor_phones(&view.identifications).is_empty(),
         "totp_enabled": u.totp_enabled,
         "backup_code_enabled": u.backup_code_enabled,
         "mfa_enabled_at": null,

@@ -106,18 +106,12 @@ pub fn routes() -> Router<Core> {
             get(ua::list_oauth_access_tokens),
         )
         .route("/v1/users/{user_id}/mfa", delete(ua::disable_mfa))
-        .route(
-            "/v1/users/{user_id}/totp",
-            delete(ua::disable_totp_or_backup_codes),
-        )
+        .route("/v1/users/{user_id}/totp", delete(ua::delete_totp))
         .route(
             "/v1/users/{user_id}/backup_code",
-            delete(ua::disable_totp_or_backup_codes),
+            delete(ua::delete_backup_codes),
         )
-        .route(
-            "/v1/users/{user_id}/verify_totp",
-            post(ua::missing_sub_resource),
-        )
+        .route("/v1/users/{user_id}/verify_totp", post(ua::verify_totp))
         .route(
             "/v1/users/{user_id}/passkeys/{id}",
             delete(ua::missing_sub_resource),

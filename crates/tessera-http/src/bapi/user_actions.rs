@@ -235,28 +235,61 @@ pub async fn list_oauth_access_tokens(
 }
 
 /// `DELETE /v1/users/{user_id}/mfa`: every second factor of the user goes (the
-/// phone numbers reserved for SMS codes stop being reserved).
+/// The user id of the path, or 404.
+fn user_id(raw: &str) -> ApiResult<tessera_domain::ids::UserId> {
+    tessera_domain::ids::UserId::parse(raw)
+        .ok_or_else(|| tessera_core::error::CoreError::NotFound.into())
+}
+
+/// `DELETE /v1/users/{user_id}/mfa`: no authenticator app, no backup codes and
+/// no phone number reserved for second factor are left.
 pub async fn disable_mfa(
     _: SecretKeyAuth,
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let user_id = core
-        .identifications()
-        .disable_sms_second_factor(&id)
-        .await?;
-    Ok(Json(json!({ "user_id": user_id.as_str() })))
+    let view = core.mfa().disable_mfa(&user_id(&id)?).await?;
+    Ok(Json(json!({ "user_id": view.user.id.as_str() })))
 }
 
-/// `DELETE /v1/users/{user_id}/totp|backup_code`: neither exists on this server
-/// yet, so there is nothing to remove.
-pub async fn disable_totp_or_backup_codes(
+/// `DELETE /v1/users/{user_id}/totp`: the authenticator app goes (and the
+/// backup codes, when nothing else is left for them to back up).
+pub async fn delete_totp(
     _: SecretKeyAuth,
     State(core): State<Core>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let view = core.users().get(&id).await?;
+    let view = core.mfa().delete_totp(&user_id(&id)?).await?;
     Ok(Json(json!({ "user_id": view.user.id.as_str() })))
+}
+
+/// `DELETE /v1/users/{user_id}/backup_code`
+pub async fn delete_backup_codes(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let view = core.mfa().delete_backup_codes(&user_id(&id)?).await?;
+    Ok(Json(json!({ "user_id": view.user.id.as_str() })))
+}
+
+/// Body of `POST /v1/users/{user_id}/verify_totp`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyTotpBody {
+    code: String,
+}
+
+/// `POST /v1/users/{user_id}/verify_totp`: a code of the user's authenticator
+/// app, or one of their backup codes (spent by the check).
+pub async fn verify_totp(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<VerifyTotpBody>,
+) -> ApiResult<Json<Value>> {
+    let kind = core.mfa().verify_code(&user_id(&id)?, &b.code).await?;
+    Ok(Json(json!({ "verified": true, "code_type": kind })))
 }
 
 /// Sub-resources (passkeys, web3 wallets, external accounts, TOTP checks) that

@@ -263,13 +263,9 @@ pub async fn create_user(
     if body.web3_wallet.as_ref().is_some_and(|w| !w.is_empty()) {
         return Err(unsupported("web3_wallet"));
     }
-    if body.totp_secret.is_some() {
-        return Err(unsupported("totp_secret"));
-    }
-    if body.backup_codes.as_ref().is_some_and(|c| !c.is_empty()) {
-        return Err(unsupported("backup_codes"));
-    }
     let input = NewUser {
+        totp_secret: body.totp_secret,
+        backup_codes: body.backup_codes.unwrap_or_default(),
         external_id: body.external_id,
         first_name: body.first_name,
         last_name: body.last_name,
@@ -373,13 +369,9 @@ pub async fn update_user(
     if body.primary_web3_wallet_id.is_some() {
         return Err(unsupported("primary_web3_wallet_id"));
     }
-    if body.totp_secret.is_some() {
-        return Err(unsupported("totp_secret"));
-    }
-    if body.backup_codes.as_ref().is_some_and(|c| !c.is_empty()) {
-        return Err(unsupported("backup_codes"));
-    }
     let patch = UserPatch {
+        totp_secret: body.totp_secret.map(Some),
+        backup_codes: body.backup_codes,
         external_id: body.external_id,
         first_name: body.first_name,
         last_name: body.last_name,

@@ -26,6 +26,21 @@ fn attribute(a: AttributeSetting, first_factors: &[&str], verifications: &[&str]
     })
 }
 
+/// A second factor the user holds (authenticator app, backup codes): an
+/// attribute that is only ever a second factor.
+fn held_factor(on: bool, strategy: Strategy) -> Value {
+    json!({
+        "enabled": on,
+        "required": false,
+        "used_for_first_factor": false,
+        "first_factors": [],
+        "used_for_second_factor": on,
+        "second_factors": if on { vec![strategy] } else { Vec::new() },
+        "verifications": [],
+        "verify_at_sign_up": false,
+    })
+}
+
 fn disabled() -> Value {
     attribute(AttributeSetting::default(), &[], &[])
 }
@@ -65,11 +80,17 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
     if u.email_address.enabled {
         first_factors.push(Strategy::EmailCode);
     }
-    let second_factors: Vec<Strategy> = if u.sms_second_factor() {
-        sign_in::SECOND_FACTORS.to_vec()
-    } else {
-        Vec::new()
-    };
+    let second_factors: Vec<Strategy> = sign_in::SECOND_FACTORS
+        .iter()
+        .copied()
+        .filter(|f| match f {
+            Strategy::PhoneCode => u.sms_second_factor(),
+            Strategy::Totp => u.authenticator_app_enabled,
+            Strategy::BackupCode => u.backup_code_enabled,
+            _ => false,
+        })
+        .collect();
+    let any_second_factor = !second_factors.is_empty();
     json!({
         "object": "environment",
         "id": inst.id.as_str(),
@@ -152,14 +173,14 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
                 "last_name": attribute(u.last_name, &[], &[]),
                 "password": attribute(u.password, &[], &[]),
                 "web3_wallet": disabled(),
-                "authenticator_app": disabled(),
-                "backup_code": disabled(),
+                "authenticator_app": held_factor(u.authenticator_app_enabled, Strategy::Totp),
+                "backup_code": held_factor(u.backup_code_enabled, Strategy::BackupCode),
                 "passkey": disabled(),
             },
             "social": {},
             "saml": { "enabled": false },
             "enterprise_sso": { "enabled": false, "self_serve_sso": false },
-            "sign_in": { "second_factor": { "required": false, "enabled": u.sms_second_factor() } },
+            "sign_in": { "second_factor": { "required": false, "enabled": any_second_factor } },
             "sign_up": {
                 "captcha_enabled": false,
                 "captcha_widget_type": "smart",

@@ -10,6 +10,7 @@ pub mod error_client;
 pub mod handshake;
 pub mod identifications;
 pub mod me;
+pub mod mfa;
 pub mod organizations;
 pub mod router;
 pub mod sign_ins;

@@ -5,7 +5,8 @@ use axum::Router;
 use tessera_core::Core;
 
 use super::{
-    client, domains, environment, identifications, me, organizations as orgs, sign_ins, sign_ups,
+    client, domains, environment, identifications, me, mfa, organizations as orgs, sign_ins,
+    sign_ups,
 };
 
 /// The FAPI routes (under `/v1`).
@@ -88,6 +89,13 @@ pub fn routes() -> Router<Core> {
             axum::routing::patch(me::merge_my_metadata),
         )
         .route("/v1/me/change_password", post(me::change_password))
+        .route(
+            "/v1/me/totp",
+            post(mfa::create_totp).delete(mfa::delete_totp),
+        )
+        .route("/v1/me/totp/attempt_verification", post(mfa::verify_totp))
+        .route("/v1/me/backup_codes", post(mfa::create_backup_codes))
+        .route("/v1/me/backup_codes/", post(mfa::create_backup_codes))
         .route(
             "/v1/me/email_addresses",
             post(identifications::create_email_address),

@@ -13,7 +13,7 @@ use tessera_core::clock::now_ms;
 use tessera_core::frontend::sign_ins::SignInOutcome;
 use tessera_core::frontend::sign_ups::{SignUpFields, SignUpOutcome};
 use tessera_core::frontend::snapshot::{self, ClientSnapshot, SessionSnapshot};
-use tessera_core::identifications::second_factor_phones;
+use tessera_core::second_factors::second_factor_phones;
 use tessera_core::sessions::ClientView;
 use tessera_core::users::UserView;
 use tessera_core::Core;
@@ -287,19 +287,29 @@ pub fn sign_in(core: &Core, s: &SignIn, identified: Option<&(User, Vec<Identific
         });
     }
     let second_factors = match identified {
-        Some((_, idns)) if s.status == SignInStatus::NeedsSecondFactor => Value::from(
-            second_factor_phones(idns)
-                .into_iter()
-                .map(|p| {
-                    json!({
-                        "strategy": Strategy::PhoneCode,
-                        "safe_identifier": mask_phone(&p.identifier),
-                        "phone_number_id": p.id.as_str(),
-                        "default": p.default_second_factor,
-                    })
-                })
-                .collect::<Vec<_>>(),
-        ),
+        Some((user, idns)) if s.status == SignInStatus::NeedsSecondFactor => {
+            let held = tessera_core::second_factors::held_second_factors(
+                &core.instance().settings.user,
+                user,
+                idns,
+            );
+            let mut factors = Vec::new();
+            for strategy in held {
+                if strategy == Strategy::PhoneCode {
+                    factors.extend(second_factor_phones(idns).into_iter().map(|p| {
+                        json!({
+                            "strategy": Strategy::PhoneCode,
+                            "safe_identifier": mask_phone(&p.identifier),
+                            "phone_number_id": p.id.as_str(),
+                            "default": p.default_second_factor,
+                        })
+                    }));
+                } else {
+                    factors.push(json!({ "strategy": strategy }));
+                }
+            }
+            Value::from(factors)
+        }
         _ => Value::Null,
     };
     let settings = &core.instance().settings;

@@ -31,7 +31,10 @@ async fn the_settings_document(app: &TestApp) {
     assert_eq!(doc["user"]["single_session_mode"], true);
     // The Frontend API's environment follows at once.
     let (_, env) = crate::browser::Browser::new(app).get("/environment").await;
-    assert_eq!(env["auth_config"]["second_factors"], json!(["phone_code"]));
+    assert_eq!(
+        env["auth_config"]["second_factors"],
+        json!(["phone_code", "totp", "backup_code"])
+    );
     assert_eq!(env["auth_config"]["single_session_mode"], true);
 
     // Refused, naming the key, and nothing changes.

@@ -27,5 +27,6 @@ mod organizations;
 mod roles;
 mod second_factor;
 mod sessions;
+mod totp;
 mod users;
 mod webhooks;

@@ -79,7 +79,10 @@ async fn pass_second_factor(b: &mut Browser<'_>, id: &str, phone: &str) -> Value
 async fn sign_in_needs_the_sms_code_of_a_reserved_number(app: &TestApp) {
     enable_sms_second_factor(app, true).await;
     let (_, env) = Browser::new(app).get("/environment").await;
-    assert_eq!(env["auth_config"]["second_factors"], json!(["phone_code"]));
+    assert_eq!(
+        env["auth_config"]["second_factors"],
+        json!(["phone_code", "totp", "backup_code"])
+    );
     let phone_setting = &env["user_settings"]["attributes"]["phone_number"];
     assert_eq!(phone_setting["used_for_second_factor"], true);
     assert_eq!(phone_setting["second_factors"], json!(["phone_code"]));
@@ -335,7 +338,10 @@ async fn every_first_factor_leads_to_the_second(app: &TestApp) {
 async fn second_factor_follows_the_settings(app: &TestApp) {
     enable_sms_second_factor(app, false).await;
     let (_, env) = Browser::new(app).get("/environment").await;
-    assert_eq!(env["auth_config"]["second_factors"], json!([]));
+    assert_eq!(
+        env["auth_config"]["second_factors"],
+        json!(["totp", "backup_code"])
+    );
     assert_eq!(
         env["user_settings"]["attributes"]["phone_number"]["used_for_second_factor"],
         false
