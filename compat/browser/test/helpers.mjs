@@ -8,7 +8,7 @@
 //   SMTP_SINK_PORT          port of the SMTP sink the server sends mail to
 //   SMTP_SINK_DIR           mailbox folder that sink writes (lib/smtp-sink.mjs)
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 import { createClerkClient, verifyToken } from '@clerk/backend';
 
@@ -68,6 +68,23 @@ export function backend() {
 export function verifyJwt(jwt) {
   requireEnv('TESSERA_PUBLIC_KEY_PEM');
   return verifyToken(jwt, { jwtKey: env.pem });
+}
+
+// --- authenticator apps -----------------------------------------------------------
+
+/** The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 `secret`, `steps` steps from now. */
+export function totpCode(secret, steps = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secret.replace(/=+$/, '').toUpperCase()) {
+    bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000) + steps));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
 // --- the page -----------------------------------------------------------------
