@@ -64,6 +64,31 @@ def test_email_address_unverified_then_verified(clerk, make_user):
     assert _status(updated.verification) == "verified"
 
 
+def test_email_address_verified_by_code_from_the_backend(clerk, make_user):
+    # A Clerk test address: development instances accept the code 424242 for it.
+    user = make_user()
+    address = f"{unique_email('bver').split('@')[0]}+clerk_test@example.com"
+    created = clerk.email_addresses.create(request={"user_id": user.id, "email_address": address, "verified": False})
+    prepared = clerk.email_addresses.prepare_verification(email_address_id=created.id)
+    assert id_pattern("ver").match(prepared.id)
+    assert prepared.status == "unverified"
+    assert prepared.strategy == "email_code"
+    wrong = clerk.email_addresses.attempt_verification(
+        email_address_id=created.id, verification_id=prepared.id, code="000000"
+    )
+    assert (wrong.status, wrong.attempts) == ("unverified", 1)
+    right = clerk.email_addresses.attempt_verification(
+        email_address_id=created.id, verification_id=prepared.id, code="424242"
+    )
+    assert right.status == "verified"
+    assert _status(clerk.email_addresses.get(email_address_id=created.id).verification) == "verified"
+    with pytest.raises(models.ClerkErrors) as exc:
+        clerk.email_addresses.attempt_verification(
+            email_address_id=created.id, verification_id=prepared.id, code="424242"
+        )
+    assert exc.value.data.errors[0].code == "verification_already_verified"
+
+
 def test_phone_number_create_get_update_delete(clerk, make_user):
     user = make_user()
     phone1, phone2 = unique_phone(), unique_phone()

@@ -166,6 +166,8 @@ ids! {
     TotpId => "totp";
     /// A set of backup codes.
     BackupCodeId => "bcode";
+    /// A verification the Backend API started for an email address or phone number.
+    VerificationId => "ver";
 }
 
 #[cfg(test)]

@@ -133,3 +133,76 @@ pub async fn delete(conn: &mut Conn, id: &IdentificationId) -> StoreResult<()> {
     }
     Ok(())
 }
+
+/// A verification the Backend API started for an identification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendVerification {
+    /// `ver_…`
+    pub id: String,
+    /// The email address or phone number it verifies.
+    pub identification_id: IdentificationId,
+    /// Its state.
+    pub state: tessera_domain::verification::Verification,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+}
+
+fn verification_json(v: &tessera_domain::verification::Verification) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("verification: {e}")))
+}
+
+/// Stores a new Backend API verification.
+pub async fn insert_verification(conn: &mut Conn, v: &BackendVerification) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO identification_verifications \
+         (id, identification_id, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(v.id.clone())
+    .bind(v.identification_id.as_str().to_owned())
+    .bind(verification_json(&v.state)?)
+    .bind(v.created_at)
+    .bind(v.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A Backend API verification of `identification`.
+pub async fn get_verification(
+    conn: &mut Conn,
+    identification: &IdentificationId,
+    id: &str,
+) -> StoreResult<BackendVerification> {
+    let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, identification_id, state, created_at, updated_at \
+         FROM identification_verifications WHERE id = $1 AND identification_id = $2",
+    )
+    .bind(id.to_owned())
+    .bind(identification.as_str().to_owned())
+    .fetch_optional(conn)
+    .await?;
+    let (id, identification_id, state, created_at, updated_at) = row.ok_or(StoreError::NotFound)?;
+    Ok(BackendVerification {
+        id,
+        identification_id: IdentificationId::from_trusted(identification_id),
+        state: serde_json::from_str(&state)
+            .map_err(|e| StoreError::Corrupt(format!("verification: {e}")))?,
+        created_at,
+        updated_at,
+    })
+}
+
+/// Saves a Backend API verification's new state.
+pub async fn update_verification(conn: &mut Conn, v: &BackendVerification) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE identification_verifications SET state = $1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(verification_json(&v.state)?)
+    .bind(v.updated_at)
+    .bind(v.id.clone())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -17,6 +17,7 @@ pub const TABLES: &[&str] = &[
     "signing_keys",
     "users",
     "identifications",
+    "identification_verifications",
     "profile_images",
     "totps",
     "backup_codes",

@@ -24,6 +24,18 @@ fn is_test_identifier(kind: IdentificationKind, value: &str) -> bool {
     }
 }
 
+/// Whether a code attempt for `value` may pass with the test code: Clerk's
+/// test identifiers on a development instance in test mode.
+fn accepts_test_code(
+    inst: &tessera_store::records::Instance,
+    kind: IdentificationKind,
+    value: &str,
+) -> bool {
+    inst.environment == EnvironmentType::Development
+        && inst.settings.instance.test_mode
+        && is_test_identifier(kind, value)
+}
+
 /// Applies `reserved_for_second_factor` / `default_second_factor` to `target`
 /// among a user's phone numbers. At most one of them is the default; reserving
 /// the first one makes it the default, and un-reserving the default hands that
@@ -213,9 +225,7 @@ impl crate::Identifications<'_> {
         let mut idn = self.own_identification(user_id, kind, id).await?;
         let proof = Proof::Code {
             code,
-            accept_test_code: inst.environment == EnvironmentType::Development
-                && inst.settings.instance.test_mode
-                && is_test_identifier(kind, &idn.identifier),
+            accept_test_code: accepts_test_code(&inst, kind, &idn.identifier),
         };
         let (state, outcome) =
             codes::prepared(idn.verification.clone())?.attempt(idn.id.as_str(), proof, now);
@@ -285,6 +295,101 @@ impl crate::Identifications<'_> {
             .into_iter()
             .find(|p| p.id == target)
             .ok_or(CoreError::NotFound)
+    }
+}
+
+/// The Backend API's verifications of an email address or phone number
+/// (`POST /v1/email_addresses/{id}/prepare_verification` and
+/// `…/attempt_verification`, the same for phone numbers): each has its own id,
+/// and an attempt's outcome is reported in its status, not as an error.
+impl crate::Identifications<'_> {
+    /// Sends a code to the identification and starts a verification for it.
+    pub async fn prepare_backend_verification(
+        &self,
+        kind: IdentificationKind,
+        id: &str,
+    ) -> CoreResult<tessera_store::identifications::BackendVerification> {
+        let now = now_ms();
+        let idn_id = IdentificationId::parse(id).ok_or(CoreError::NotFound)?;
+        let idn = {
+            let mut conn = self.store.read().await?;
+            tessera_store::identifications::get(&mut conn, &idn_id).await?
+        };
+        if idn.kind != kind {
+            return Err(CoreError::NotFound);
+        }
+        self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(&idn.identifier))
+            .await?;
+        let strategy = Strategy::code_for(kind);
+        let vid = tessera_domain::ids::VerificationId::generate(now);
+        let code = codes::generate();
+        let v = tessera_store::identifications::BackendVerification {
+            id: vid.as_str().to_owned(),
+            identification_id: idn.id.clone(),
+            state: Verification::code_sent(
+                strategy,
+                vid.as_str(),
+                &code,
+                Some(idn.id.as_str().to_owned()),
+                now,
+            ),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.begin().await?;
+        tessera_store::identifications::insert_verification(&mut tx, &v).await?;
+        tx.commit().await?;
+        let is_test = is_test_identifier(kind, &idn.identifier);
+        self.send_code(kind, &idn.identifier, is_test, CodePurpose::Verify, &code)
+            .await;
+        Ok(v)
+    }
+
+    /// Checks a code against a verification the Backend API started; a right
+    /// code also verifies the identification (if it was not yet).
+    pub async fn attempt_backend_verification(
+        &self,
+        kind: IdentificationKind,
+        id: &str,
+        verification_id: &str,
+        code: &str,
+    ) -> CoreResult<tessera_store::identifications::BackendVerification> {
+        let now = now_ms();
+        let inst = self.instance();
+        let idn_id = IdentificationId::parse(id).ok_or(CoreError::NotFound)?;
+        let mut tx = self.begin().await?;
+        let mut idn = tessera_store::identifications::get(&mut tx, &idn_id).await?;
+        if idn.kind != kind {
+            return Err(CoreError::NotFound);
+        }
+        let mut v =
+            tessera_store::identifications::get_verification(&mut tx, &idn_id, verification_id)
+                .await?;
+        if v.state.is_verified() {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::VerificationAlreadyVerified,
+                detail: "This verification has been verified already.".to_owned(),
+            });
+        }
+        let proof = Proof::Code {
+            code,
+            accept_test_code: accepts_test_code(&inst, kind, &idn.identifier),
+        };
+        let (state, outcome) = v.state.clone().attempt(&v.id, proof, now);
+        v.state = state;
+        v.updated_at = now;
+        tessera_store::identifications::update_verification(&mut tx, &v).await?;
+        if outcome == Attempt::Verified && idn.verification_status != VerificationStatus::Verified {
+            idn.verification_status = VerificationStatus::Verified;
+            idn.verification_strategy = Some(v.state.strategy);
+            idn.verified_at = Some(now);
+            idn.updated_at = now;
+            tessera_store::identifications::update(&mut tx, &idn).await?;
+            let view = crate::users::load_view(&mut tx, &idn.user_id).await?;
+            self.emit_user(&mut tx, "user.updated", &view, None).await?;
+        }
+        tx.commit().await?;
+        Ok(v)
     }
 }
 

@@ -223,3 +223,87 @@ pub async fn replace_phone_number(
         .await?;
     Ok(Json(wire::identification::identification(&idn)))
 }
+
+/// The verification object of `prepare_verification` / `attempt_verification`.
+fn verification_json(
+    kind: IdentificationKind,
+    v: &tessera_store::identifications::BackendVerification,
+) -> Value {
+    let now = tessera_core::clock::now_ms();
+    serde_json::json!({
+        "object": "verification",
+        "id": v.id,
+        "status": v.state.status_at(now),
+        "strategy": v.state.strategy,
+        "attempts": v.state.attempts,
+        "expire_at": v.state.expire_at,
+        "channel": (kind == IdentificationKind::PhoneNumber).then_some("sms"),
+    })
+}
+
+/// Body of `POST /v1/{email_addresses|phone_numbers}/{id}/attempt_verification`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttemptVerificationBody {
+    verification_id: String,
+    code: String,
+}
+
+async fn prepare(core: &Core, kind: IdentificationKind, id: &str) -> ApiResult<Json<Value>> {
+    let v = core
+        .identifications()
+        .prepare_backend_verification(kind, id)
+        .await?;
+    Ok(Json(verification_json(kind, &v)))
+}
+
+async fn attempt(
+    core: &Core,
+    kind: IdentificationKind,
+    id: &str,
+    b: AttemptVerificationBody,
+) -> ApiResult<Json<Value>> {
+    let v = core
+        .identifications()
+        .attempt_backend_verification(kind, id, &b.verification_id, &b.code)
+        .await?;
+    Ok(Json(verification_json(kind, &v)))
+}
+
+/// `POST /v1/email_addresses/{id}/prepare_verification`: a code by email.
+pub async fn prepare_email_verification(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    prepare(&core, IdentificationKind::EmailAddress, &id).await
+}
+
+/// `POST /v1/phone_numbers/{id}/prepare_verification`: a code by SMS.
+pub async fn prepare_phone_verification(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    prepare(&core, IdentificationKind::PhoneNumber, &id).await
+}
+
+/// `POST /v1/email_addresses/{id}/attempt_verification` (`verification_id`, `code`)
+pub async fn attempt_email_verification(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<AttemptVerificationBody>,
+) -> ApiResult<Json<Value>> {
+    attempt(&core, IdentificationKind::EmailAddress, &id, b).await
+}
+
+/// `POST /v1/phone_numbers/{id}/attempt_verification` (`verification_id`, `code`)
+pub async fn attempt_phone_verification(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<AttemptVerificationBody>,
+) -> ApiResult<Json<Value>> {
+    attempt(&core, IdentificationKind::PhoneNumber, &id, b).await
+}

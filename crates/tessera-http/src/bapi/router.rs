@@ -158,6 +158,22 @@ pub fn routes() -> Router<Core> {
         )
         .route("/v1/email_addresses", post(idn::create_email_address))
         .route(
+            "/v1/email_addresses/{id}/prepare_verification",
+            post(idn::prepare_email_verification),
+        )
+        .route(
+            "/v1/email_addresses/{id}/attempt_verification",
+            post(idn::attempt_email_verification),
+        )
+        .route(
+            "/v1/phone_numbers/{id}/prepare_verification",
+            post(idn::prepare_phone_verification),
+        )
+        .route(
+            "/v1/phone_numbers/{id}/attempt_verification",
+            post(idn::attempt_phone_verification),
+        )
+        .route(
             "/v1/email_addresses/{id}",
             get(idn::get_email_address)
                 .patch(idn::update_email_address)

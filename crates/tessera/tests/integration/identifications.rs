@@ -1,13 +1,14 @@
 //! BAPI email addresses and phone numbers.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::support::{assert_error, assert_id, TestApp};
 
 both_backends!(
     email_addresses,
+    backend_verification_by_code,
     phone_numbers,
     replace_identifiers,
     profile_images
@@ -215,4 +216,73 @@ async fn profile_images(app: &TestApp) {
     let (status, cleared) = app.delete(&format!("/users/{uid}/profile_image")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cleared["has_image"], false);
+}
+
+/// `POST /v1/email_addresses/{id}/prepare_verification` sends a code; each
+/// attempt reports its outcome in the verification's status; a right code
+/// verifies the address, and the verification cannot be used again.
+async fn backend_verification_by_code(app: &TestApp) {
+    let email = format!("{}@idn.test", crate::support::unique("bver").to_lowercase());
+    let user = app.user(json!({"email_address": ["owner@idn.test"]})).await;
+    let uid = user["id"].as_str().unwrap();
+    let (_, created) = app
+        .post(
+            "/email_addresses",
+            json!({"user_id": uid, "email_address": email}),
+        )
+        .await;
+    let eid = created["id"].as_str().unwrap().to_owned();
+    let prepare = format!("/email_addresses/{eid}/prepare_verification");
+    let attempt = format!("/email_addresses/{eid}/attempt_verification");
+
+    let (status, v) = app.post(&prepare, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_id(&v["id"], "ver");
+    assert_eq!(v["object"], "verification");
+    assert_eq!(v["status"], "unverified");
+    assert_eq!(v["strategy"], "email_code");
+    assert_eq!(v["attempts"], 0);
+    assert_eq!(v["channel"], Value::Null);
+    let vid = v["id"].as_str().unwrap().to_owned();
+    let code = app.smtp.code_for(&email).await;
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, v) = app
+        .post(&attempt, json!({"verification_id": vid, "code": wrong}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "a wrong code is a status: {v}");
+    assert_eq!(
+        (v["status"].clone(), v["attempts"].clone()),
+        (json!("unverified"), json!(1))
+    );
+    let (status, v) = app
+        .post(&attempt, json!({"verification_id": vid, "code": code}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "verified");
+    let (_, got) = app.get(&format!("/email_addresses/{eid}")).await;
+    assert_eq!(got["verification"]["status"], "verified", "{got}");
+    let (status, body) = app
+        .post(&attempt, json!({"verification_id": vid, "code": code}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_error(&body, "verification_already_verified");
+
+    // Unknown ids, and another identification's verification, are not there.
+    let (status, _) = app
+        .post(
+            &attempt,
+            json!({"verification_id": "ver_nope", "code": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .post(
+            "/phone_numbers/idn_2xxxxxxxxxxxxxxxxxxxxxxxxxx/prepare_verification",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = app.post(&attempt, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
