@@ -10,6 +10,7 @@
 use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{BackupCodeId, TotpId, UserId};
 use tessera_domain::mfa::{self, TotpCheck};
+use tessera_domain::tasks::SessionTask;
 use tessera_domain::verification::Strategy;
 use tessera_store::mfa::Totp;
 use tessera_store::records::User;
@@ -156,6 +157,8 @@ impl crate::Mfa<'_> {
                 backup_codes = Some(set.codes);
             }
             self.save_user(&mut tx, &mut view, now).await?;
+            tessera_store::sessions::finish_task(&mut tx, user_id, SessionTask::SetupMfa, now)
+                .await?;
         }
         tx.commit().await?;
         Ok(TotpView {

@@ -8,6 +8,7 @@ use tessera_domain::identifiers::{self, Invalid};
 use tessera_domain::ids::{IdentificationId, UserId};
 use tessera_domain::kinds::{IdentificationKind, SessionStatus, VerificationStatus};
 use tessera_domain::settings::InstanceSettings;
+use tessera_domain::tasks::SessionTask;
 use tessera_domain::verification::Strategy;
 use tessera_store::records::{Identification, User};
 use tessera_store::users::{UserFilter, UserOrderField};
@@ -353,6 +354,7 @@ impl crate::Users<'_> {
             user.password_hash = Some(hash);
             user.password_hasher = Some(hasher);
             user.password_updated_at = Some(now);
+            user.password_compromised_at = None;
         }
         user.public_metadata = input.public_metadata.unwrap_or_default();
         user.private_metadata = input.private_metadata.unwrap_or_default();
@@ -510,6 +512,7 @@ impl crate::Users<'_> {
             user.password_hash = Some(hash);
             user.password_hasher = Some(hasher);
             user.password_updated_at = Some(now);
+            user.password_compromised_at = None;
         }
         if let Some(v) = patch.delete_self_enabled {
             user.delete_self_enabled = v;
@@ -553,6 +556,13 @@ impl crate::Users<'_> {
             .map_err(conflict_to_exists)?;
         if password_changed && patch.sign_out_of_other_sessions {
             self.revoke_all_sessions(&mut tx, &id, now).await?;
+        }
+        if password_changed {
+            tessera_store::sessions::finish_task(&mut tx, &id, SessionTask::ResetPassword, now)
+                .await?;
+        }
+        if view.user.totp_enabled || view.user.backup_code_enabled {
+            tessera_store::sessions::finish_task(&mut tx, &id, SessionTask::SetupMfa, now).await?;
         }
         self.emit_user(&mut tx, "user.updated", &view, None).await?;
         tx.commit().await?;
@@ -619,6 +629,36 @@ impl crate::Users<'_> {
         .await
     }
 
+    /// Marks the user's password compromised (`true`) or not: the next
+    /// sign-in with it leads to the `reset-password` session task.
+    /// `revoke_all_sessions` signs the user out everywhere too.
+    pub async fn set_password_compromised(
+        &self,
+        id: &str,
+        compromised: bool,
+        revoke_all_sessions: bool,
+    ) -> CoreResult<UserView> {
+        let view = self
+            .modify_user(id, |user, now| {
+                if user.password_hash.is_none() {
+                    return Err(CoreError::NotAllowed {
+                        code: ErrorCode::PasswordNotSet,
+                        detail: "The user does not have a password set.".to_owned(),
+                    });
+                }
+                user.password_compromised_at = compromised.then_some(now);
+                Ok(())
+            })
+            .await?;
+        if compromised && revoke_all_sessions {
+            let mut tx = self.begin().await?;
+            self.revoke_all_sessions(&mut tx, &view.user.id, now_ms())
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(view)
+    }
+
     /// Removes a user's password.
     pub async fn remove_password(&self, id: &str, sign_out: bool) -> CoreResult<UserView> {
         let view = self
@@ -626,6 +666,7 @@ impl crate::Users<'_> {
                 user.password_hash = None;
                 user.password_hasher = None;
                 user.password_updated_at = Some(now);
+                user.password_compromised_at = None;
                 Ok(())
             })
             .await?;

@@ -100,6 +100,8 @@ error_codes! {
     FormPasswordSizeInBytesExceeded = "form_password_size_in_bytes_exceeded", 422, Some("password");
     /// Password misses a required kind of character.
     FormPasswordNotStrongEnough = "form_password_not_strong_enough", 422, Some("password");
+    /// The right password, marked compromised: sign in another way, then choose a new one.
+    FormPasswordCompromised = "form_password_compromised", 422, Some("password");
     /// Password found in a breach.
     FormPasswordPwned = "form_password_pwned", 422, Some("password");
     /// Username length outside the rules.

@@ -339,6 +339,9 @@ pub struct UserSettings {
     pub authenticator_app_enabled: bool,
     /// Users with a second factor may hold backup codes.
     pub backup_code_enabled: bool,
+    /// Every user needs a second factor: a session of a user without one
+    /// has the `setup-mfa` task until they add one.
+    pub mfa_required: bool,
 }
 
 impl UserSettings {
@@ -370,6 +373,7 @@ impl Default for UserSettings {
             rate_limits_enabled: true,
             authenticator_app_enabled: true,
             backup_code_enabled: true,
+            mfa_required: false,
         }
     }
 }

@@ -12,6 +12,13 @@ use crate::settings::InstanceSettings;
 /// One thing a session must still do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionTask {
+    /// Choose a new password: the session was started with a password the
+    /// Backend API marked compromised. Kept on the session until the password
+    /// changes.
+    ResetPassword,
+    /// Set up a second factor: the instance requires one and the user had
+    /// none when the session started. Kept until the user has one.
+    SetupMfa,
     /// Choose (or create) an organization: the instance forces organization
     /// selection and the session has no active organization.
     ChooseOrganization,
@@ -21,9 +28,41 @@ impl SessionTask {
     /// The task's key on the wire (`tasks[].key`).
     pub const fn key(self) -> &'static str {
         match self {
+            Self::ResetPassword => "reset-password",
+            Self::SetupMfa => "setup-mfa",
             Self::ChooseOrganization => "choose-organization",
         }
     }
+
+    /// The task of a key.
+    pub fn parse(key: &str) -> Option<Self> {
+        [
+            Self::ResetPassword,
+            Self::SetupMfa,
+            Self::ChooseOrganization,
+        ]
+        .into_iter()
+        .find(|t| t.key() == key)
+    }
+
+    /// Tasks kept on a session, as stored (`reset-password,setup-mfa`).
+    pub fn join(tasks: &[Self]) -> String {
+        tasks.iter().map(|t| t.key()).collect::<Vec<_>>().join(",")
+    }
+
+    /// Stored tasks back; unknown keys are dropped.
+    pub fn split(stored: &str) -> Vec<Self> {
+        stored.split(',').filter_map(Self::parse).collect()
+    }
+}
+
+/// What a user brings to a new session that may leave it a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UserFacts {
+    /// The password was marked compromised.
+    pub password_compromised: bool,
+    /// The user has a second factor (authenticator app, SMS, backup codes).
+    pub has_second_factor: bool,
 }
 
 /// The instance settings that decide which tasks a session has.
@@ -31,6 +70,20 @@ impl SessionTask {
 pub struct TaskPolicy {
     /// Every session needs an active organization.
     pub force_organization_selection: bool,
+    /// Every user needs a second factor.
+    pub mfa_required: bool,
+}
+
+/// A session as far as its tasks go: its status as of now, whether it has an
+/// active organization, and the tasks kept on it since it started.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionFacts<'a> {
+    /// Its status as of now (expiry applied).
+    pub status: SessionStatus,
+    /// It has an active organization.
+    pub has_active_organization: bool,
+    /// The tasks it was started with and has not done yet.
+    pub kept: &'a [SessionTask],
 }
 
 impl TaskPolicy {
@@ -39,32 +92,44 @@ impl TaskPolicy {
         let orgs = &settings.organizations;
         Self {
             force_organization_selection: orgs.enabled && orgs.force_organization_selection,
+            mfa_required: settings.user.mfa_required,
         }
     }
 
-    /// The tasks of a session in `status` (as of now) with or without an
-    /// active organization. Only signed-in sessions have tasks.
-    pub fn tasks(self, status: SessionStatus, has_active_organization: bool) -> Vec<SessionTask> {
+    /// The tasks a new session of a user with `facts` keeps until they are
+    /// done (the organization task is not kept: it follows the session).
+    pub fn tasks_at_start(self, facts: UserFacts) -> Vec<SessionTask> {
         let mut tasks = Vec::new();
-        if !status.is_signed_in() {
-            return tasks;
+        if facts.password_compromised {
+            tasks.push(SessionTask::ResetPassword);
         }
-        if self.force_organization_selection && !has_active_organization {
+        if self.mfa_required && !facts.has_second_factor {
+            tasks.push(SessionTask::SetupMfa);
+        }
+        tasks
+    }
+
+    /// The tasks a session has left, in the order clerk-js takes them. Only
+    /// signed-in sessions have tasks.
+    pub fn tasks(self, s: SessionFacts<'_>) -> Vec<SessionTask> {
+        if !s.status.is_signed_in() {
+            return Vec::new();
+        }
+        let mut tasks: Vec<SessionTask> = s.kept.to_vec();
+        if self.force_organization_selection && !s.has_active_organization {
             tasks.push(SessionTask::ChooseOrganization);
         }
         tasks
     }
 
-    /// The status a session in `status` shows: `pending` while it has a task.
-    pub fn status(self, status: SessionStatus, has_active_organization: bool) -> SessionStatus {
-        if status.is_signed_in() {
-            if self.tasks(status, has_active_organization).is_empty() {
-                SessionStatus::Active
-            } else {
-                SessionStatus::Pending
-            }
+    /// The status a session shows: `pending` while it has a task.
+    pub fn status(self, s: SessionFacts<'_>) -> SessionStatus {
+        if !s.status.is_signed_in() {
+            s.status
+        } else if self.tasks(s).is_empty() {
+            SessionStatus::Active
         } else {
-            status
+            SessionStatus::Pending
         }
     }
 }
@@ -76,39 +141,44 @@ mod tests {
     fn forcing() -> TaskPolicy {
         TaskPolicy {
             force_organization_selection: true,
+            mfa_required: false,
+        }
+    }
+
+    fn facts(status: SessionStatus, org: bool, kept: &[SessionTask]) -> SessionFacts<'_> {
+        SessionFacts {
+            status,
+            has_active_organization: org,
+            kept,
         }
     }
 
     #[test]
     fn forced_selection_makes_a_session_without_organization_pending() {
         let p = forcing();
-        assert_eq!(
-            p.tasks(SessionStatus::Active, false),
-            vec![SessionTask::ChooseOrganization]
-        );
-        assert_eq!(
-            p.status(SessionStatus::Active, false),
-            SessionStatus::Pending
-        );
+        let s = facts(SessionStatus::Active, false, &[]);
+        assert_eq!(p.tasks(s), vec![SessionTask::ChooseOrganization]);
+        assert_eq!(p.status(s), SessionStatus::Pending);
         assert_eq!(SessionTask::ChooseOrganization.key(), "choose-organization");
     }
 
     #[test]
     fn an_active_organization_resolves_the_task() {
         let p = forcing();
-        assert!(p.tasks(SessionStatus::Pending, true).is_empty());
-        assert_eq!(
-            p.status(SessionStatus::Pending, true),
-            SessionStatus::Active
-        );
+        let s = facts(SessionStatus::Pending, true, &[]);
+        assert!(p.tasks(s).is_empty());
+        assert_eq!(p.status(s), SessionStatus::Active);
     }
 
     #[test]
     fn ended_sessions_have_no_tasks_and_keep_their_status() {
         let p = forcing();
-        assert!(p.tasks(SessionStatus::Ended, false).is_empty());
+        let kept = [SessionTask::ResetPassword];
+        assert!(p
+            .tasks(facts(SessionStatus::Ended, false, &kept))
+            .is_empty());
         assert_eq!(
-            p.status(SessionStatus::Revoked, false),
+            p.status(facts(SessionStatus::Revoked, false, &kept)),
             SessionStatus::Revoked
         );
     }
@@ -121,7 +191,38 @@ mod tests {
         s.organizations.enabled = true;
         assert!(TaskPolicy::of(&s).force_organization_selection);
         assert!(TaskPolicy::default()
-            .tasks(SessionStatus::Active, false)
+            .tasks(facts(SessionStatus::Active, false, &[]))
+            .is_empty());
+    }
+
+    #[test]
+    fn kept_tasks_come_first_and_are_stored_by_key() {
+        let p = TaskPolicy {
+            force_organization_selection: true,
+            mfa_required: true,
+        };
+        let kept = p.tasks_at_start(UserFacts {
+            password_compromised: true,
+            has_second_factor: false,
+        });
+        assert_eq!(kept, [SessionTask::ResetPassword, SessionTask::SetupMfa]);
+        assert_eq!(
+            p.tasks(facts(SessionStatus::Active, false, &kept)),
+            [
+                SessionTask::ResetPassword,
+                SessionTask::SetupMfa,
+                SessionTask::ChooseOrganization
+            ]
+        );
+        let stored = SessionTask::join(&kept);
+        assert_eq!(stored, "reset-password,setup-mfa");
+        assert_eq!(SessionTask::split(&stored), kept);
+        assert!(SessionTask::split("").is_empty());
+        assert!(p
+            .tasks_at_start(UserFacts {
+                password_compromised: false,
+                has_second_factor: true,
+            })
             .is_empty());
     }
 }

@@ -122,6 +122,9 @@ pub struct User {
     pub last_active_at: Option<i64>,
     /// Last password change (ms).
     pub password_updated_at: Option<i64>,
+    /// When the password was marked compromised (Backend API); signing in
+    /// with it then leads to the `reset-password` session task.
+    pub password_compromised_at: Option<i64>,
     /// Creation time (ms).
     pub created_at: i64,
     /// Last change (ms).
@@ -159,6 +162,7 @@ impl User {
             last_sign_in_at: None,
             last_active_at: None,
             password_updated_at: None,
+            password_compromised_at: None,
             created_at: now,
             updated_at: now,
         }
@@ -263,6 +267,9 @@ pub struct Session {
     pub created_at: i64,
     /// Last change (ms).
     pub updated_at: i64,
+    /// Tasks kept from the session's start until done (`reset-password`,
+    /// `setup-mfa`); the organization task is not kept, it follows the session.
+    pub pending_tasks: Vec<tessera_domain::tasks::SessionTask>,
 }
 
 /// An organization.

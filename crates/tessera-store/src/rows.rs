@@ -121,6 +121,7 @@ pub(crate) struct UserRow {
     last_sign_in_at: Option<i64>,
     last_active_at: Option<i64>,
     password_updated_at: Option<i64>,
+    password_compromised_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -160,6 +161,7 @@ impl TryFrom<UserRow> for User {
             last_sign_in_at: r.last_sign_in_at,
             last_active_at: r.last_active_at,
             password_updated_at: r.password_updated_at,
+            password_compromised_at: r.password_compromised_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -276,6 +278,7 @@ pub(crate) struct SessionRow {
     country: Option<String>,
     created_at: i64,
     updated_at: i64,
+    pending_tasks: String,
     /// Present when the query joined the active organization's membership.
     #[sqlx(default)]
     active_org_slug: Option<String>,
@@ -316,6 +319,7 @@ impl TryFrom<SessionRow> for Session {
             country: r.country,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            pending_tasks: tessera_domain::tasks::SessionTask::split(&r.pending_tasks),
         })
     }
 }

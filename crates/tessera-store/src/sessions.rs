@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 
 use tessera_domain::ids::{ClientId, SessionId, UserId};
 use tessera_domain::kinds::SessionStatus;
+use tessera_domain::tasks::SessionTask;
 
 use crate::error::{StoreError, StoreResult};
 use crate::records::Session;
@@ -14,7 +15,7 @@ use crate::Conn;
 pub(crate) const COLUMNS: &str =
     "id, client_id, user_id, status, actor, last_active_organization_id, \
     last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, ip_address, \
-    user_agent, city, country, created_at, updated_at";
+    user_agent, city, country, created_at, updated_at, pending_tasks";
 
 /// The session columns (of `sessions s`) and the active organization's slug
 /// and the user's role in it, for reads that mint tokens.
@@ -50,7 +51,7 @@ pub async fn get(conn: &mut Conn, id: &SessionId) -> StoreResult<Session> {
 
 /// Inserts a session.
 pub async fn insert(conn: &mut Conn, s: &Session) -> StoreResult<()> {
-    let placeholders: Vec<String> = (1..=17).map(|i| format!("${i}")).collect();
+    let placeholders: Vec<String> = (1..=18).map(|i| format!("${i}")).collect();
     sqlx::query(&format!(
         "INSERT INTO sessions ({COLUMNS}) VALUES ({})",
         placeholders.join(", ")
@@ -72,6 +73,7 @@ pub async fn insert(conn: &mut Conn, s: &Session) -> StoreResult<()> {
     .bind(s.country.clone())
     .bind(s.created_at)
     .bind(s.updated_at)
+    .bind(SessionTask::join(&s.pending_tasks))
     .execute(conn)
     .await?;
     Ok(())
@@ -83,7 +85,7 @@ pub async fn update(conn: &mut Conn, s: &Session) -> StoreResult<()> {
         "UPDATE sessions SET status = $1, actor = $2, last_active_organization_id = $3, \
          last_active_at = $4, expire_at = $5, abandon_at = $6, first_factor_at = $7, \
          second_factor_at = $8, ip_address = $9, user_agent = $10, city = $11, country = $12, \
-         updated_at = $13 WHERE id = $14",
+         updated_at = $13, pending_tasks = $14 WHERE id = $15",
     )
     .bind(s.status.as_str())
     .bind(s.actor.as_ref().map(ToString::to_string))
@@ -98,6 +100,7 @@ pub async fn update(conn: &mut Conn, s: &Session) -> StoreResult<()> {
     .bind(s.city.clone())
     .bind(s.country.clone())
     .bind(s.updated_at)
+    .bind(SessionTask::join(&s.pending_tasks))
     .bind(s.id.as_str().to_owned())
     .execute(conn)
     .await?;
@@ -191,4 +194,33 @@ pub async fn end_all_for_user(
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(Session::try_from).collect()
+}
+
+/// Drops `task` from every session of `user` that keeps it (the user did it).
+pub async fn finish_task(
+    conn: &mut Conn,
+    user: &UserId,
+    task: SessionTask,
+    now: i64,
+) -> StoreResult<()> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, pending_tasks FROM sessions WHERE user_id = $1 AND pending_tasks <> ''",
+    )
+    .bind(user.as_str().to_owned())
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, stored) in rows {
+        let kept = SessionTask::split(&stored);
+        if !kept.contains(&task) {
+            continue;
+        }
+        let left: Vec<SessionTask> = kept.into_iter().filter(|t| *t != task).collect();
+        sqlx::query("UPDATE sessions SET pending_tasks = $1, updated_at = $2 WHERE id = $3")
+            .bind(SessionTask::join(&left))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }

@@ -13,7 +13,8 @@ const COLUMNS: &str = "id, external_id, username, first_name, last_name, passwor
     primary_email_address_id, primary_phone_number_id, has_image, image_version, banned, \
     locked_at, locked_until, failed_attempts, totp_enabled, backup_code_enabled, \
     delete_self_enabled, create_organization_enabled, create_organizations_limit, \
-    legal_accepted_at, last_sign_in_at, last_active_at, password_updated_at, created_at, updated_at";
+    legal_accepted_at, last_sign_in_at, last_active_at, password_updated_at, created_at, updated_at, \
+    password_compromised_at";
 
 /// Loads one user.
 pub async fn get(conn: &mut Conn, id: &UserId) -> StoreResult<User> {
@@ -53,7 +54,7 @@ pub async fn find_by_external_id(conn: &mut Conn, external_id: &str) -> StoreRes
 
 /// Inserts a new user.
 pub async fn insert(conn: &mut Conn, user: &User) -> StoreResult<()> {
-    let placeholders: Vec<String> = (1..=29).map(|i| format!("${i}")).collect();
+    let placeholders: Vec<String> = (1..=30).map(|i| format!("${i}")).collect();
     let sql = format!(
         "INSERT INTO users ({COLUMNS}) VALUES ({})",
         placeholders.join(", ")
@@ -96,6 +97,7 @@ pub async fn insert(conn: &mut Conn, user: &User) -> StoreResult<()> {
         .bind(user.password_updated_at)
         .bind(user.created_at)
         .bind(user.updated_at)
+        .bind(user.password_compromised_at)
         .execute(conn)
         .await?;
     Ok(())
@@ -111,8 +113,8 @@ pub async fn update(conn: &mut Conn, user: &User) -> StoreResult<()> {
          failed_attempts = $17, totp_enabled = $18, backup_code_enabled = $19, \
          delete_self_enabled = $20, create_organization_enabled = $21, \
          create_organizations_limit = $22, legal_accepted_at = $23, last_sign_in_at = $24, \
-         last_active_at = $25, password_updated_at = $26, created_at = $27, updated_at = $28 \
-         WHERE id = $29",
+         last_active_at = $25, password_updated_at = $26, created_at = $27, updated_at = $28, \
+         password_compromised_at = $29 WHERE id = $30",
     )
     .bind(user.external_id.clone())
     .bind(user.username.clone())
@@ -150,6 +152,7 @@ pub async fn update(conn: &mut Conn, user: &User) -> StoreResult<()> {
     .bind(user.password_updated_at)
     .bind(user.created_at)
     .bind(user.updated_at)
+    .bind(user.password_compromised_at)
     .bind(user.id.as_str().to_owned())
     .execute(conn)
     .await?;

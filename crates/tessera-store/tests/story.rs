@@ -1063,6 +1063,7 @@ fn session(client: &Client, user: &UserId, status: SessionStatus, at: i64) -> Se
         country: None,
         created_at: at,
         updated_at: at,
+        pending_tasks: Vec::new(),
     }
 }
 

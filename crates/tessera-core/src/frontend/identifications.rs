@@ -290,6 +290,15 @@ impl crate::Identifications<'_> {
                 tessera_store::identifications::update(&mut tx, new).await?;
             }
         }
+        if phones.iter().any(|p| p.reserved_for_second_factor) {
+            tessera_store::sessions::finish_task(
+                &mut tx,
+                user_id,
+                tessera_domain::tasks::SessionTask::SetupMfa,
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         phones
             .into_iter()

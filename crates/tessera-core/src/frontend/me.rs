@@ -26,7 +26,20 @@ impl crate::Users<'_> {
         keep_session: Option<&SessionId>,
     ) -> CoreResult<UserView> {
         let view = self.get(user_id.as_str()).await?;
-        if view.user.password_hash.is_some() {
+        // A session started with a compromised password has the
+        // reset-password task: it proved the user another way, and the
+        // current password is the one being replaced.
+        let resetting = match keep_session {
+            Some(sid) => {
+                let mut conn = self.store.read().await?;
+                tessera_store::sessions::get(&mut conn, sid)
+                    .await?
+                    .pending_tasks
+                    .contains(&tessera_domain::tasks::SessionTask::ResetPassword)
+            }
+            None => false,
+        };
+        if view.user.password_hash.is_some() && !(resetting && current.is_none()) {
             let current = current.ok_or_else(|| CoreError::missing("current_password"))?;
             let unchanged = current.expose() == new.expose();
             if !self.verify_password(user_id.as_str(), current).await? {

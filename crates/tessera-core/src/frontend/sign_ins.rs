@@ -213,7 +213,36 @@ impl crate::SignIns<'_> {
         if verdict == Verdict::MatchNeedsRehash {
             self.users().upgrade_hash(&user.id, &hash, password).await?;
         }
+        if verdict.matched()
+            && user.password_compromised_at.is_some()
+            && self.has_code_factor(user).await?
+        {
+            // Clerk's answer: sign in another way; the new session then has
+            // the reset-password task. Without another way the password
+            // signs in, and the session has the task all the same.
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::FormPasswordCompromised,
+                detail: "Your password may be compromised. To protect your account, please continue with an alternative sign-in method. You will be required to reset your password after signing in.".to_owned(),
+            });
+        }
         Ok(verdict.matched())
+    }
+
+    /// Whether the user can sign in with a code (a verified email address or
+    /// phone number that identifies them at sign-in).
+    async fn has_code_factor(&self, user: &User) -> CoreResult<bool> {
+        let settings = &self.instance().settings.user;
+        let mut conn = self.store.read().await?;
+        let idns = tessera_store::identifications::list_for_user(&mut conn, &user.id).await?;
+        Ok(idns.iter().any(|i| {
+            i.verification_status == VerificationStatus::Verified
+                && match i.kind {
+                    IdentificationKind::EmailAddress => {
+                        settings.email_address.used_for_first_factor
+                    }
+                    IdentificationKind::PhoneNumber => settings.phone_number.used_for_first_factor,
+                }
+        }))
     }
 
     /// Counts a wrong second-factor code towards the lockout, as a wrong
@@ -565,11 +594,19 @@ impl crate::SignIns<'_> {
         user.password_hash = Some(hash);
         user.password_hasher = Some(crate::passwords::NATIVE_HASHER.to_owned());
         user.password_updated_at = Some(now);
+        user.password_compromised_at = None;
         user.failed_attempts = 0;
         user.locked_at = None;
         user.locked_until = None;
         user.updated_at = now;
         tessera_store::users::update(&mut tx, &user).await?;
+        tessera_store::sessions::finish_task(
+            &mut tx,
+            &user.id,
+            tessera_domain::tasks::SessionTask::ResetPassword,
+            now,
+        )
+        .await?;
         if sign_out_of_other_sessions {
             tessera_store::sessions::end_all_for_user(
                 &mut tx,

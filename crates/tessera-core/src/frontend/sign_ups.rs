@@ -337,6 +337,7 @@ impl crate::SignUps<'_> {
             user.password_hash = Some(hash.clone());
             user.password_hasher = Some(NATIVE_HASHER.to_owned());
             user.password_updated_at = Some(now);
+            user.password_compromised_at = None;
         }
         user.unsafe_metadata = sign_up.unsafe_metadata.clone();
         user.legal_accepted_at = sign_up.legal_accepted_at;

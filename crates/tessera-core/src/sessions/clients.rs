@@ -66,6 +66,29 @@ pub(crate) async fn ensure_client(
     }
 }
 
+/// The tasks a new session of `user` keeps until done: a new password when
+/// theirs was marked compromised, a second factor when the instance requires
+/// one and they have none.
+pub(crate) async fn tasks_at_start(
+    core: &Core,
+    conn: &mut Conn,
+    user: &tessera_store::records::User,
+) -> CoreResult<Vec<tessera_domain::tasks::SessionTask>> {
+    let policy = core.task_policy();
+    let has_second_factor = if policy.mfa_required {
+        let idns = tessera_store::identifications::list_for_user(conn, &user.id).await?;
+        let settings = &core.instance().settings.user;
+        !crate::second_factors::held_second_factors(settings, user, &idns).is_empty()
+    } else {
+        true
+    };
+    Ok(policy.tasks_at_start(tessera_domain::tasks::UserFacts {
+        password_compromised: user.password_compromised_at.is_some()
+            && user.password_hash.is_some(),
+        has_second_factor,
+    }))
+}
+
 /// Starts a session for `user` on `client` and makes it the active one; the
 /// client's token rotates. Single-session instances refuse a second session.
 /// `second_factor`: the sign-in also passed a second factor now.
@@ -95,16 +118,17 @@ pub(crate) async fn start_session(
             detail: "You're already signed in.".to_owned(),
         });
     }
+    let mut user = tessera_store::users::get(conn, user_id).await?;
     let mut session = new_session(client.id.clone(), user_id.clone(), None, now);
     session.second_factor_at = second_factor.then_some(now);
     session.ip_address = info.ip.clone();
     session.user_agent = info.user_agent.clone();
     session.city = info.city.clone();
     session.country = info.country.clone();
+    session.pending_tasks = tasks_at_start(core, conn, &user).await?;
     tessera_store::sessions::insert(conn, &session).await?;
     core.emit_sessions(conn, "session.created", [&session], Some(info))
         .await?;
-    let mut user = tessera_store::users::get(conn, user_id).await?;
     user.last_sign_in_at = Some(now);
     user.last_active_at = Some(now);
     tessera_store::users::update(conn, &user).await?;

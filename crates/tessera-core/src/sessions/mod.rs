@@ -6,7 +6,7 @@ use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{ClientId, SessionId, UserId};
 use tessera_domain::kinds::SessionStatus;
 use tessera_domain::settings::EnvironmentType;
-use tessera_domain::tasks::{SessionTask, TaskPolicy};
+use tessera_domain::tasks::{SessionFacts, SessionTask, TaskPolicy};
 use tessera_store::records::{Client, Session};
 use tessera_store::sessions::SessionFilter;
 
@@ -46,21 +46,23 @@ pub fn effective_status(session: &Session, now: i64) -> SessionStatus {
     }
 }
 
+fn facts_of(session: &Session, status: SessionStatus) -> SessionFacts<'_> {
+    SessionFacts {
+        status,
+        has_active_organization: session.last_active_organization_id.is_some(),
+        kept: &session.pending_tasks,
+    }
+}
+
 /// The tasks `session` (its status as of now) has left under `policy`.
 pub fn tasks_of(policy: TaskPolicy, session: &Session) -> Vec<SessionTask> {
-    policy.tasks(
-        session.status,
-        session.last_active_organization_id.is_some(),
-    )
+    policy.tasks(facts_of(session, session.status))
 }
 
 /// The status `session` (its status as of now) shows under `policy`: a
 /// signed-in session with a task left is `pending`.
 pub fn shown_status(policy: TaskPolicy, session: &Session) -> SessionStatus {
-    policy.status(
-        session.status,
-        session.last_active_organization_id.is_some(),
-    )
+    policy.status(facts_of(session, session.status))
 }
 
 fn minutes_since(at: Option<i64>, now: i64) -> i64 {
@@ -97,7 +99,8 @@ impl crate::Sessions<'_> {
             ..clients::new_client(now).0
         };
         tessera_store::clients::insert(&mut tx, &client).await?;
-        let session = new_session(client.id.clone(), user_id, active_organization_id, now);
+        let mut session = new_session(client.id.clone(), user_id, active_organization_id, now);
+        session.pending_tasks = clients::tasks_at_start(self, &mut tx, &user).await?;
         tessera_store::sessions::insert(&mut tx, &session).await?;
         let mut client = client;
         client.last_active_session_id = Some(session.id.clone());
@@ -195,9 +198,7 @@ impl crate::Sessions<'_> {
         now: i64,
     ) -> SessionClaims {
         let iat = now / 1000;
-        let status = self
-            .task_policy()
-            .status(status, session.last_active_organization_id.is_some());
+        let status = self.task_policy().status(facts_of(session, status));
         let (fea, o) = self.organization_claims(session);
         SessionClaims {
             azp,
@@ -318,6 +319,7 @@ pub(crate) fn new_session(
         actor: None,
         last_active_organization_id: org,
         active_organization: None,
+        pending_tasks: Vec::new(),
         last_active_at: now,
         expire_at: now + SESSION_LIFETIME_MS,
         abandon_at: now + SESSION_ABANDON_MS,

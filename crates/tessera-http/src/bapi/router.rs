@@ -86,6 +86,14 @@ pub fn routes() -> Router<Core> {
             post(ua::remove_password),
         )
         .route(
+            "/v1/users/{user_id}/password/set_compromised",
+            post(ua::set_password_compromised),
+        )
+        .route(
+            "/v1/users/{user_id}/password/unset_compromised",
+            post(ua::unset_password_compromised),
+        )
+        .route(
             "/v1/users/{user_id}/profile_image",
             post(ua::set_profile_image).delete(ua::delete_profile_image),
         )
@@ -131,14 +139,6 @@ pub fn routes() -> Router<Core> {
         .route(
             "/v1/users/{user_id}/trusted_devices/{id}",
             delete(ua::missing_sub_resource),
-        )
-        .route(
-            "/v1/users/{user_id}/password/set_compromised",
-            post(ua::password_compromised),
-        )
-        .route(
-            "/v1/users/{user_id}/password/unset_compromised",
-            post(ua::password_compromised),
         )
         .route(
             "/v1/users/{user_id}/billing/subscription",

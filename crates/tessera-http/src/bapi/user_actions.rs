@@ -150,6 +150,42 @@ pub async fn remove_password(
     Ok(Json(render(&core, &view)))
 }
 
+/// Body of `POST /v1/users/{user_id}/password/set_compromised`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SetCompromisedBody {
+    revoke_all_sessions: Option<bool>,
+}
+
+/// `POST /v1/users/{user_id}/password/set_compromised`: the next sign-in with
+/// the password leads to the `reset-password` session task.
+pub async fn set_password_compromised(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<SetCompromisedBody>,
+) -> ApiResult<Json<Value>> {
+    let revoke = body.revoke_all_sessions.unwrap_or(false);
+    let view = core
+        .users()
+        .set_password_compromised(&id, true, revoke)
+        .await?;
+    Ok(Json(render(&core, &view)))
+}
+
+/// `POST /v1/users/{user_id}/password/unset_compromised`
+pub async fn unset_password_compromised(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let view = core
+        .users()
+        .set_password_compromised(&id, false, false)
+        .await?;
+    Ok(Json(render(&core, &view)))
+}
+
 /// Accepted image types, by their leading bytes.
 pub(crate) fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -306,21 +342,6 @@ pub async fn list_trusted_devices(
 ) -> ApiResult<Json<Value>> {
     core.users().get(&id).await?;
     Ok(Json(json!({ "data": [], "total_count": 0 })))
-}
-
-/// `POST /v1/users/{user_id}/password/set_compromised` and `unset_compromised`:
-/// compromised-password flags arrive with sign-in's password reset flow.
-pub async fn password_compromised(
-    _: SecretKeyAuth,
-    State(core): State<Core>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    core.users().get(&id).await?;
-    Err(ApiError::new(
-        ErrorCode::FormParamValueInvalid,
-        "not supported yet",
-        "Marking passwords as compromised is not supported by this Tessera server yet.",
-    ))
 }
 
 /// `…/billing/subscription` and `…/billing/credits`: billing is not enabled.

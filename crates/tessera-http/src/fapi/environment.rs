@@ -193,7 +193,7 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
                 },
                 "legal_consent_enabled": u.legal_consent_enabled,
                 "allowlist_only": s.restrictions.allowlist,
-                "mfa": { "required": false },
+                "mfa": { "required": u.mfa_required },
             },
             "restrictions": {
                 "allowlist": { "enabled": s.restrictions.allowlist },

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::browser::Browser;
-use crate::support::{assert_error, unique, TestApp};
+use crate::support::{assert_error, claims_of, unique, TestApp};
 
 both_backends!(
     members_create_switch_and_manage,
@@ -40,17 +40,6 @@ async fn signed_in<'a>(app: &'a TestApp, email: &str) -> (Browser<'a>, String) {
         .unwrap()
         .to_owned();
     (b, sid)
-}
-
-fn claims_of(jwt: &str) -> Value {
-    use base64::Engine;
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 fn memberships_in_client(out: &Value) -> Value {

@@ -27,6 +27,7 @@ mod organizations;
 mod roles;
 mod second_factor;
 mod sessions;
+mod tasks;
 mod totp;
 mod users;
 mod webhooks;

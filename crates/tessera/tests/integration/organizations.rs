@@ -3,13 +3,11 @@
 //! their roles (an organization keeps a member who can manage members),
 //! deletion.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::support::{assert_error, assert_id, unique, TestApp};
+use crate::support::{assert_error, assert_id, claims_of, unique, TestApp};
 use crate::webhooks::{endpoint, Receiver};
 
 both_backends!(
@@ -532,11 +530,6 @@ async fn organization_events_are_delivered(app: &TestApp) {
         .find(|d| d.json["type"] == "organization.deleted")
         .unwrap();
     assert_eq!(deleted.json["data"]["deleted"], true);
-}
-
-fn claims_of(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 pub(crate) async fn token(app: &TestApp, session: &str) -> Value {

@@ -357,3 +357,15 @@ pub fn test_webhooks() -> tessera_core::webhooks::WebhookConfig {
         ..Default::default()
     }
 }
+
+/// The claims of a JWT, unverified (tests read what the server put in).
+pub fn claims_of(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
