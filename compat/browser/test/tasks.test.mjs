@@ -3,7 +3,11 @@
 // `choose-organization` task; while it is left the session is pending (clerk-js
 // counts it as not signed in, its token says `sts: pending`, @clerk/backend's
 // toAuth() treats it as signed out). Creating an organization in the task's
-// form makes it active with the organization in the token.
+// form makes it active with the organization in the token. Tasks kept from a
+// session's start: a password the Backend API marked compromised is refused
+// at sign-in, an emailed code signs in, and <TaskResetPassword/> sets a new
+// password; with a second factor required, <TaskSetupMFA/> adds an
+// authenticator app.
 //
 // Texts and selectors, read from @clerk/ui 1.34.0 (tasks/TaskChooseOrganization):
 //   create form   input[name="name"], input[name="slug"], button "Continue"
@@ -16,25 +20,31 @@ import {
   ClerkPage,
   env,
   mount,
-  typeSignIn,
   signInWithPassword,
   strongPassword,
+  totpCode,
+  typeSignIn,
   uniqueEmail,
   UI_TIMEOUT,
+  waitForCode,
 } from './helpers.mjs';
 
 function claims(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 }
 
-async function organizationSettings(body) {
-  const res = await fetch(`${env.url}/v1/instance/organization_settings`, {
+/** PATCH a Backend API settings document (`settings`, `organization_settings`). */
+async function patchInstance(path, body) {
+  const res = await fetch(`${env.url}/v1/instance/${path}`, {
     method: 'PATCH',
     headers: { authorization: `Bearer ${env.sk}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   assert.equal(res.status, 200, await res.text());
 }
+
+const organizationSettings = (body) => patchInstance('organization_settings', body);
+const instanceSettings = (body) => patchInstance('settings', body);
 
 /** @clerk/backend's view of an app request carrying `jwt`. */
 async function authOf(jwt, options) {
@@ -177,5 +187,85 @@ describe('session tasks (clerk-js and @clerk/ui)', () => {
       assert.equal(sess.lastActiveOrganizationId, org.id);
       await member.screenshot('tasks-5-chosen');
     });
+  });
+
+});
+
+describe('session tasks kept from the start (clerk-js and @clerk/ui)', () => {
+  const password = strongPassword();
+
+  test('reset-password: a compromised password, an emailed code, then <TaskResetPassword/>', async () => {
+    const resetEmail = uniqueEmail();
+    const resetUser = await backend().users.createUser({ emailAddress: [resetEmail], password });
+    await backend().users.setPasswordCompromised(resetUser.id);
+    const page = await ClerkPage.open('tasks-reset');
+    try {
+      await page.step('tasks-reset-password', async () => {
+        await page.goto({ ui: true });
+        await page.load({ ui: true });
+        const root = await mount(page, 'signIn');
+        await typeSignIn(page, root, { identifier: resetEmail, password });
+        // The right password is refused; another way in is offered.
+        await page.page.getByText('Your password may be compromised').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+        await page.screenshot('tasks-6-password-compromised');
+        await page.page.locator(`${root} .cl-alternativeMethodsBlockButton`).filter({ hasText: 'Email code' }).click();
+        const otp = page.page.locator(`${root} .cl-signIn-emailCode input[data-input-otp]`);
+        await otp.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+        await otp.click();
+        await otp.pressSequentially(await waitForCode(resetEmail, { latest: true }), { delay: 60 });
+        const fresh = `${password}-new`;
+        const newPassword = page.page.locator(`${root} input[name="newPassword"]`);
+        await newPassword.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+        const state = await page.run(async (clerk) => ({ status: clerk.session?.status, task: clerk.session?.currentTask?.key }));
+        assert.deepEqual(state, { status: 'pending', task: 'reset-password' });
+        await page.screenshot('tasks-7-reset-password');
+        await newPassword.fill(fresh);
+        await page.page.locator(`${root} input[name="confirmPassword"]`).fill(fresh);
+        await page.page.locator(root).getByRole('button', { name: /reset password/i }).click();
+        await page.page.waitForFunction(() => window.Clerk?.session?.status === 'active', null, { timeout: UI_TIMEOUT });
+        const jwt = await page.run(async (clerk) => clerk.session.getToken());
+        assert.equal(claims(jwt).sts, 'active');
+        // The new password signs in; the old one does not.
+        const other = await backend().users.verifyPassword({ userId: resetUser.id, password: fresh });
+        assert.equal(other.verified, true);
+      });
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('setup-mfa: with a second factor required, <TaskSetupMFA/> adds an authenticator app', async () => {
+    await instanceSettings({ user: { mfa_required: true } });
+    const mfaEmail = uniqueEmail();
+    await backend().users.createUser({ emailAddress: [mfaEmail], password });
+    const page = await ClerkPage.open('tasks-mfa');
+    try {
+      await page.step('tasks-setup-mfa', async () => {
+        await page.goto({ ui: true });
+        await page.load({ ui: true });
+        const root = await mount(page, 'signIn');
+        await typeSignIn(page, root, { identifier: mfaEmail, password });
+        // Only authenticator apps are offered (no SMS on this instance): straight to its QR code.
+        const qr = page.page.locator(`${root} .cl-qrCodeContainer svg`);
+        await qr.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+        const state = await page.run(async (clerk) => ({ status: clerk.session?.status, task: clerk.session?.currentTask?.key }));
+        assert.deepEqual(state, { status: 'pending', task: 'setup-mfa' });
+        await page.screenshot('tasks-8-setup-mfa');
+        await page.page.locator(root).getByRole('button', { name: /scan QR code\?/ }).click();
+        const secret = await page.page.locator(`${root} input[readonly]`).first().inputValue();
+        assert.match(secret, /^[A-Z2-7]{32}$/);
+        await page.page.locator(root).getByRole('button', { name: 'Continue' }).click();
+        await page.page.locator(root).getByLabel('Enter verification code').pressSequentially(totpCode(secret), { delay: 40 });
+        await page.page.getByText('Authenticator application verification enabled').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+        await page.screenshot('tasks-9-setup-mfa-done');
+        await page.page.locator(root).getByRole('button', { name: 'Continue' }).click();
+        await page.page.waitForFunction(() => window.Clerk?.session?.status === 'active' && window.Clerk?.user?.totpEnabled, null, {
+          timeout: UI_TIMEOUT,
+        });
+      });
+    } finally {
+      await instanceSettings({ user: { mfa_required: false } });
+      await page.close();
+    }
   });
 });
