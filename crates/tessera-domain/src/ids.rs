@@ -168,6 +168,8 @@ ids! {
     BackupCodeId => "bcode";
     /// A verification the Backend API started for an email address or phone number.
     VerificationId => "ver";
+    /// A session's reverification.
+    SessionVerificationId => "sessver";
 }
 
 #[cfg(test)]

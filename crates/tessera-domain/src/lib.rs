@@ -10,6 +10,7 @@ pub mod kinds;
 pub mod metadata;
 pub mod mfa;
 pub mod organizations;
+pub mod reverification;
 pub mod settings;
 pub mod sign_in;
 pub mod sign_up;

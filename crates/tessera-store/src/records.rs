@@ -270,6 +270,8 @@ pub struct Session {
     /// Tasks kept from the session's start until done (`reset-password`,
     /// `setup-mfa`); the organization task is not kept, it follows the session.
     pub pending_tasks: Vec<tessera_domain::tasks::SessionTask>,
+    /// Its reverification in progress or last completed.
+    pub reverification: Option<tessera_domain::reverification::Reverification>,
 }
 
 /// An organization.

@@ -279,6 +279,7 @@ pub(crate) struct SessionRow {
     created_at: i64,
     updated_at: i64,
     pending_tasks: String,
+    reverification: Option<String>,
     /// Present when the query joined the active organization's membership.
     #[sqlx(default)]
     active_org_slug: Option<String>,
@@ -320,6 +321,13 @@ impl TryFrom<SessionRow> for Session {
             created_at: r.created_at,
             updated_at: r.updated_at,
             pending_tasks: tessera_domain::tasks::SessionTask::split(&r.pending_tasks),
+            reverification: match r.reverification {
+                Some(raw) => Some(
+                    serde_json::from_str(&raw)
+                        .map_err(|e| StoreError::Corrupt(format!("reverification: {e}")))?,
+                ),
+                None => None,
+            },
         })
     }
 }

@@ -15,7 +15,7 @@ use crate::Conn;
 pub(crate) const COLUMNS: &str =
     "id, client_id, user_id, status, actor, last_active_organization_id, \
     last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, ip_address, \
-    user_agent, city, country, created_at, updated_at, pending_tasks";
+    user_agent, city, country, created_at, updated_at, pending_tasks, reverification";
 
 /// The session columns (of `sessions s`) and the active organization's slug
 /// and the user's role in it, for reads that mint tokens.
@@ -49,9 +49,17 @@ pub async fn get(conn: &mut Conn, id: &SessionId) -> StoreResult<Session> {
         .ok_or(StoreError::NotFound)
 }
 
+fn reverification_json(s: &Session) -> StoreResult<Option<String>> {
+    s.reverification
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("reverification: {e}")))
+}
+
 /// Inserts a session.
 pub async fn insert(conn: &mut Conn, s: &Session) -> StoreResult<()> {
-    let placeholders: Vec<String> = (1..=18).map(|i| format!("${i}")).collect();
+    let placeholders: Vec<String> = (1..=19).map(|i| format!("${i}")).collect();
     sqlx::query(&format!(
         "INSERT INTO sessions ({COLUMNS}) VALUES ({})",
         placeholders.join(", ")
@@ -74,6 +82,7 @@ pub async fn insert(conn: &mut Conn, s: &Session) -> StoreResult<()> {
     .bind(s.created_at)
     .bind(s.updated_at)
     .bind(SessionTask::join(&s.pending_tasks))
+    .bind(reverification_json(s)?)
     .execute(conn)
     .await?;
     Ok(())
@@ -85,7 +94,7 @@ pub async fn update(conn: &mut Conn, s: &Session) -> StoreResult<()> {
         "UPDATE sessions SET status = $1, actor = $2, last_active_organization_id = $3, \
          last_active_at = $4, expire_at = $5, abandon_at = $6, first_factor_at = $7, \
          second_factor_at = $8, ip_address = $9, user_agent = $10, city = $11, country = $12, \
-         updated_at = $13, pending_tasks = $14 WHERE id = $15",
+         updated_at = $13, pending_tasks = $14, reverification = $15 WHERE id = $16",
     )
     .bind(s.status.as_str())
     .bind(s.actor.as_ref().map(ToString::to_string))
@@ -101,6 +110,7 @@ pub async fn update(conn: &mut Conn, s: &Session) -> StoreResult<()> {
     .bind(s.country.clone())
     .bind(s.updated_at)
     .bind(SessionTask::join(&s.pending_tasks))
+    .bind(reverification_json(s)?)
     .bind(s.id.as_str().to_owned())
     .execute(conn)
     .await?;

@@ -1064,6 +1064,7 @@ fn session(client: &Client, user: &UserId, status: SessionStatus, at: i64) -> Se
         created_at: at,
         updated_at: at,
         pending_tasks: Vec::new(),
+        reverification: None,
     }
 }
 

@@ -121,7 +121,7 @@ fn apply_state(sign_in: &mut SignIn, state: SignInState, now: i64) {
 }
 
 /// Whether development instances take the test code for this identifier.
-fn accepts_test_code(core: &Core, identifier: Option<&str>) -> bool {
+pub(crate) fn accepts_test_code(core: &Core, identifier: Option<&str>) -> bool {
     let inst = core.instance();
     inst.environment == EnvironmentType::Development
         && inst.settings.instance.test_mode
@@ -247,7 +247,7 @@ impl crate::SignIns<'_> {
 
     /// Counts a wrong second-factor code towards the lockout, as a wrong
     /// password counts; `user_locked` once past the limit.
-    async fn count_failed_attempt(&self, user: &UserId, now: i64) -> CoreResult<()> {
+    pub(crate) async fn count_failed_attempt(&self, user: &UserId, now: i64) -> CoreResult<()> {
         let lockout = self.instance().settings.user.lockout;
         let max = if lockout.enabled {
             lockout.max_attempts

@@ -1,6 +1,7 @@
 //! Sessions, clients and session tokens as the Backend API exposes them.
 
 pub mod clients;
+pub mod reverify;
 
 use tessera_domain::error_code::ErrorCode;
 use tessera_domain::ids::{ClientId, SessionId, UserId};
@@ -320,6 +321,7 @@ pub(crate) fn new_session(
         last_active_organization_id: org,
         active_organization: None,
         pending_tasks: Vec::new(),
+        reverification: None,
         last_active_at: now,
         expire_at: now + SESSION_LIFETIME_MS,
         abandon_at: now + SESSION_ABANDON_MS,

@@ -252,3 +252,89 @@ pub async fn create_dev_browser() -> impl IntoResponse {
         Json(json!({ "object": "dev_browser", "id": id, "token": id })),
     )
 }
+
+fn reverification_level(form: &Form) -> ApiResult<tessera_domain::reverification::Level> {
+    let raw = form
+        .text("level")
+        .unwrap_or_else(|| "second_factor".to_owned());
+    tessera_domain::reverification::Level::parse(&raw).ok_or_else(|| {
+        ApiError::invalid(
+            "level",
+            "must be one of first_factor, second_factor, multi_factor",
+        )
+    })
+}
+
+/// `POST /v1/client/sessions/{id}/verify` (`level`): clerk-js
+/// `session.startVerification()`.
+pub async fn start_verification(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    let view = caller.require_client()?;
+    let level = reverification_level(&form)?;
+    let (after, session) = core
+        .sessions()
+        .start_reverification(&view.client, &id, level)
+        .await?;
+    verification_answer(&core, &caller, &after, &session).await
+}
+
+async fn verification_answer(
+    core: &Core,
+    caller: &Caller,
+    after: &tessera_core::sessions::ClientView,
+    session: &tessera_store::records::Session,
+) -> ApiResult<Response> {
+    let origin = caller.info.origin.clone();
+    let body = wire::session_verification(core, session, origin.clone()).await?;
+    wire::envelope(core, body, Some(after), None, origin).await
+}
+
+/// `POST /v1/client/sessions/{id}/verify/{step}`: `prepare_first_factor`,
+/// `attempt_first_factor`, `prepare_second_factor`, `attempt_second_factor`.
+pub async fn verification_step(
+    State(core): State<Core>,
+    caller: Caller,
+    Path((id, step)): Path<(String, String)>,
+    form: Form,
+) -> ApiResult<Response> {
+    use tessera_core::sessions::reverify::FactorProof;
+    let (attempt, second) = match step.as_str() {
+        "prepare_first_factor" => (false, false),
+        "attempt_first_factor" => (true, false),
+        "prepare_second_factor" => (false, true),
+        "attempt_second_factor" => (true, true),
+        _ => return Err(tessera_core::CoreError::NotFound.into()),
+    };
+    let view = caller.require_client()?;
+    let strategy = form.required_strategy()?;
+    let sessions = core.sessions();
+    let (after, session) = if attempt {
+        let proof = if strategy == tessera_domain::verification::Strategy::Password {
+            FactorProof::Password(form.required_password("password")?)
+        } else {
+            FactorProof::Code(form.required_text("code")?)
+        };
+        sessions
+            .attempt_reverification(&view.client, &id, second, strategy, proof)
+            .await?
+    } else {
+        let target = form
+            .text("email_address_id")
+            .or_else(|| form.text("phone_number_id"));
+        sessions
+            .prepare_reverification(
+                &view.client,
+                &id,
+                second,
+                strategy,
+                target.as_deref(),
+                &caller.info,
+            )
+            .await?
+    };
+    verification_answer(&core, &caller, &after, &session).await
+}

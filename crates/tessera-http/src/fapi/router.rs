@@ -41,6 +41,14 @@ pub fn routes() -> Router<Core> {
         )
         .route("/v1/client/sessions/{id}/end", post(client::end_session))
         .route(
+            "/v1/client/sessions/{id}/verify",
+            post(client::start_verification),
+        )
+        .route(
+            "/v1/client/sessions/{id}/verify/{step}",
+            post(client::verification_step),
+        )
+        .route(
             "/v1/client/sessions/{id}/remove",
             post(client::remove_session),
         )

@@ -138,6 +138,78 @@ pub fn session(core: &Core, snap: &SessionSnapshot) -> Value {
     })
 }
 
+/// A session's reverification (`session_verification`): where it stands, the
+/// factors the user can take at each step, and the session with a fresh token.
+pub async fn session_verification(
+    core: &Core,
+    s: &Session,
+    origin: Option<String>,
+) -> ApiResult<Value> {
+    let Some(r) = &s.reverification else {
+        return Ok(Value::Null);
+    };
+    let view = core.users().get(s.user_id.as_str()).await?;
+    let primary = |i: &Identification| {
+        Some(&i.id) == view.user.primary_email_address_id.as_ref()
+            || Some(&i.id) == view.user.primary_phone_number_id.as_ref()
+    };
+    let first: Vec<Value> = tessera_core::sessions::reverify::first_factors(core, &view)
+        .into_iter()
+        .map(|(strategy, idn)| match idn {
+            Some(i) if i.kind == IdentificationKind::EmailAddress => json!({
+                "strategy": strategy,
+                "email_address_id": i.id.as_str(),
+                "safe_identifier": mask_email(&i.identifier),
+                "primary": primary(i),
+            }),
+            Some(i) => json!({
+                "strategy": strategy,
+                "phone_number_id": i.id.as_str(),
+                "safe_identifier": mask_phone(&i.identifier),
+                "primary": primary(i),
+                "default": false,
+            }),
+            None => json!({ "strategy": strategy }),
+        })
+        .collect();
+    let held = tessera_core::second_factors::held_second_factors(
+        &core.instance().settings.user,
+        &view.user,
+        &view.identifications,
+    );
+    let mut second = Vec::new();
+    for strategy in held {
+        if strategy == Strategy::PhoneCode {
+            second.extend(
+                second_factor_phones(&view.identifications)
+                    .into_iter()
+                    .map(|p| {
+                        json!({
+                            "strategy": Strategy::PhoneCode,
+                            "phone_number_id": p.id.as_str(),
+                            "safe_identifier": mask_phone(&p.identifier),
+                            "default": p.default_second_factor,
+                        })
+                    }),
+            );
+        } else {
+            second.push(json!({ "strategy": strategy }));
+        }
+    }
+    let now = now_ms();
+    Ok(json!({
+        "object": "session_verification",
+        "id": r.id,
+        "status": r.status,
+        "level": r.level,
+        "session": load_session(core, s, origin).await?,
+        "supported_first_factors": first,
+        "supported_second_factors": if second.is_empty() { Value::Null } else { Value::from(second) },
+        "first_factor_verification": code_verification(r.first_factor.as_ref(), now, &[]),
+        "second_factor_verification": code_verification(r.second_factor.as_ref(), now, &[]),
+    }))
+}
+
 fn code_verification(state: Option<&Verification>, now: i64, supported: &[Strategy]) -> Value {
     let Some(v) = state else { return Value::Null };
     let status = v.status_at(now);

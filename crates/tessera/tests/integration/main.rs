@@ -24,6 +24,7 @@ mod identifications;
 mod instance;
 mod operations;
 mod organizations;
+mod reverification;
 mod roles;
 mod second_factor;
 mod sessions;

@@ -369,3 +369,11 @@ pub fn claims_of(jwt: &str) -> serde_json::Value {
     )
     .unwrap()
 }
+
+/// The wall clock in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}

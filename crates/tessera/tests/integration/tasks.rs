@@ -10,7 +10,7 @@ use tessera_domain::mfa::totp_now;
 
 use crate::both_backends;
 use crate::browser::Browser;
-use crate::support::{assert_error, claims_of, unique, TestApp};
+use crate::support::{assert_error, claims_of, now_ms, unique, TestApp};
 
 both_backends!(
     a_compromised_password_leads_to_reset_password,
@@ -230,11 +230,4 @@ async fn required_mfa_leads_to_setup_mfa(app: &TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
 }

@@ -9,7 +9,7 @@ use tessera_domain::mfa::totp_now;
 use crate::account::signed_in;
 use crate::both_backends;
 use crate::browser::Browser;
-use crate::support::{assert_error, first_email, unique, TestApp};
+use crate::support::{assert_error, first_email, now_ms, unique, TestApp};
 
 both_backends!(
     enrol_an_authenticator_app_and_backup_codes,
@@ -20,13 +20,6 @@ both_backends!(
 const PASSWORD: &str = "correct horse battery";
 // RFC 6238's SHA-1 test secret.
 const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 /// The code of `secret` `steps` steps from now.
 fn code(secret: &str, steps: i64) -> String {
