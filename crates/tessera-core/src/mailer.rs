@@ -147,6 +147,28 @@ pub fn code_email(to: &str, app_name: &str, purpose: CodePurpose, code: &str) ->
     }
 }
 
+/// A sign-in link (an email link, "magic link").
+pub fn link_email(to: &str, app_name: &str, link: &str) -> Email {
+    let subject = format!("Your {app_name} sign-in link");
+    let text = format!(
+        "Sign in to {app_name}:\n    {link}\n\nThe link expires in 10 minutes and works once. If you did not ask for it, ignore this email.\n\n— {app_name}\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><p><a href=\"{}\">Sign in to {}</a></p>\
+         <p>The link expires in 10 minutes and works once. If you did not ask for it, ignore this email.</p>\
+         <p>— {}</p></body></html>",
+        escape_html(link),
+        escape_html(app_name),
+        escape_html(app_name)
+    );
+    Email {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
 /// The invitation to join an organization, with its link.
 pub fn invitation_email(to: &str, app_name: &str, organization: &str, link: &str) -> Email {
     let subject = format!("You are invited to join {organization} on {app_name}");

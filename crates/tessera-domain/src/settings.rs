@@ -342,6 +342,10 @@ pub struct UserSettings {
     /// Every user needs a second factor: a session of a user without one
     /// has the `setup-mfa` task until they add one.
     pub mfa_required: bool,
+    /// Users may sign in with a link emailed to a verified address.
+    pub email_link_enabled: bool,
+    /// An email link only works in the browser that asked for it.
+    pub email_link_require_same_client: bool,
 }
 
 impl UserSettings {
@@ -374,6 +378,8 @@ impl Default for UserSettings {
             authenticator_app_enabled: true,
             backup_code_enabled: true,
             mfa_required: false,
+            email_link_enabled: false,
+            email_link_require_same_client: false,
         }
     }
 }

@@ -73,6 +73,7 @@ pub const FIRST_FACTORS: &[Strategy] = &[
     Strategy::PhoneCode,
     Strategy::ResetPasswordEmailCode,
     Strategy::ResetPasswordPhoneCode,
+    Strategy::EmailLink,
 ];
 
 /// The second-factor strategies this server offers.
@@ -166,6 +167,30 @@ pub fn prepare_first_factor(
         ));
     };
     let (verification, effects) = code_sent(strategy, target, key, code, now);
+    state.first_factor = Some(verification);
+    Ok((state, effects))
+}
+
+/// Prepares the email-link first factor: the link's secret (bound to `key`)
+/// is checked like a code when the link is opened, which returns to
+/// `redirect_url`.
+pub fn prepare_email_link(
+    mut state: SignInState,
+    target: &str,
+    key: &str,
+    secret: &str,
+    redirect_url: String,
+    now: i64,
+) -> Result<(SignInState, Vec<Effect>), Refusal> {
+    first_factor(Strategy::EmailLink)?;
+    if state.status != SignInStatus::NeedsFirstFactor {
+        return Err(Refusal::Code(
+            ErrorCode::SignInAlreadyComplete,
+            "This sign-in does not need a first factor now.",
+        ));
+    }
+    let (mut verification, effects) = code_sent(Strategy::EmailLink, target, key, secret, now);
+    verification.redirect_url = Some(redirect_url);
     state.first_factor = Some(verification);
     Ok((state, effects))
 }

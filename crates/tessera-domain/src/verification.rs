@@ -42,6 +42,8 @@ wire_enum! {
         Totp => "totp",
         /// One of the user's backup codes (single use).
         BackupCode => "backup_code",
+        /// A single-use link sent by email.
+        EmailLink => "email_link",
     }
 }
 
@@ -53,7 +55,12 @@ impl Strategy {
                 Some(IdentificationKind::EmailAddress)
             }
             Self::PhoneCode | Self::ResetPasswordPhoneCode => Some(IdentificationKind::PhoneNumber),
-            Self::Password | Self::Admin | Self::Ticket | Self::Totp | Self::BackupCode => None,
+            Self::Password
+            | Self::Admin
+            | Self::Ticket
+            | Self::Totp
+            | Self::BackupCode
+            | Self::EmailLink => None,
         }
     }
 
@@ -159,6 +166,12 @@ pub struct Verification {
     /// The identification a code was sent to.
     #[serde(default)]
     pub identification_id: Option<String>,
+    /// Where an email link returns to once opened.
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// The client that opened an email link (`verified_at_client`).
+    #[serde(default)]
+    pub verified_at_client: Option<String>,
 }
 
 impl Verification {
@@ -177,6 +190,8 @@ impl Verification {
             attempts: 0,
             expire_at: Some(now + CODE_LIFETIME_MS),
             identification_id,
+            redirect_url: None,
+            verified_at_client: None,
         }
     }
 
@@ -189,6 +204,8 @@ impl Verification {
             attempts: 1,
             expire_at: None,
             identification_id: None,
+            redirect_url: None,
+            verified_at_client: None,
         }
     }
 
@@ -224,7 +241,8 @@ impl Verification {
                 Strategy::EmailCode
                 | Strategy::PhoneCode
                 | Strategy::ResetPasswordEmailCode
-                | Strategy::ResetPasswordPhoneCode,
+                | Strategy::ResetPasswordPhoneCode
+                | Strategy::EmailLink,
                 Proof::Code {
                     code,
                     accept_test_code,

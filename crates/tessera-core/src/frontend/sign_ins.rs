@@ -10,7 +10,7 @@ use tessera_domain::kinds::SignInStatus;
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
 use tessera_domain::settings::EnvironmentType;
 use tessera_domain::sign_in::{self as machine, Effect, SignInState};
-use tessera_domain::verification::{Proof, Strategy};
+use tessera_domain::verification::{Attempt, Proof, Strategy};
 use tessera_store::attempts::SignIn;
 use tessera_store::records::{Client, Identification, User};
 use tessera_store::Conn;
@@ -126,6 +126,20 @@ pub(crate) fn accepts_test_code(core: &Core, identifier: Option<&str>) -> bool {
     inst.environment == EnvironmentType::Development
         && inst.settings.instance.test_mode
         && identifier.is_some_and(|i| is_test_email(i) || identifiers::is_test_phone(i))
+}
+
+/// Where opening an email link leads: the status for the app
+/// (`__clerk_status`), where to go, and the session it started.
+#[derive(Debug, Clone, Default)]
+pub struct EmailLinkOutcome {
+    /// `verified`, `expired`, `failed` or `client_mismatch`.
+    pub status: &'static str,
+    /// The `redirect_url` the link was prepared with.
+    pub redirect_url: Option<String>,
+    /// The session the sign-in started, if it did.
+    pub created_session_id: Option<String>,
+    /// The opener's new client token, when the link signed in its own client.
+    pub new_client_token: Option<String>,
 }
 
 impl crate::SignIns<'_> {
@@ -485,6 +499,165 @@ impl crate::SignIns<'_> {
         tx.commit().await?;
         self.send_codes(&effects, &target, &code).await;
         self.get(client, id).await
+    }
+
+    /// `POST /v1/client/sign_ins/{id}/prepare_first_factor` with
+    /// `strategy=email_link`: emails a single-use link to one of the user's
+    /// addresses; opening it (`GET /v1/verify`) verifies the sign-in and
+    /// returns to `redirect_url`.
+    pub async fn prepare_email_link(
+        &self,
+        client: &Client,
+        id: &str,
+        email_address_id: Option<&str>,
+        redirect_url: String,
+        info: &RequestInfo,
+    ) -> CoreResult<SignInOutcome> {
+        let now = now_ms();
+        let mut sign_in = self.sign_in_of_client(client, id).await?;
+        let user_id = sign_in
+            .user_id
+            .clone()
+            .ok_or_else(|| CoreError::missing("identifier"))?;
+        let target = {
+            let mut conn = self.store.read().await?;
+            let idns = tessera_store::identifications::list_for_user(&mut conn, &user_id).await?;
+            let user = tessera_store::users::get(&mut conn, &user_id).await?;
+            let wanted = email_address_id
+                .and_then(IdentificationId::parse)
+                .or(user.primary_email_address_id);
+            idns.into_iter()
+                .find(|i| {
+                    Some(&i.id) == wanted.as_ref()
+                        && i.kind == IdentificationKind::EmailAddress
+                        && i.verification_status == VerificationStatus::Verified
+                })
+                .ok_or_else(|| {
+                    CoreError::value(
+                        "email_address_id",
+                        "must be a verified email address of this account",
+                    )
+                })?
+        };
+        self.limit_code_sends(info, &target.identifier).await?;
+        let secret = crate::sessions::clients::new_token();
+        let (state, _) = machine::prepare_email_link(
+            state_of(&sign_in),
+            target.id.as_str(),
+            sign_in.id.as_str(),
+            &secret,
+            redirect_url,
+            now,
+        )?;
+        apply_state(&mut sign_in, state, now);
+        let mut tx = self.begin().await?;
+        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        tx.commit().await?;
+        let link = format!(
+            "{}/v1/verify?token={}.{secret}",
+            self.frontend_url.trim_end_matches('/'),
+            sign_in.id.as_str()
+        );
+        if !is_test_email(&target.identifier) {
+            let mail = crate::mailer::link_email(&target.identifier, &self.app_name(), &link);
+            self.deliver_as(mail, "magic_link_sign_in").await;
+        }
+        self.get(client, id).await
+    }
+
+    /// `GET /v1/verify?token=…`: the email link opened, in the browser of
+    /// `opener` (its client, if it has one). Verifies the sign-in (a right,
+    /// unexpired, unused link) and signs in the client that asked for it; the
+    /// outcome says where to go next.
+    pub async fn open_email_link(
+        &self,
+        token: &str,
+        opener: Option<&Client>,
+        info: &RequestInfo,
+    ) -> CoreResult<EmailLinkOutcome> {
+        let now = now_ms();
+        let mut out = EmailLinkOutcome {
+            status: "failed",
+            ..EmailLinkOutcome::default()
+        };
+        let Some((id, secret)) = token.split_once('.') else {
+            return Ok(out);
+        };
+        let Some(id) = SignInId::parse(id) else {
+            return Ok(out);
+        };
+        let mut tx = self.begin().await?;
+        let Ok(mut sign_in) = tessera_store::attempts::get_sign_in(&mut tx, &id).await else {
+            return Ok(out);
+        };
+        let Some(prepared) = sign_in
+            .first_factor
+            .clone()
+            .filter(|v| v.strategy == Strategy::EmailLink)
+        else {
+            return Ok(out);
+        };
+        out.redirect_url = prepared.redirect_url.clone();
+        let same_client = opener.is_some_and(|c| c.id == sign_in.client_id);
+        if !same_client && self.instance().settings.user.email_link_require_same_client {
+            out.status = "client_mismatch";
+            return Ok(out);
+        }
+        let second = self.second_factor_available(&mut tx, &sign_in).await?;
+        let proof = Proof::Code {
+            code: secret,
+            accept_test_code: false,
+        };
+        let Ok(step) = machine::attempt_first_factor(
+            state_of(&sign_in),
+            Strategy::EmailLink,
+            proof,
+            sign_in.id.as_str(),
+            second,
+            now,
+        ) else {
+            // Not waiting on a link any more (complete, or another factor).
+            return Ok(out);
+        };
+        out.status = match step.attempt {
+            Attempt::Verified => "verified",
+            Attempt::Expired => "expired",
+            _ => "failed",
+        };
+        let mut state = step.state;
+        if step.attempt == Attempt::Verified {
+            if let Some(v) = state.first_factor.as_mut() {
+                v.verified_at_client = opener.map(|c| c.id.as_str().to_owned());
+            }
+        }
+        apply_state(&mut sign_in, state, now);
+        let mut client_row = tessera_store::clients::get(&mut tx, &sign_in.client_id).await?;
+        for effect in step.effects {
+            let Effect::StartSession { two_factors } = effect else {
+                continue;
+            };
+            let user_id = sign_in
+                .user_id
+                .clone()
+                .ok_or_else(|| CoreError::missing("identifier"))?;
+            let (session, token) = crate::sessions::clients::start_session_on(
+                self,
+                &mut tx,
+                &mut client_row,
+                &user_id,
+                two_factors,
+                same_client,
+                info,
+                now,
+            )
+            .await?;
+            out.created_session_id = Some(session.id.as_str().to_owned());
+            sign_in.created_session_id = Some(session.id);
+            out.new_client_token = token;
+        }
+        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Performs the `SendCode` effects of a prepare step (after its commit).

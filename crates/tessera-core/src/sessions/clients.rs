@@ -101,6 +101,25 @@ pub(crate) async fn start_session(
     info: &RequestInfo,
     now: i64,
 ) -> CoreResult<(Session, String)> {
+    let (session, token) =
+        start_session_on(core, conn, client, user_id, second_factor, true, info, now).await?;
+    Ok((session, token.unwrap_or_default()))
+}
+
+/// [`start_session`], rotating the client's token only when `rotate` (an
+/// email link opened on another device signs in the client that asked for
+/// it, whose browser keeps its cookie); the new token when rotated.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn start_session_on(
+    core: &Core,
+    conn: &mut Conn,
+    client: &mut Client,
+    user_id: &tessera_domain::ids::UserId,
+    second_factor: bool,
+    rotate: bool,
+    info: &RequestInfo,
+    now: i64,
+) -> CoreResult<(Session, Option<String>)> {
     let existing = tessera_store::sessions::list_for_client(conn, &client.id).await?;
     let signed_in: Vec<&Session> = existing
         .iter()
@@ -133,8 +152,10 @@ pub(crate) async fn start_session(
     user.last_active_at = Some(now);
     tessera_store::users::update(conn, &user).await?;
     client.last_active_session_id = Some(session.id.clone());
-    let token = new_token();
-    client.token_hash = Some(hash_secret(&token));
+    let token = rotate.then(new_token);
+    if let Some(token) = &token {
+        client.token_hash = Some(hash_secret(token));
+    }
     client.updated_at = now;
     tessera_store::clients::update(conn, client).await?;
     Ok((session, token))

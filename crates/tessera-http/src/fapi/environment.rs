@@ -79,6 +79,9 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
     }
     if u.email_address.enabled {
         first_factors.push(Strategy::EmailCode);
+        if u.email_link_enabled {
+            first_factors.push(Strategy::EmailLink);
+        }
     }
     let second_factors: Vec<Strategy> = sign_in::SECOND_FACTORS
         .iter()
@@ -166,7 +169,11 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
         },
         "user_settings": {
             "attributes": {
-                "email_address": attribute(u.email_address, &["email_code"], &["email_code"]),
+                "email_address": attribute(
+                    u.email_address,
+                    if u.email_link_enabled { &["email_code", "email_link"] } else { &["email_code"] },
+                    &["email_code"],
+                ),
                 "phone_number": attribute(u.phone_number, &["phone_code"], &["phone_code"]),
                 "username": attribute(u.username, &[], &[]),
                 "first_name": attribute(u.first_name, &[], &[]),
@@ -232,7 +239,7 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
                     "duration_in_minutes": u.lockout.duration_mins,
                 },
                 "pii": { "enabled": false },
-                "email_link": { "require_same_client": false },
+                "email_link": { "require_same_client": u.email_link_require_same_client },
                 "enumeration_protection": { "enabled": u.enumeration_protection },
             },
         },

@@ -88,6 +88,7 @@ pub fn routes() -> Router<Core> {
             post(sign_ins::reset_password),
         )
         .route("/v1/dev_browser", post(client::create_dev_browser))
+        .route("/v1/verify", get(sign_ins::open_email_link))
         .route(
             "/v1/me",
             get(me::get_me).patch(me::update_me).delete(me::delete_me),

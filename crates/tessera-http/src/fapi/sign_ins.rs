@@ -2,14 +2,16 @@
 //! second factors, reset the password.
 
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tessera_core::passwords::Password;
 use tessera_core::Core;
+use tessera_domain::error_code::ErrorCode;
+use tessera_domain::verification::Strategy;
 
 use super::context::Caller;
 use super::transport::Form;
 use super::wire;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 /// `POST /v1/client/sign_ins`
 pub async fn create_sign_in(
@@ -52,17 +54,97 @@ pub async fn prepare_first_factor(
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
     let strategy = form.required_strategy()?;
+    let out = if strategy == Strategy::EmailLink {
+        if !core.instance().settings.user.email_link_enabled {
+            return Err(ApiError::invalid(
+                "strategy",
+                "email links are not a sign-in strategy of this instance",
+            ));
+        }
+        let redirect_url = form.required_text("redirect_url")?;
+        if !super::transport::redirect_allowed(&core, &redirect_url) {
+            return Err(ApiError::invalid(
+                "redirect_url",
+                "must be a URL on an origin this instance allows",
+            ));
+        }
+        core.sign_ins()
+            .prepare_email_link(
+                &client.client,
+                &id,
+                form.get("email_address_id"),
+                redirect_url,
+                &caller.info,
+            )
+            .await?
+    } else {
+        core.sign_ins()
+            .prepare_first_factor(
+                &client.client,
+                &id,
+                strategy,
+                form.get("email_address_id").or(form.get("phone_number_id")),
+                &caller.info,
+            )
+            .await?
+    };
+    wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
+}
+
+/// `GET /v1/verify?token=…`: an email link opened. Redirects to the link's
+/// `redirect_url` with `__clerk_status` (and `__clerk_created_session` when
+/// it signed in); the opening browser's own client gets its new cookie.
+pub async fn open_email_link(
+    State(core): State<Core>,
+    caller: Caller,
+    q: crate::extract::QueryPairs,
+) -> ApiResult<Response> {
+    let token = q.first("token").unwrap_or_default();
+    let opener = caller.client.as_ref().map(|v| &v.client);
     let out = core
         .sign_ins()
-        .prepare_first_factor(
-            &client.client,
-            &id,
-            strategy,
-            form.get("email_address_id").or(form.get("phone_number_id")),
-            &caller.info,
-        )
+        .open_email_link(&token, opener, &caller.info)
         .await?;
-    wire::sign_in_response(&core, &out, caller.info.origin.clone()).await
+    let Some(target) = out.redirect_url.as_deref() else {
+        return Err(ApiError::new(
+            ErrorCode::FormParamValueInvalid,
+            "is invalid",
+            "This link is invalid or has been used; return to the original tab.",
+        )
+        .param("token"));
+    };
+    let mut params = vec![("__clerk_status", out.status.to_owned())];
+    if let Some(sid) = &out.created_session_id {
+        params.push(("__clerk_created_session", sid.clone()));
+    }
+    let location = with_query(target, &params);
+    let mut resp = axum::response::Redirect::to(&location).into_response();
+    if let (Some(token), Some(view)) = (&out.new_client_token, &caller.client) {
+        wire::set_client_cookie(&core, &mut resp, Some(token), view.client.updated_at / 1000);
+    }
+    Ok(resp)
+}
+
+/// `url` with `params` added to its query, before any `#fragment` (clerk-js
+/// reads them from the query even with hash routing).
+fn with_query(url: &str, params: &[(&str, String)]) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let mut out = match url::Url::parse(base) {
+        Ok(mut u) => {
+            u.query_pairs_mut()
+                .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+            u.to_string()
+        }
+        Err(_) => base.to_owned(),
+    };
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// `POST /v1/client/sign_ins/{id}/attempt_first_factor`

@@ -83,6 +83,15 @@ pub(crate) fn origin_allowed(core: &Core, origin: &str) -> bool {
             .any(|o| o == origin)
 }
 
+/// Whether `url` is an http(s) URL on an origin the instance allows (where a
+/// redirect may send the browser).
+pub(crate) fn redirect_allowed(core: &Core, url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && origin_allowed(core, &u.origin().ascii_serialization())
+    })
+}
+
 fn cors_headers(headers: &mut HeaderMap, origin: &HeaderValue) {
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
     headers.insert(

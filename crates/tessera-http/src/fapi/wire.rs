@@ -218,15 +218,20 @@ fn code_verification(state: Option<&Verification>, now: i64, supported: &[Strate
     } else {
         ""
     };
+    let object = if v.strategy == Strategy::EmailLink {
+        "verification_email_link"
+    } else {
+        "verification"
+    };
     json!({
-        "object": "verification",
+        "object": object,
         "status": status,
         "strategy": v.strategy,
         "attempts": v.attempts,
         "expire_at": v.expire_at,
         "next_action": next_action,
         "supported_strategies": supported,
-        "verified_at_client": null,
+        "verified_at_client": v.verified_at_client,
         "error": null,
     })
 }
@@ -319,6 +324,16 @@ pub fn sign_in(core: &Core, s: &SignIn, identified: Option<&(User, Vec<Identific
                 "email_address_id": idn.id.as_str(),
                 "primary": primary,
             }));
+            if core.instance().settings.user.email_link_enabled
+                && idn.verification_status == VerificationStatus::Verified
+            {
+                factors.push(json!({
+                    "strategy": Strategy::EmailLink,
+                    "safe_identifier": shown,
+                    "email_address_id": idn.id.as_str(),
+                    "primary": primary,
+                }));
+            }
         }
         for idn in idns
             .iter()

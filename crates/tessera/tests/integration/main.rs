@@ -14,6 +14,7 @@ mod account;
 mod bundles;
 mod cli;
 mod domains;
+mod email_links;
 mod errors;
 mod fapi;
 mod fapi_errors;

@@ -1,0 +1,162 @@
+//! Email links ("magic links") for sign-in, as clerk-js's
+//! `createEmailLinkFlow` drives them: the link is prepared with a
+//! `redirect_url`, opened (`GET /v1/verify`) on this or another device, and
+//! the waiting sign-in completes; a link works once, and only in the browser
+//! that asked for it when the instance says so.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::browser::Browser;
+use crate::support::{unique, TestApp};
+
+both_backends!(
+    a_link_signs_in_the_waiting_client,
+    same_client_links_refuse_other_browsers
+);
+
+const PASSWORD: &str = "correct horse battery";
+const REDIRECT: &str = "http://127.0.0.1:3000/app?tab=1#/verify";
+
+async fn enable(app: &TestApp, same_client: bool) {
+    let (status, doc) = app
+        .patch(
+            "/instance/settings",
+            json!({"user": {"email_link_enabled": true, "email_link_require_same_client": same_client}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+}
+
+/// A user and a browser whose sign-in waits on a link; (browser, sign-in id, email).
+async fn waiting_on_a_link(app: &TestApp) -> (Browser<'_>, String, String) {
+    let email = format!("{}@example.com", unique("link").to_lowercase());
+    let (status, u) = app
+        .post(
+            "/users",
+            json!({"email_address": [email], "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{u}");
+    let mut b = Browser::new(app);
+    let (_, out) = b.post("/client/sign_ins", &[("identifier", &email)]).await;
+    let si = &out["response"];
+    let factor = si["supported_first_factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["strategy"] == "email_link")
+        .unwrap_or_else(|| panic!("email_link offered: {si}"))
+        .clone();
+    let id = si["id"].as_str().unwrap().to_owned();
+    let (status, out) = b
+        .post(
+            &format!("/client/sign_ins/{id}/prepare_first_factor"),
+            &[
+                ("strategy", "email_link"),
+                (
+                    "email_address_id",
+                    factor["email_address_id"].as_str().unwrap(),
+                ),
+                ("redirect_url", REDIRECT),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let v = &out["response"]["first_factor_verification"];
+    assert_eq!(v["object"], "verification_email_link", "{v}");
+    assert_eq!(v["status"], "unverified");
+    assert_eq!(v["verified_at_client"], Value::Null);
+    (b, id, email)
+}
+
+/// The link in the newest email to `email`.
+async fn link_for(app: &TestApp, email: &str) -> String {
+    let text = app.smtp.message_for(email).await;
+    let start = text.find("/v1/verify?token=").expect("a link in the email");
+    let begin = text[..start].rfind("http").unwrap();
+    text[begin..]
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Opens `link` in a browser without a client; the redirect's location.
+async fn open(link: &str) -> (StatusCode, String) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = http.get(link).send().await.unwrap();
+    let status = resp.status();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, location)
+}
+
+async fn a_link_signs_in_the_waiting_client(app: &TestApp) {
+    enable(app, false).await;
+    let (mut b, id, email) = waiting_on_a_link(app).await;
+    let link = link_for(app, &email).await;
+    assert!(link.starts_with(&app.base), "{link}");
+
+    let (status, location) = open(&link).await;
+    assert!(status.is_redirection(), "{status}");
+    assert!(
+        location.starts_with(
+            "http://127.0.0.1:3000/app?tab=1&__clerk_status=verified&__clerk_created_session=sess_"
+        ),
+        "{location}"
+    );
+    assert!(
+        location.ends_with("#/verify"),
+        "the fragment stays last: {location}"
+    );
+
+    // The waiting tab's poll sees the sign-in complete, with its session.
+    let (_, out) = b.get(&format!("/client/sign_ins/{id}")).await;
+    let si = &out["response"];
+    assert_eq!(si["status"], "complete", "{si}");
+    assert_eq!(si["first_factor_verification"]["status"], "verified");
+    assert_eq!(
+        si["first_factor_verification"]["verified_at_client"],
+        Value::Null,
+        "opened in another browser"
+    );
+    let sid = si["created_session_id"].as_str().unwrap();
+    assert!(location.contains(sid));
+    assert_eq!(out["client"]["sessions"][0]["id"], sid, "{out}");
+    assert_eq!(out["client"]["sessions"][0]["status"], "active");
+
+    // A link works once.
+    let (_, location) = open(&link).await;
+    assert!(location.contains("__clerk_status=failed"), "{location}");
+    // A made-up one has nowhere to return to.
+    let (status, _) = open(&format!("{}/v1/verify?token=sia_nope.abc", app.base)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn same_client_links_refuse_other_browsers(app: &TestApp) {
+    enable(app, true).await;
+    let (_, env) = Browser::new(app).get("/environment").await;
+    assert_eq!(
+        env["user_settings"]["attack_protection"]["email_link"]["require_same_client"],
+        true
+    );
+    let (mut b, id, email) = waiting_on_a_link(app).await;
+    let link = link_for(app, &email).await;
+    let (_, location) = open(&link).await;
+    assert!(
+        location.contains("__clerk_status=client_mismatch"),
+        "{location}"
+    );
+    assert!(!location.contains("__clerk_created_session"));
+    let (_, out) = b.get(&format!("/client/sign_ins/{id}")).await;
+    assert_eq!(out["response"]["status"], "needs_first_factor");
+    enable(app, false).await;
+}
