@@ -50,6 +50,15 @@ impl From<Refusal> for CoreError {
     }
 }
 
+/// Whether development instances take the test code for this identifier.
+pub(crate) fn accepts_test_code(core: &crate::Core, identifier: Option<&str>) -> bool {
+    use tessera_domain::identifiers::{is_test_email, is_test_phone};
+    let inst = core.instance();
+    inst.environment == tessera_domain::settings::EnvironmentType::Development
+        && inst.settings.instance.test_mode
+        && identifier.is_some_and(|i| is_test_email(i) || is_test_phone(i))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,3 +78,38 @@ impl Core {
         Ok(())
     }
 }
+/// A locked account's answer.
+pub(crate) fn locked() -> CoreError {
+    CoreError::NotAllowed {
+        code: tessera_domain::error_code::ErrorCode::UserLocked,
+        detail: "This account is locked after too many failed attempts. Try again later."
+            .to_owned(),
+    }
+}
+
+impl Core {
+    /// Counts a wrong second factor (or a wrong password in a
+    /// reverification) towards the user's lockout, as a wrong sign-in
+    /// password counts; `user_locked` once past the limit.
+    pub(crate) async fn count_wrong_factor(
+        &self,
+        user: &tessera_domain::ids::UserId,
+        now: i64,
+    ) -> CoreResult<()> {
+        let lockout = self.instance().settings.user.lockout;
+        let max = if lockout.enabled {
+            lockout.max_attempts
+        } else {
+            0
+        };
+        let until = (lockout.duration_mins > 0).then(|| now + lockout.duration_mins * 60_000);
+        let mut tx = self.begin().await?;
+        let count =
+            tessera_store::users::count_failed_password(&mut tx, user, now, max, until).await?;
+        tx.commit().await?;
+        if max > 0 && count > max {
+            return Err(locked());
+        }
+        Ok(())
+    }
+}

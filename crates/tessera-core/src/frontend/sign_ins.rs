@@ -5,10 +5,9 @@
 
 use tessera_domain::error_code::ErrorCode;
 use tessera_domain::identifiers::{self, is_test_email};
-use tessera_domain::ids::{IdentificationId, SignInId, UserId};
+use tessera_domain::ids::{IdentificationId, SignInId};
 use tessera_domain::kinds::SignInStatus;
 use tessera_domain::kinds::{IdentificationKind, VerificationStatus};
-use tessera_domain::settings::EnvironmentType;
 use tessera_domain::sign_in::{self as machine, Effect, SignInState};
 use tessera_domain::verification::{Attempt, Proof, Strategy};
 use tessera_store::attempts::SignIn;
@@ -16,16 +15,16 @@ use tessera_store::records::{Client, Identification, User};
 use tessera_store::Conn;
 
 use crate::clock::now_ms;
-use crate::codes;
+use crate::codes::{self, accepts_test_code};
 use crate::error::{CoreError, CoreResult};
 use crate::mailer::CodePurpose;
 use crate::passwords::{Password, Verdict};
+use crate::rate_limits::locked;
 use crate::request::RequestInfo;
 use crate::second_factors::held_second_factors;
 use crate::second_factors::second_factor_phones;
 use crate::sessions::clients::{ensure_client, load_view, start_session};
 use crate::sessions::ClientView;
-use crate::Core;
 
 const SIGN_IN_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -95,14 +94,6 @@ fn check_user_may_sign_in(user: &User, now: i64) -> CoreResult<()> {
     Ok(())
 }
 
-fn locked() -> CoreError {
-    CoreError::NotAllowed {
-        code: ErrorCode::UserLocked,
-        detail: "This account is locked after too many failed attempts. Try again later."
-            .to_owned(),
-    }
-}
-
 /// The machine's view of a stored sign-in.
 fn state_of(sign_in: &SignIn) -> SignInState {
     SignInState {
@@ -118,14 +109,6 @@ fn apply_state(sign_in: &mut SignIn, state: SignInState, now: i64) {
     sign_in.first_factor = state.first_factor;
     sign_in.second_factor = state.second_factor;
     sign_in.updated_at = now;
-}
-
-/// Whether development instances take the test code for this identifier.
-pub(crate) fn accepts_test_code(core: &Core, identifier: Option<&str>) -> bool {
-    let inst = core.instance();
-    inst.environment == EnvironmentType::Development
-        && inst.settings.instance.test_mode
-        && identifier.is_some_and(|i| is_test_email(i) || identifiers::is_test_phone(i))
 }
 
 /// Where opening an email link leads: the status for the app
@@ -257,26 +240,6 @@ impl crate::SignIns<'_> {
                     IdentificationKind::PhoneNumber => settings.phone_number.used_for_first_factor,
                 }
         }))
-    }
-
-    /// Counts a wrong second-factor code towards the lockout, as a wrong
-    /// password counts; `user_locked` once past the limit.
-    pub(crate) async fn count_failed_attempt(&self, user: &UserId, now: i64) -> CoreResult<()> {
-        let lockout = self.instance().settings.user.lockout;
-        let max = if lockout.enabled {
-            lockout.max_attempts
-        } else {
-            0
-        };
-        let until = (lockout.duration_mins > 0).then(|| now + lockout.duration_mins * 60_000);
-        let mut tx = self.begin().await?;
-        let count =
-            tessera_store::users::count_failed_password(&mut tx, user, now, max, until).await?;
-        tx.commit().await?;
-        if max > 0 && count > max {
-            return Err(locked());
-        }
-        Ok(())
     }
 
     /// `POST /v1/client/sign_ins`: identify, and with a password finish at once.
@@ -901,7 +864,7 @@ impl crate::SignIns<'_> {
             Err(refusal) => {
                 drop(tx);
                 if !matched {
-                    self.count_failed_attempt(&user.id, now).await?;
+                    self.count_wrong_factor(&user.id, now).await?;
                 }
                 return Err(refusal.into());
             }

@@ -13,8 +13,8 @@ use super::clients::load_view;
 use super::{effective_status, ClientView};
 use crate::clock::now_ms;
 use crate::codes;
+use crate::codes::accepts_test_code;
 use crate::error::{CoreError, CoreResult};
-use crate::frontend::sign_ins::accepts_test_code;
 use crate::mailer::CodePurpose;
 use crate::passwords::Password;
 use crate::request::RequestInfo;
@@ -283,9 +283,7 @@ impl crate::Sessions<'_> {
                     .verify_password(user.user.id.as_str(), password)
                     .await?
                 {
-                    self.sign_ins()
-                        .count_failed_attempt(&user.user.id, now)
-                        .await?;
+                    self.count_wrong_factor(&user.user.id, now).await?;
                     return Err(CoreError::NotAllowed {
                         code: ErrorCode::FormPasswordIncorrect,
                         detail: "Password is incorrect. Try again, or use another method."
@@ -304,9 +302,7 @@ impl crate::Sessions<'_> {
                     .await?;
                 if !ok {
                     drop(tx);
-                    self.sign_ins()
-                        .count_failed_attempt(&user.user.id, now)
-                        .await?;
+                    self.count_wrong_factor(&user.user.id, now).await?;
                     return Err(CoreError::NotAllowed {
                         code: ErrorCode::FormCodeIncorrect,
                         detail: "Incorrect code".to_owned(),
