@@ -167,4 +167,48 @@ describe('email links (clerk-js and @clerk/ui)', () => {
       await page.close();
     }
   });
+
+  test('signUp and a new email address of the user verified by links opened elsewhere', async () => {
+    const email = uniqueEmail();
+    const page = await ClerkPage.open('email-link-sign-up');
+    const other = await ClerkPage.open('email-link-sign-up-other');
+    try {
+      await page.step('email-link-sign-up', async () => {
+        await page.goto();
+        await page.load();
+        await page.run(async (clerk, a) => {
+          const su = await clerk.client.signUp.create({ emailAddress: a.email, password: a.password });
+          const { startEmailLinkFlow } = su.createEmailLinkFlow();
+          window.__signUp = startEmailLinkFlow({ redirectUrl: `${location.origin}/?verify=1` }).then((r) => ({
+            status: r.status,
+            sid: r.createdSessionId,
+            verification: r.verifications.emailAddress.status,
+          }));
+          return null;
+        }, { email, password });
+        await other.page.goto(await linkFor(email), { waitUntil: 'load', timeout: 30_000 });
+        assert.match(other.page.url(), /__clerk_status=verified/);
+        const done = await page.run(async () => window.__signUp);
+        assert.equal(done.status, 'complete');
+        assert.equal(done.verification, 'verified');
+        await page.run(async (clerk, sid) => clerk.setActive({ session: sid }).then(() => null), done.sid);
+        await waitForUser(page, email);
+      });
+      await page.step('email-link-my-address', async () => {
+        const second = uniqueEmail();
+        await page.run(async (clerk, address) => {
+          const created = await clerk.user.createEmailAddress({ email: address });
+          const { startEmailLinkFlow } = created.createEmailLinkFlow();
+          window.__mine = startEmailLinkFlow({ redirectUrl: `${location.origin}/?verify=1` }).then((r) => r.verification.status);
+          return null;
+        }, second);
+        await other.page.goto(await linkFor(second), { waitUntil: 'load', timeout: 30_000 });
+        assert.match(other.page.url(), /__clerk_status=verified/);
+        assert.equal(await page.run(async () => window.__mine), 'verified');
+      });
+    } finally {
+      await page.close();
+      await other.close();
+    }
+  });
 });

@@ -147,26 +147,48 @@ pub fn code_email(to: &str, app_name: &str, purpose: CodePurpose, code: &str) ->
     }
 }
 
-/// A sign-in link (an email link, "magic link").
-pub fn link_email(to: &str, app_name: &str, link: &str) -> Email {
-    let subject = format!("Your {app_name} sign-in link");
-    let text = format!(
-        "Sign in to {app_name}:\n    {link}\n\nThe link expires in 10 minutes and works once. If you did not ask for it, ignore this email.\n\n— {app_name}\n"
-    );
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\"><p><a href=\"{}\">Sign in to {}</a></p>\
-         <p>The link expires in 10 minutes and works once. If you did not ask for it, ignore this email.</p>\
-         <p>— {}</p></body></html>",
-        escape_html(link),
-        escape_html(app_name),
-        escape_html(app_name)
-    );
+/// The URL of an email link: `GET /v1/verify` with the attempt (or
+/// identification) it belongs to and its secret.
+pub fn link_url(frontend_url: &str, owner: &str, secret: &str) -> String {
+    format!(
+        "{}/v1/verify?token={owner}.{secret}",
+        frontend_url.trim_end_matches('/')
+    )
+}
+
+/// An email whose one action is a single-use, 10-minute link.
+fn link_message(to: &str, app_name: &str, subject: String, action: &str, link: &str) -> Email {
+    let note = "The link expires in 10 minutes and works once. If you did not ask for it, ignore this email.";
     Email {
         to: to.to_owned(),
         subject,
-        text,
-        html,
+        text: format!("{action}:\n    {link}\n\n{note}\n\n— {app_name}\n"),
+        html: format!(
+            "<!doctype html><html><body style=\"font-family:sans-serif\"><p><a href=\"{}\">{}</a></p>\
+             <p>{note}</p><p>— {}</p></body></html>",
+            escape_html(link),
+            escape_html(action),
+            escape_html(app_name)
+        ),
     }
+}
+
+/// A link that verifies an email address.
+pub fn verify_link_email(to: &str, app_name: &str, link: &str) -> Email {
+    let subject = format!("Verify your email address for {app_name}");
+    link_message(to, app_name, subject, "Verify your email address", link)
+}
+
+/// A sign-in link (an email link, "magic link").
+pub fn link_email(to: &str, app_name: &str, link: &str) -> Email {
+    let subject = format!("Your {app_name} sign-in link");
+    link_message(
+        to,
+        app_name,
+        subject,
+        &format!("Sign in to {app_name}"),
+        link,
+    )
 }
 
 /// The invitation to join an organization, with its link.

@@ -89,7 +89,11 @@ pub struct Step {
 }
 
 /// The strategies that verify a sign-up's identifiers.
-pub const VERIFICATIONS: &[Strategy] = &[Strategy::EmailCode, Strategy::PhoneCode];
+pub const VERIFICATIONS: &[Strategy] = &[
+    Strategy::EmailCode,
+    Strategy::PhoneCode,
+    Strategy::EmailLink,
+];
 
 /// Computes the field lists from the settings.
 pub fn fields(state: &SignUpState, settings: &InstanceSettings) -> SignUpFields {

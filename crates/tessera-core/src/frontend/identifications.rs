@@ -167,11 +167,19 @@ impl crate::Identifications<'_> {
         kind: IdentificationKind,
         id: &str,
         strategy: Option<Strategy>,
+        redirect_url: Option<String>,
         info: &RequestInfo,
     ) -> CoreResult<Identification> {
         let now = now_ms();
         let mut idn = self.own_identification(user_id, kind, id).await?;
-        let expected = Strategy::code_for(kind);
+        let link = kind == IdentificationKind::EmailAddress
+            && strategy == Some(Strategy::EmailLink)
+            && redirect_url.is_some();
+        let expected = if link {
+            Strategy::EmailLink
+        } else {
+            Strategy::code_for(kind)
+        };
         if let Some(other) = strategy.filter(|s| *s != expected) {
             return Err(CoreError::value(
                 "strategy",
@@ -192,22 +200,37 @@ impl crate::Identifications<'_> {
             .await?;
         self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(&idn.identifier))
             .await?;
-        let code = codes::generate();
-        idn.verification = Some(Verification::code_sent(
+        let code = if link {
+            crate::sessions::clients::new_token()
+        } else {
+            codes::generate()
+        };
+        let mut verification = Verification::code_sent(
             expected,
             idn.id.as_str(),
             &code,
             Some(idn.id.as_str().to_owned()),
             now,
-        ));
+        );
+        verification.redirect_url = redirect_url;
+        idn.verification = Some(verification);
         idn.verification_strategy = Some(expected);
         idn.updated_at = now;
         let mut tx = self.begin().await?;
         tessera_store::identifications::update(&mut tx, &idn).await?;
         tx.commit().await?;
         let is_test = is_test_identifier(kind, &idn.identifier);
-        self.send_code(kind, &idn.identifier, is_test, CodePurpose::Verify, &code)
-            .await;
+        if link {
+            if !is_test {
+                let url = crate::mailer::link_url(&self.frontend_url, idn.id.as_str(), &code);
+                let mail =
+                    crate::mailer::verify_link_email(&idn.identifier, &self.app_name(), &url);
+                self.deliver_as(mail, "verification_link").await;
+            }
+        } else {
+            self.send_code(kind, &idn.identifier, is_test, CodePurpose::Verify, &code)
+                .await;
+        }
         Ok(idn)
     }
 
@@ -399,6 +422,60 @@ impl crate::Identifications<'_> {
         }
         tx.commit().await?;
         Ok(v)
+    }
+}
+
+/// Email links that verify a signed-in user's own address.
+impl crate::Identifications<'_> {
+    /// An email link of `/v1/me/email_addresses/{id}/prepare_verification`
+    /// opened: a right, unexpired, unused link verifies the address (the
+    /// first verified one becomes primary).
+    pub(crate) async fn open_email_link(
+        &self,
+        id: &IdentificationId,
+        secret: &str,
+        opener: Option<&tessera_store::records::Client>,
+    ) -> CoreResult<super::sign_ins::EmailLinkOutcome> {
+        let now = now_ms();
+        let mut out = super::sign_ins::EmailLinkOutcome::failed();
+        let mut tx = self.begin().await?;
+        let Ok(mut idn) = tessera_store::identifications::get(&mut tx, id).await else {
+            return Ok(out);
+        };
+        let Some(prepared) = idn
+            .verification
+            .clone()
+            .filter(|v| v.strategy == Strategy::EmailLink)
+        else {
+            return Ok(out);
+        };
+        out.redirect_url = prepared.redirect_url.clone();
+        let proof = Proof::Code {
+            code: secret,
+            accept_test_code: false,
+        };
+        let (mut state, outcome) = prepared.attempt(idn.id.as_str(), proof, now);
+        out.status = super::sign_ins::EmailLinkOutcome::status_of(outcome);
+        if outcome == Attempt::Verified {
+            state.verified_at_client = opener.map(|c| c.id.as_str().to_owned());
+            idn.verification_status = VerificationStatus::Verified;
+            idn.verified_at = Some(now);
+        }
+        idn.verification = Some(state);
+        idn.updated_at = now;
+        tessera_store::identifications::update(&mut tx, &idn).await?;
+        if outcome == Attempt::Verified {
+            let mut user = tessera_store::users::get(&mut tx, &idn.user_id).await?;
+            if user.primary_email_address_id.is_none() {
+                user.primary_email_address_id = Some(idn.id.clone());
+                user.updated_at = now;
+                tessera_store::users::update(&mut tx, &user).await?;
+            }
+            let view = crate::users::load_view(&mut tx, &idn.user_id).await?;
+            self.emit_user(&mut tx, "user.updated", &view, None).await?;
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 }
 

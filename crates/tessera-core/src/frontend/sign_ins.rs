@@ -125,6 +125,25 @@ pub struct EmailLinkOutcome {
     pub new_client_token: Option<String>,
 }
 
+impl EmailLinkOutcome {
+    /// Nothing verified yet: `failed` unless something better is found.
+    pub(crate) fn failed() -> Self {
+        Self {
+            status: "failed",
+            ..Self::default()
+        }
+    }
+
+    /// The status of a link attempt's outcome.
+    pub(crate) fn status_of(attempt: Attempt) -> &'static str {
+        match attempt {
+            Attempt::Verified => "verified",
+            Attempt::Expired => "expired",
+            _ => "failed",
+        }
+    }
+}
+
 impl crate::SignIns<'_> {
     /// Sign-in attempts per IP and per identifier.
     async fn limit_sign_in_attempts(
@@ -516,11 +535,7 @@ impl crate::SignIns<'_> {
         let mut tx = self.begin().await?;
         tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
         tx.commit().await?;
-        let link = format!(
-            "{}/v1/verify?token={}.{secret}",
-            self.frontend_url.trim_end_matches('/'),
-            sign_in.id.as_str()
-        );
+        let link = crate::mailer::link_url(&self.frontend_url, sign_in.id.as_str(), &secret);
         if !is_test_email(&target.identifier) {
             let mail = crate::mailer::link_email(&target.identifier, &self.app_name(), &link);
             self.deliver_as(mail, "magic_link_sign_in").await;
@@ -528,10 +543,11 @@ impl crate::SignIns<'_> {
         self.get(client, id).await
     }
 
-    /// `GET /v1/verify?token=…`: the email link opened, in the browser of
-    /// `opener` (its client, if it has one). Verifies the sign-in (a right,
-    /// unexpired, unused link) and signs in the client that asked for it; the
-    /// outcome says where to go next.
+    /// `GET /v1/verify?token=…`: an email link opened, in the browser of
+    /// `opener` (its client, if it has one). The token names what it is for —
+    /// a sign-in, a sign-up, or a user's email address — and carries its
+    /// secret. A sign-in's (a right, unexpired, unused link) is verified and
+    /// the client that asked for it signed in; the outcome says where to go.
     pub async fn open_email_link(
         &self,
         token: &str,
@@ -539,14 +555,23 @@ impl crate::SignIns<'_> {
         info: &RequestInfo,
     ) -> CoreResult<EmailLinkOutcome> {
         let now = now_ms();
-        let mut out = EmailLinkOutcome {
-            status: "failed",
-            ..EmailLinkOutcome::default()
-        };
-        let Some((id, secret)) = token.split_once('.') else {
+        let mut out = EmailLinkOutcome::failed();
+        let Some((owner, secret)) = token.split_once('.') else {
             return Ok(out);
         };
-        let Some(id) = SignInId::parse(id) else {
+        if let Some(id) = tessera_domain::ids::SignUpId::parse(owner) {
+            return self
+                .sign_ups()
+                .open_email_link(&id, secret, opener, info)
+                .await;
+        }
+        if let Some(id) = IdentificationId::parse(owner) {
+            return self
+                .identifications()
+                .open_email_link(&id, secret, opener)
+                .await;
+        }
+        let Some(id) = SignInId::parse(owner) else {
             return Ok(out);
         };
         let mut tx = self.begin().await?;
@@ -582,11 +607,7 @@ impl crate::SignIns<'_> {
             // Not waiting on a link any more (complete, or another factor).
             return Ok(out);
         };
-        out.status = match step.attempt {
-            Attempt::Verified => "verified",
-            Attempt::Expired => "expired",
-            _ => "failed",
-        };
+        out.status = EmailLinkOutcome::status_of(step.attempt);
         let mut state = step.state;
         if step.attempt == Attempt::Verified {
             if let Some(v) = state.first_factor.as_mut() {

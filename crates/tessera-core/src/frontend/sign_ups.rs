@@ -12,7 +12,7 @@ use tessera_domain::kinds::IdentificationKind;
 use tessera_domain::kinds::SignUpStatus;
 use tessera_domain::settings::{EnvironmentType, InstanceSettings, SignUpMode};
 use tessera_domain::sign_up::{self as machine, Effect, Given, SignUpState};
-use tessera_domain::verification::{Proof, Strategy, Verification};
+use tessera_domain::verification::{Attempt, Proof, Strategy, Verification};
 use tessera_store::attempts::SignUp;
 use tessera_store::records::{Client, User};
 
@@ -22,7 +22,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::mailer::CodePurpose;
 use crate::passwords::{Password, NATIVE_HASHER};
 use crate::request::RequestInfo;
-use crate::sessions::clients::{ensure_client, load_view, start_session};
+use crate::sessions::clients::{ensure_client, load_view};
 use crate::sessions::ClientView;
 use crate::users::{check_new_password, invalid_to_error, new_identification};
 
@@ -325,9 +325,10 @@ impl crate::SignUps<'_> {
         conn: &mut tessera_store::Conn,
         sign_up: &mut SignUp,
         client: &mut Client,
+        rotate: bool,
         info: &RequestInfo,
         now: i64,
-    ) -> CoreResult<String> {
+    ) -> CoreResult<Option<String>> {
         let user_id = UserId::generate(now);
         let mut user = User::new(user_id.clone(), now);
         user.username = sign_up.username.clone();
@@ -387,8 +388,10 @@ impl crate::SignUps<'_> {
         };
         self.emit_user(conn, "user.created", &view, Some(info))
             .await?;
-        let (session, token) =
-            start_session(self, conn, client, &user_id, false, info, now).await?;
+        let (session, token) = crate::sessions::clients::start_session_on(
+            self, conn, client, &user_id, false, rotate, info, now,
+        )
+        .await?;
         sign_up.status = SignUpStatus::Complete;
         sign_up.created_user_id = Some(user_id);
         sign_up.created_session_id = Some(session.id);
@@ -406,13 +409,29 @@ impl crate::SignUps<'_> {
         info: &RequestInfo,
         now: i64,
     ) -> CoreResult<Option<String>> {
+        self.apply_effects_rotating(conn, sign_up, client, effects, true, info, now)
+            .await
+    }
+
+    /// [`Self::apply_effects`], rotating the client's token only when
+    /// `rotate` (not when an email link opened elsewhere completes it).
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_effects_rotating(
+        &self,
+        conn: &mut tessera_store::Conn,
+        sign_up: &mut SignUp,
+        client: &mut Client,
+        effects: &[Effect],
+        rotate: bool,
+        info: &RequestInfo,
+        now: i64,
+    ) -> CoreResult<Option<String>> {
         let mut new_token = None;
         for effect in effects {
             if *effect == Effect::CreateUser {
-                new_token = Some(
-                    self.complete_sign_up(conn, sign_up, client, info, now)
-                        .await?,
-                );
+                new_token = self
+                    .complete_sign_up(conn, sign_up, client, rotate, info, now)
+                    .await?;
             }
         }
         Ok(new_token)
@@ -441,12 +460,14 @@ impl crate::SignUps<'_> {
         }
     }
 
-    /// `POST /v1/client/sign_ups/{id}/prepare_verification` (`email_code` or `phone_code`).
+    /// `POST /v1/client/sign_ups/{id}/prepare_verification` (`email_code`,
+    /// `phone_code`, or `email_link` with the `redirect_url` it returns to).
     pub async fn prepare_verification(
         &self,
         client: &Client,
         id: &str,
         strategy: Strategy,
+        redirect_url: Option<String>,
         info: &RequestInfo,
     ) -> CoreResult<SignUpOutcome> {
         let now = now_ms();
@@ -459,14 +480,25 @@ impl crate::SignUps<'_> {
             .await?;
         self.rate_limit(crate::rate_limits::CODES_PER_ADDRESS, Some(&target))
             .await?;
-        let code = codes::generate();
-        let (state, effects) = machine::prepare_verification(
+        let link = strategy == Strategy::EmailLink;
+        let code = if link {
+            crate::sessions::clients::new_token()
+        } else {
+            codes::generate()
+        };
+        let (mut state, effects) = machine::prepare_verification(
             state_of(&sign_up),
             strategy,
             sign_up.id.as_str(),
             &code,
             now,
         )?;
+        if link {
+            let target = redirect_url.ok_or_else(|| CoreError::missing("redirect_url"))?;
+            if let Some(v) = state.email_verification.as_mut() {
+                v.redirect_url = Some(target);
+            }
+        }
         apply_state(&mut sign_up, state, now);
         let mut tx = self.begin().await?;
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
@@ -475,6 +507,16 @@ impl crate::SignUps<'_> {
         tx.commit().await?;
         for effect in effects {
             if let Effect::SendCode(strategy) = effect {
+                if strategy == Strategy::EmailLink {
+                    if !is_test {
+                        let url =
+                            crate::mailer::link_url(&self.frontend_url, sign_up.id.as_str(), &code);
+                        let mail =
+                            crate::mailer::verify_link_email(&target, &self.app_name(), &url);
+                        self.deliver_as(mail, "verification_link").await;
+                    }
+                    continue;
+                }
                 let kind = strategy
                     .channel()
                     .unwrap_or(IdentificationKind::EmailAddress);
@@ -488,6 +530,24 @@ impl crate::SignUps<'_> {
             client: view,
             new_token: None,
         })
+    }
+
+    /// A completed sign-up that came with an invitation's ticket joins its
+    /// organization.
+    async fn join_by_ticket(
+        &self,
+        conn: &mut tessera_store::Conn,
+        sign_up: &SignUp,
+        now: i64,
+    ) -> CoreResult<()> {
+        if let Some(user) = &sign_up.created_user_id {
+            let ticket =
+                tessera_store::organizations::ticket_of_sign_up(conn, sign_up.id.as_str()).await?;
+            if let Some(inv) = ticket {
+                self.organizations().join_in(conn, &inv, user, now).await?;
+            }
+        }
+        Ok(())
     }
 
     /// `POST /v1/client/sign_ups/{id}/attempt_verification`.
@@ -531,16 +591,7 @@ impl crate::SignUps<'_> {
             )
             .await?;
         tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
-        if let Some(user) = &sign_up.created_user_id {
-            let ticket =
-                tessera_store::organizations::ticket_of_sign_up(&mut tx, sign_up.id.as_str())
-                    .await?;
-            if let Some(inv) = ticket {
-                self.organizations()
-                    .join_in(&mut tx, &inv, user, now)
-                    .await?;
-            }
-        }
+        self.join_by_ticket(&mut tx, &sign_up, now).await?;
         let view = load_view(&mut tx, client_row, now).await?;
         tx.commit().await?;
         codes::refused(step.attempt)?;
@@ -550,5 +601,78 @@ impl crate::SignUps<'_> {
             client: view,
             new_token,
         })
+    }
+
+    /// An email link of a sign-up opened (`GET /v1/verify`): verifies its
+    /// email address, and completes it (creating the user and a session on
+    /// the client that signed up) when nothing else is left.
+    pub(crate) async fn open_email_link(
+        &self,
+        id: &tessera_domain::ids::SignUpId,
+        secret: &str,
+        opener: Option<&Client>,
+        info: &RequestInfo,
+    ) -> CoreResult<super::sign_ins::EmailLinkOutcome> {
+        let now = now_ms();
+        let inst = self.instance();
+        let mut out = super::sign_ins::EmailLinkOutcome::failed();
+        let mut tx = self.begin().await?;
+        let Ok(mut sign_up) = tessera_store::attempts::get_sign_up(&mut tx, id).await else {
+            return Ok(out);
+        };
+        let Some(prepared) = sign_up
+            .email_verification
+            .clone()
+            .filter(|v| v.strategy == Strategy::EmailLink)
+        else {
+            return Ok(out);
+        };
+        out.redirect_url = prepared.redirect_url.clone();
+        let same_client = opener.is_some_and(|c| c.id == sign_up.client_id);
+        if !same_client && inst.settings.user.email_link_require_same_client {
+            out.status = "client_mismatch";
+            return Ok(out);
+        }
+        let proof = Proof::Code {
+            code: secret,
+            accept_test_code: false,
+        };
+        let Ok(mut step) = machine::attempt_verification(
+            state_of(&sign_up),
+            Strategy::EmailLink,
+            proof,
+            sign_up.id.as_str(),
+            &inst.settings,
+            now,
+        ) else {
+            return Ok(out);
+        };
+        out.status = super::sign_ins::EmailLinkOutcome::status_of(step.attempt);
+        if step.attempt == Attempt::Verified {
+            if let Some(v) = step.state.email_verification.as_mut() {
+                v.verified_at_client = opener.map(|c| c.id.as_str().to_owned());
+            }
+        }
+        apply_state(&mut sign_up, step.state, now);
+        let mut client_row = tessera_store::clients::get(&mut tx, &sign_up.client_id).await?;
+        out.new_client_token = self
+            .apply_effects_rotating(
+                &mut tx,
+                &mut sign_up,
+                &mut client_row,
+                &step.effects,
+                same_client,
+                info,
+                now,
+            )
+            .await?;
+        out.created_session_id = sign_up
+            .created_session_id
+            .as_ref()
+            .map(|s| s.as_str().to_owned());
+        tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
+        self.join_by_ticket(&mut tx, &sign_up, now).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 }

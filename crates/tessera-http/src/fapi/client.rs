@@ -293,22 +293,17 @@ async fn verification_answer(
     wire::envelope(core, body, Some(after), None, origin).await
 }
 
-/// `POST /v1/client/sessions/{id}/verify/{step}`: `prepare_first_factor`,
-/// `attempt_first_factor`, `prepare_second_factor`, `attempt_second_factor`.
-pub async fn verification_step(
-    State(core): State<Core>,
+/// One reverification step: prepare (`attempt` false) or attempt a first
+/// (or `second`) factor.
+async fn verification_step(
+    core: Core,
     caller: Caller,
-    Path((id, step)): Path<(String, String)>,
+    id: String,
     form: Form,
+    attempt: bool,
+    second: bool,
 ) -> ApiResult<Response> {
     use tessera_core::sessions::reverify::FactorProof;
-    let (attempt, second) = match step.as_str() {
-        "prepare_first_factor" => (false, false),
-        "attempt_first_factor" => (true, false),
-        "prepare_second_factor" => (false, true),
-        "attempt_second_factor" => (true, true),
-        _ => return Err(tessera_core::CoreError::NotFound.into()),
-    };
     let view = caller.require_client()?;
     let strategy = form.required_strategy()?;
     let sessions = core.sessions();
@@ -337,4 +332,44 @@ pub async fn verification_step(
             .await?
     };
     verification_answer(&core, &caller, &after, &session).await
+}
+
+/// `POST /v1/client/sessions/{id}/verify/prepare_first_factor`
+pub async fn prepare_first_factor_verification(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    verification_step(core, caller, id, form, false, false).await
+}
+
+/// `POST /v1/client/sessions/{id}/verify/attempt_first_factor`
+pub async fn attempt_first_factor_verification(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    verification_step(core, caller, id, form, true, false).await
+}
+
+/// `POST /v1/client/sessions/{id}/verify/prepare_second_factor`
+pub async fn prepare_second_factor_verification(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    verification_step(core, caller, id, form, false, true).await
+}
+
+/// `POST /v1/client/sessions/{id}/verify/attempt_second_factor`
+pub async fn attempt_second_factor_verification(
+    State(core): State<Core>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Form,
+) -> ApiResult<Response> {
+    verification_step(core, caller, id, form, true, true).await
 }

@@ -110,7 +110,7 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
             "identification_strategies": identification,
             "first_factors": first_factors,
             "second_factors": second_factors,
-            "email_address_verification_strategies": ["email_code"],
+            "email_address_verification_strategies": if u.email_link_enabled { vec!["email_code", "email_link"] } else { vec!["email_code"] },
             "single_session_mode": u.single_session_mode,
             "enhanced_email_deliverability": false,
             "test_mode": s.instance.test_mode,
@@ -172,7 +172,7 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
                 "email_address": attribute(
                     u.email_address,
                     if u.email_link_enabled { &["email_code", "email_link"] } else { &["email_code"] },
-                    &["email_code"],
+                    if u.email_link_enabled { &["email_code", "email_link"] } else { &["email_code"] },
                 ),
                 "phone_number": attribute(u.phone_number, &["phone_code"], &["phone_code"]),
                 "username": attribute(u.username, &[], &[]),

@@ -54,9 +54,20 @@ async fn prepare(
     form: &Form,
 ) -> ApiResult<Response> {
     let strategy = form.strategy()?;
+    let redirect_url = match strategy {
+        Some(s) => super::transport::link_redirect(core, form, s)?,
+        None => None,
+    };
     let idn = core
         .identifications()
-        .prepare_own_verification(&me.user_id, kind, id, strategy, &me.caller.info)
+        .prepare_own_verification(
+            &me.user_id,
+            kind,
+            id,
+            strategy,
+            redirect_url,
+            &me.caller.info,
+        )
         .await?;
     me.respond(core, identification(&idn)).await
 }

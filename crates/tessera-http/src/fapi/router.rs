@@ -45,8 +45,20 @@ pub fn routes() -> Router<Core> {
             post(client::start_verification),
         )
         .route(
-            "/v1/client/sessions/{id}/verify/{step}",
-            post(client::verification_step),
+            "/v1/client/sessions/{id}/verify/prepare_first_factor",
+            post(client::prepare_first_factor_verification),
+        )
+        .route(
+            "/v1/client/sessions/{id}/verify/attempt_first_factor",
+            post(client::attempt_first_factor_verification),
+        )
+        .route(
+            "/v1/client/sessions/{id}/verify/prepare_second_factor",
+            post(client::prepare_second_factor_verification),
+        )
+        .route(
+            "/v1/client/sessions/{id}/verify/attempt_second_factor",
+            post(client::attempt_second_factor_verification),
         )
         .route(
             "/v1/client/sessions/{id}/remove",
@@ -104,7 +116,6 @@ pub fn routes() -> Router<Core> {
         )
         .route("/v1/me/totp/attempt_verification", post(mfa::verify_totp))
         .route("/v1/me/backup_codes", post(mfa::create_backup_codes))
-        .route("/v1/me/backup_codes/", post(mfa::create_backup_codes))
         .route(
             "/v1/me/email_addresses",
             post(identifications::create_email_address),

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use tessera_core::passwords::Password;
 use tessera_core::Core;
 use tessera_domain::error_code::ErrorCode;
-use tessera_domain::verification::Strategy;
 
 use super::context::Caller;
 use super::transport::Form;
@@ -54,20 +53,7 @@ pub async fn prepare_first_factor(
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
     let strategy = form.required_strategy()?;
-    let out = if strategy == Strategy::EmailLink {
-        if !core.instance().settings.user.email_link_enabled {
-            return Err(ApiError::invalid(
-                "strategy",
-                "email links are not a sign-in strategy of this instance",
-            ));
-        }
-        let redirect_url = form.required_text("redirect_url")?;
-        if !super::transport::redirect_allowed(&core, &redirect_url) {
-            return Err(ApiError::invalid(
-                "redirect_url",
-                "must be a URL on an origin this instance allows",
-            ));
-        }
+    let out = if let Some(redirect_url) = super::transport::link_redirect(&core, &form, strategy)? {
         core.sign_ins()
             .prepare_email_link(
                 &client.client,

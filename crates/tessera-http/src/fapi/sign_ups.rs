@@ -85,9 +85,10 @@ pub async fn prepare_verification(
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
     let strategy = form.strategy()?.unwrap_or(Strategy::EmailCode);
+    let redirect_url = super::transport::link_redirect(&core, &form, strategy)?;
     let out = core
         .sign_ups()
-        .prepare_verification(&client.client, &id, strategy, &caller.info)
+        .prepare_verification(&client.client, &id, strategy, redirect_url, &caller.info)
         .await?;
     wire::sign_up_response(&core, &out, caller.info.origin.clone()).await
 }

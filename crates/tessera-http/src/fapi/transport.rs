@@ -92,6 +92,34 @@ pub(crate) fn redirect_allowed(core: &Core, url: &str) -> bool {
     })
 }
 
+/// For `strategy=email_link`: the `redirect_url` the link returns to, which
+/// must be on an allowed origin (and email links must be on); `None` for
+/// other strategies.
+pub(crate) fn link_redirect(
+    core: &Core,
+    form: &Form,
+    strategy: tessera_domain::verification::Strategy,
+) -> Result<Option<String>, crate::error::ApiError> {
+    use crate::error::ApiError;
+    if strategy != tessera_domain::verification::Strategy::EmailLink {
+        return Ok(None);
+    }
+    if !core.instance().settings.user.email_link_enabled {
+        return Err(ApiError::invalid(
+            "strategy",
+            "email links are not turned on for this instance",
+        ));
+    }
+    let url = form.required_text("redirect_url")?;
+    if !redirect_allowed(core, &url) {
+        return Err(ApiError::invalid(
+            "redirect_url",
+            "must be a URL on an origin this instance allows",
+        ));
+    }
+    Ok(Some(url))
+}
+
 fn cors_headers(headers: &mut HeaderMap, origin: &HeaderValue) {
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
     headers.insert(

@@ -13,7 +13,9 @@ use crate::support::{unique, TestApp};
 
 both_backends!(
     a_link_signs_in_the_waiting_client,
-    same_client_links_refuse_other_browsers
+    same_client_links_refuse_other_browsers,
+    a_link_verifies_a_sign_up,
+    a_link_verifies_my_new_address,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -159,4 +161,90 @@ async fn same_client_links_refuse_other_browsers(app: &TestApp) {
     let (_, out) = b.get(&format!("/client/sign_ins/{id}")).await;
     assert_eq!(out["response"]["status"], "needs_first_factor");
     enable(app, false).await;
+}
+
+async fn a_link_verifies_a_sign_up(app: &TestApp) {
+    enable(app, false).await;
+    let (_, env) = Browser::new(app).get("/environment").await;
+    assert_eq!(
+        env["user_settings"]["attributes"]["email_address"]["verifications"],
+        json!(["email_code", "email_link"])
+    );
+    let email = format!("{}@example.com", unique("signup-link").to_lowercase());
+    let mut b = Browser::new(app);
+    let (status, out) = b
+        .post(
+            "/client/sign_ups",
+            &[("email_address", &email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = b
+        .post(
+            &format!("/client/sign_ups/{id}/prepare_verification"),
+            &[("strategy", "email_link")],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a redirect_url is needed: {body}"
+    );
+    let (status, out) = b
+        .post(
+            &format!("/client/sign_ups/{id}/prepare_verification"),
+            &[("strategy", "email_link"), ("redirect_url", REDIRECT)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let v = &out["response"]["verifications"]["email_address"];
+    assert_eq!(v["strategy"], "email_link", "{v}");
+    assert_eq!(v["status"], "unverified");
+
+    let link = link_for(app, &email).await;
+    let (_, location) = open(&link).await;
+    assert!(location.contains("__clerk_status=verified"), "{location}");
+    assert!(
+        location.contains("__clerk_created_session=sess_"),
+        "{location}"
+    );
+    let (_, out) = b.get(&format!("/client/sign_ups/{id}")).await;
+    let su = &out["response"];
+    assert_eq!(su["status"], "complete", "{su}");
+    assert_eq!(su["verifications"]["email_address"]["status"], "verified");
+    assert_eq!(out["client"]["sessions"][0]["status"], "active", "{out}");
+    let (_, location) = open(&link).await;
+    assert!(
+        location.contains("__clerk_status=failed"),
+        "used: {location}"
+    );
+}
+
+async fn a_link_verifies_my_new_address(app: &TestApp) {
+    enable(app, false).await;
+    let mut me = crate::account::signed_in(app).await;
+    let address = format!("{}@example.com", unique("me-link").to_lowercase());
+    let (status, out) =
+        me.b.post(&me.path("/email_addresses"), &[("email_address", &address)])
+            .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let eid = out["response"]["id"].as_str().unwrap().to_owned();
+    let (status, out) =
+        me.b.post(
+            &me.path(&format!("/email_addresses/{eid}/prepare_verification")),
+            &[("strategy", "email_link"), ("redirect_url", REDIRECT)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["response"]["verification"]["strategy"], "email_link");
+    let link = link_for(app, &address).await;
+    let (_, location) = open(&link).await;
+    assert!(location.contains("__clerk_status=verified"), "{location}");
+    assert!(!location.contains("__clerk_created_session"), "{location}");
+    let (_, out) = me.b.get(&me.path(&format!("/email_addresses/{eid}"))).await;
+    assert_eq!(
+        out["response"]["verification"]["status"], "verified",
+        "{out}"
+    );
 }
