@@ -15,6 +15,7 @@ both_backends!(
     enrol_an_authenticator_app_and_backup_codes,
     imported_secrets_and_codes_are_checked_once,
     sign_in_with_an_authenticator_app_or_a_backup_code,
+    second_factor_changes_are_delivered,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -289,4 +290,69 @@ async fn sign_in_with_an_authenticator_app_or_a_backup_code(app: &TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// `user.updated` for each change of a user's second factors, and
+/// `email.created` (slug `magic_link_sign_in`) for a sign-in link.
+async fn second_factor_changes_are_delivered(app: &TestApp) {
+    use crate::webhooks::{endpoint, Receiver};
+    let rx = Receiver::start().await;
+    endpoint(
+        app,
+        json!({ "url": rx.url, "filter_types": ["user.updated", "email.created"] }),
+    )
+    .await;
+    let (email, user) = user_with_mfa(app, SECRET, &["romeo123"]).await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    let (status, _) = app.delete(&format!("/users/{id}/backup_code")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.delete(&format!("/users/{id}/mfa")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .patch(
+            "/instance/settings",
+            json!({"user": {"email_link_enabled": true}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut b = Browser::new(app);
+    let (_, out) = b.post("/client/sign_ins", &[("identifier", &email)]).await;
+    let si = out["response"]["id"].as_str().unwrap().to_owned();
+    let (status, out) = b
+        .post(
+            &format!("/client/sign_ins/{si}/prepare_first_factor"),
+            &[
+                ("strategy", "email_link"),
+                ("redirect_url", "http://127.0.0.1:3000/"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let got = rx.wait_for(20, |all| all.len() >= 3).await;
+    let updates: Vec<&Value> = got
+        .iter()
+        .filter(|d| d.json["type"] == "user.updated")
+        .map(|d| &d.json["data"])
+        .collect();
+    assert_eq!(updates.len(), 2, "{got:?}");
+    assert_eq!(updates[0]["backup_code_enabled"], false);
+    assert_eq!(updates[0]["totp_enabled"], true);
+    assert_eq!(updates[1]["totp_enabled"], false);
+    assert_eq!(updates[1]["two_factor_enabled"], false);
+    let mail = got
+        .iter()
+        .find(|d| d.json["type"] == "email.created")
+        .expect("email.created for the link");
+    assert_eq!(
+        mail.json["data"]["slug"], "magic_link_sign_in",
+        "{}",
+        mail.json
+    );
+    let (status, _) = app
+        .patch(
+            "/instance/settings",
+            json!({"user": {"email_link_enabled": false}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
 }
