@@ -2,7 +2,8 @@
 // the emailed link is opened — in a second tab of the same browser, where
 // clerk.handleEmailLinkVerification() activates the new session, and on
 // another device, where it reports "verified on another device" and the
-// waiting tab completes; the prebuilt <SignIn/> completes by an email link too.
+// waiting tab completes; the prebuilt <SignIn/> and <SignUp/> complete by an
+// email link too, and signUp / emailAddress link flows verify addresses.
 //
 // Selectors, read from @clerk/ui 1.34.0: the waiting card .cl-signIn-emailLinkVerify
 // ("Check your email"); "Use another method" → a .cl-alternativeMethodsBlockButton
@@ -209,6 +210,35 @@ describe('email links (clerk-js and @clerk/ui)', () => {
     } finally {
       await page.close();
       await other.close();
+    }
+  });
+
+  test('<SignUp/>: email and password, then the emailed link opened elsewhere', async () => {
+    const email = uniqueEmail();
+    const page = await ClerkPage.open('email-link-sign-up-component');
+    try {
+      await page.step('email-link-sign-up-component', async () => {
+        await page.goto({ ui: true });
+        await page.load({ ui: true });
+        const root = await mount(page, 'signUp');
+        const card = page.page.locator(`${root} .cl-signUp-start`);
+        await card.locator('input[name="emailAddress"]').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+        await card.locator('input[name="emailAddress"]').fill(email);
+        await card.locator('input[name="password"]').fill(password);
+        await card.locator('.cl-formButtonPrimary').click();
+        await page.page.locator(root).getByText('Verify your email').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+        await page.screenshot('email-link-4-sign-up-verify-your-email');
+        const other = await ClerkPage.open('email-link-sign-up-component-other');
+        try {
+          await other.page.goto(await linkFor(email), { waitUntil: 'load', timeout: 30_000 });
+          assert.match(other.page.url(), /__clerk_status=verified/);
+        } finally {
+          await other.close();
+        }
+        await waitForUser(page, email);
+      });
+    } finally {
+      await page.close();
     }
   });
 });
