@@ -650,6 +650,17 @@ impl crate::Users<'_> {
                 Ok(())
             })
             .await?;
+        if !compromised {
+            let mut tx = self.begin().await?;
+            tessera_store::sessions::finish_task(
+                &mut tx,
+                &view.user.id,
+                SessionTask::ResetPassword,
+                now_ms(),
+            )
+            .await?;
+            tx.commit().await?;
+        }
         if compromised && revoke_all_sessions {
             let mut tx = self.begin().await?;
             self.revoke_all_sessions(&mut tx, &view.user.id, now_ms())

@@ -115,7 +115,13 @@ impl TaskPolicy {
         if !s.status.is_signed_in() {
             return Vec::new();
         }
-        let mut tasks: Vec<SessionTask> = s.kept.to_vec();
+        // A kept setup-mfa task lapses when the instance stops requiring MFA.
+        let mut tasks: Vec<SessionTask> = s
+            .kept
+            .iter()
+            .copied()
+            .filter(|t| *t != SessionTask::SetupMfa || self.mfa_required)
+            .collect();
         if self.force_organization_selection && !s.has_active_organization {
             tasks.push(SessionTask::ChooseOrganization);
         }

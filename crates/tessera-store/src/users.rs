@@ -230,6 +230,18 @@ pub async fn clear_failed_passwords(conn: &mut Conn, id: &UserId, now: i64) -> S
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether the user is not locked at `now` (a lock past its end counts as
+/// none), leaving the failed-attempt count as it is.
+pub async fn not_locked(conn: &mut Conn, id: &UserId, now: i64) -> StoreResult<bool> {
+    let (locked_at, locked_until): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT locked_at, locked_until FROM users WHERE id = $1")
+            .bind(id.as_str().to_owned())
+            .fetch_optional(conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    Ok(locked_at.is_none() || locked_until.is_some_and(|t| t <= now))
+}
+
 /// Columns `GET /v1/users` can sort by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UserOrderField {

@@ -209,7 +209,15 @@ impl crate::SignIns<'_> {
         let lockout = self.instance().settings.user.lockout;
         let mut tx = self.begin().await?;
         let usable = if verdict.matched() {
-            tessera_store::users::clear_failed_passwords(&mut tx, &user.id, now).await?
+            // With a second factor to come, wrong codes count on: the count
+            // clears when the sign-in completes, not on the password alone.
+            let idns = tessera_store::identifications::list_for_user(&mut tx, &user.id).await?;
+            let settings = &self.instance().settings.user;
+            if held_second_factors(settings, user, &idns).is_empty() {
+                tessera_store::users::clear_failed_passwords(&mut tx, &user.id, now).await?
+            } else {
+                tessera_store::users::not_locked(&mut tx, &user.id, now).await?
+            }
         } else {
             let max = if lockout.enabled {
                 lockout.max_attempts
@@ -586,6 +594,12 @@ impl crate::SignIns<'_> {
             return Ok(out);
         };
         out.redirect_url = prepared.redirect_url.clone();
+        if let Some(uid) = &sign_in.user_id {
+            let user = tessera_store::users::get(&mut tx, uid).await?;
+            if check_user_may_sign_in(&user, now).is_err() {
+                return Ok(out);
+            }
+        }
         let same_client = opener.is_some_and(|c| c.id == sign_in.client_id);
         if !same_client && self.instance().settings.user.email_link_require_same_client {
             out.status = "client_mismatch";

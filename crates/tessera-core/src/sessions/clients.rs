@@ -149,6 +149,7 @@ pub(crate) async fn start_session_on(
     core.emit_sessions(conn, "session.created", [&session], Some(info))
         .await?;
     user.last_sign_in_at = Some(now);
+    user.failed_attempts = 0;
     user.last_active_at = Some(now);
     tessera_store::users::update(conn, &user).await?;
     client.last_active_session_id = Some(session.id.clone());

@@ -107,6 +107,15 @@ impl crate::Sessions<'_> {
             });
         }
         let user = crate::users::load_view(&mut tx, &session.user_id).await?;
+        if user.user.banned {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::UserBanned,
+                detail: "This account is banned.".to_owned(),
+            });
+        }
+        if user.user.is_locked(now) {
+            return Err(crate::rate_limits::locked());
+        }
         Ok((tx, session, user))
     }
 
@@ -251,7 +260,13 @@ impl crate::Sessions<'_> {
         second: bool,
         strategy: Strategy,
         proof: FactorProof,
+        info: &RequestInfo,
     ) -> CoreResult<(ClientView, Session)> {
+        // Limited as sign-in attempts are: per IP and per session.
+        self.rate_limit(crate::rate_limits::SIGN_IN_PER_IP, info.ip.as_deref())
+            .await?;
+        self.rate_limit(crate::rate_limits::SIGN_IN_PER_IDENTIFIER, Some(id))
+            .await?;
         let now = now_ms();
         let (mut tx, mut session, mut user) = self.reverifying(client, id, now).await?;
         let r = at_step(&session, second)?;

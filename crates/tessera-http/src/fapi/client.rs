@@ -314,7 +314,7 @@ async fn verification_step(
             FactorProof::Code(form.required_text("code")?)
         };
         sessions
-            .attempt_reverification(&view.client, &id, second, strategy, proof)
+            .attempt_reverification(&view.client, &id, second, strategy, proof, &caller.info)
             .await?
     } else {
         let target = form

@@ -133,6 +133,19 @@ async fn a_password_reverifies_the_first_factor(app: &TestApp) {
     assert_eq!(client_session["factor_verification_age"], json!([0, -1]));
     assert_eq!(fva(app, &sid).await, json!([0, -1]));
 
+    // A locked user cannot reverify.
+    let uid = out["client"]["sessions"][0]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = app.post(&format!("/users/{uid}/lock"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = b.post(&verify(""), &[("level", "first_factor")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_error(&body, "user_locked");
+    let (status, _) = app.post(&format!("/users/{uid}/unlock"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+
     // An emailed code works too.
     let (_, out) = b.post(&verify(""), &[("level", "second_factor")]).await;
     assert_eq!(

@@ -16,6 +16,7 @@ both_backends!(
     imported_secrets_and_codes_are_checked_once,
     sign_in_with_an_authenticator_app_or_a_backup_code,
     second_factor_changes_are_delivered,
+    wrong_codes_count_on_past_a_right_password,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -364,4 +365,39 @@ async fn second_factor_changes_are_delivered(app: &TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Wrong second-factor codes count towards the lockout until a sign-in
+/// completes: a right password in between does not reset the count.
+async fn wrong_codes_count_on_past_a_right_password(app: &TestApp) {
+    let (email, user) = user_with_mfa(app, SECRET, &[]).await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    let full = user["verification_attempts_remaining"].as_i64().unwrap();
+    for _ in 0..2 {
+        let mut b = Browser::new(app);
+        let out = b.sign_in_with_password(&email, PASSWORD).await;
+        let si = out["response"]["id"].as_str().unwrap().to_owned();
+        let (status, _) = b
+            .post(
+                &format!("/client/sign_ins/{si}/attempt_second_factor"),
+                &[("strategy", "totp"), ("code", "000000")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (_, u) = app.get(&format!("/users/{id}")).await;
+    assert_eq!(u["verification_attempts_remaining"], full - 2, "{u}");
+    // A completed sign-in clears the count.
+    let mut b = Browser::new(app);
+    let out = b.sign_in_with_password(&email, PASSWORD).await;
+    let si = out["response"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = b
+        .post(
+            &format!("/client/sign_ins/{si}/attempt_second_factor"),
+            &[("strategy", "totp"), ("code", &code(SECRET, 0))],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, u) = app.get(&format!("/users/{id}")).await;
+    assert_eq!(u["verification_attempts_remaining"], full);
 }
