@@ -138,6 +138,32 @@ pub fn session(core: &Core, snap: &SessionSnapshot) -> Value {
     })
 }
 
+/// The second factors `user` holds, as `supported_second_factors` lists
+/// them (sign-in and reverification): one item per reserved phone number.
+fn second_factor_items(core: &Core, user: &User, idns: &[Identification]) -> Vec<Value> {
+    let held = tessera_core::second_factors::held_second_factors(
+        &core.instance().settings.user,
+        user,
+        idns,
+    );
+    let mut items = Vec::new();
+    for strategy in held {
+        if strategy == Strategy::PhoneCode {
+            items.extend(second_factor_phones(idns).into_iter().map(|p| {
+                json!({
+                    "strategy": Strategy::PhoneCode,
+                    "safe_identifier": mask_phone(&p.identifier),
+                    "phone_number_id": p.id.as_str(),
+                    "default": p.default_second_factor,
+                })
+            }));
+        } else {
+            items.push(json!({ "strategy": strategy }));
+        }
+    }
+    items
+}
+
 /// A session's reverification (`session_verification`): where it stands, the
 /// factors the user can take at each step, and the session with a fresh token.
 pub async fn session_verification(
@@ -172,30 +198,7 @@ pub async fn session_verification(
             None => json!({ "strategy": strategy }),
         })
         .collect();
-    let held = tessera_core::second_factors::held_second_factors(
-        &core.instance().settings.user,
-        &view.user,
-        &view.identifications,
-    );
-    let mut second = Vec::new();
-    for strategy in held {
-        if strategy == Strategy::PhoneCode {
-            second.extend(
-                second_factor_phones(&view.identifications)
-                    .into_iter()
-                    .map(|p| {
-                        json!({
-                            "strategy": Strategy::PhoneCode,
-                            "phone_number_id": p.id.as_str(),
-                            "safe_identifier": mask_phone(&p.identifier),
-                            "default": p.default_second_factor,
-                        })
-                    }),
-            );
-        } else {
-            second.push(json!({ "strategy": strategy }));
-        }
-    }
+    let second = second_factor_items(core, &view.user, &view.identifications);
     let now = now_ms();
     Ok(json!({
         "object": "session_verification",
@@ -375,27 +378,7 @@ pub fn sign_in(core: &Core, s: &SignIn, identified: Option<&(User, Vec<Identific
     }
     let second_factors = match identified {
         Some((user, idns)) if s.status == SignInStatus::NeedsSecondFactor => {
-            let held = tessera_core::second_factors::held_second_factors(
-                &core.instance().settings.user,
-                user,
-                idns,
-            );
-            let mut factors = Vec::new();
-            for strategy in held {
-                if strategy == Strategy::PhoneCode {
-                    factors.extend(second_factor_phones(idns).into_iter().map(|p| {
-                        json!({
-                            "strategy": Strategy::PhoneCode,
-                            "safe_identifier": mask_phone(&p.identifier),
-                            "phone_number_id": p.id.as_str(),
-                            "default": p.default_second_factor,
-                        })
-                    }));
-                } else {
-                    factors.push(json!({ "strategy": strategy }));
-                }
-            }
-            Value::from(factors)
+            Value::from(second_factor_items(core, user, idns))
         }
         _ => Value::Null,
     };
