@@ -88,6 +88,19 @@ pub(crate) fn locked() -> CoreError {
 }
 
 impl Core {
+    /// The lockout's bounds at `now`: failures allowed (0: no lockout) and
+    /// when a lock set now would end (none: until unlocked).
+    pub(crate) fn lockout_limits(&self, now: i64) -> (i64, Option<i64>) {
+        let lockout = self.instance().settings.user.lockout;
+        let max = if lockout.enabled {
+            lockout.max_attempts
+        } else {
+            0
+        };
+        let until = (lockout.duration_mins > 0).then(|| now + lockout.duration_mins * 60_000);
+        (max, until)
+    }
+
     /// Counts a wrong second factor (or a wrong password in a
     /// reverification) towards the user's lockout, as a wrong sign-in
     /// password counts; `user_locked` once past the limit.
@@ -96,13 +109,7 @@ impl Core {
         user: &tessera_domain::ids::UserId,
         now: i64,
     ) -> CoreResult<()> {
-        let lockout = self.instance().settings.user.lockout;
-        let max = if lockout.enabled {
-            lockout.max_attempts
-        } else {
-            0
-        };
-        let until = (lockout.duration_mins > 0).then(|| now + lockout.duration_mins * 60_000);
+        let (max, until) = self.lockout_limits(now);
         let mut tx = self.begin().await?;
         let count =
             tessera_store::users::count_failed_password(&mut tx, user, now, max, until).await?;

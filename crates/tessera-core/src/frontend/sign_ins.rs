@@ -206,12 +206,16 @@ impl crate::SignIns<'_> {
         // `form_password_incorrect`; the rest, and a right one after the lock, are
         // answered `user_locked`.
         let now = now_ms();
-        let lockout = self.instance().settings.user.lockout;
+        let idns = if verdict.matched() {
+            let mut conn = self.store.read().await?;
+            tessera_store::identifications::list_for_user(&mut conn, &user.id).await?
+        } else {
+            Vec::new()
+        };
         let mut tx = self.begin().await?;
         let usable = if verdict.matched() {
             // With a second factor to come, wrong codes count on: the count
             // clears when the sign-in completes, not on the password alone.
-            let idns = tessera_store::identifications::list_for_user(&mut tx, &user.id).await?;
             let settings = &self.instance().settings.user;
             if held_second_factors(settings, user, &idns).is_empty() {
                 tessera_store::users::clear_failed_passwords(&mut tx, &user.id, now).await?
@@ -219,12 +223,7 @@ impl crate::SignIns<'_> {
                 tessera_store::users::not_locked(&mut tx, &user.id, now).await?
             }
         } else {
-            let max = if lockout.enabled {
-                lockout.max_attempts
-            } else {
-                0
-            };
-            let until = (lockout.duration_mins > 0).then(|| now + lockout.duration_mins * 60_000);
+            let (max, until) = self.lockout_limits(now);
             let count =
                 tessera_store::users::count_failed_password(&mut tx, &user.id, now, max, until)
                     .await?;
@@ -239,7 +238,7 @@ impl crate::SignIns<'_> {
         }
         if verdict.matched()
             && user.password_compromised_at.is_some()
-            && self.has_code_factor(user).await?
+            && self.has_code_factor(&idns)
         {
             // Clerk's answer: sign in another way; the new session then has
             // the reset-password task. Without another way the password
@@ -253,12 +252,10 @@ impl crate::SignIns<'_> {
     }
 
     /// Whether the user can sign in with a code (a verified email address or
-    /// phone number that identifies them at sign-in).
-    async fn has_code_factor(&self, user: &User) -> CoreResult<bool> {
+    /// phone number, among `idns`, that identifies them at sign-in).
+    fn has_code_factor(&self, idns: &[Identification]) -> bool {
         let settings = &self.instance().settings.user;
-        let mut conn = self.store.read().await?;
-        let idns = tessera_store::identifications::list_for_user(&mut conn, &user.id).await?;
-        Ok(idns.iter().any(|i| {
+        idns.iter().any(|i| {
             i.verification_status == VerificationStatus::Verified
                 && match i.kind {
                     IdentificationKind::EmailAddress => {
@@ -266,7 +263,7 @@ impl crate::SignIns<'_> {
                     }
                     IdentificationKind::PhoneNumber => settings.phone_number.used_for_first_factor,
                 }
-        }))
+        })
     }
 
     /// `POST /v1/client/sign_ins`: identify, and with a password finish at once.
