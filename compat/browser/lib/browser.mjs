@@ -33,12 +33,12 @@ const RECORDS = new WeakMap(); // playwright Request -> our record
  * `watchOrigin`: requests whose URL starts with it are logged with bodies.
  */
 export class BrowserSession {
-  static async launch(name, { watchOrigin }) {
+  static async launch(name, { watchOrigin, args = [] }) {
     const userDataDir = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
     const context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_FLAGS,
+      args: [...CHROMIUM_FLAGS, ...args],
       viewport: { width: 1100, height: 900 },
       timeout: 60_000,
     });

@@ -14,24 +14,15 @@ import {
   assert,
   backend,
   ClerkPage,
-  env,
   mount,
+  patchSettings,
   strongPassword,
   typeSignIn,
-  uniqueEmail,
   UI_TIMEOUT,
+  uniqueEmail,
   waitForEmail,
   waitForUser,
 } from './helpers.mjs';
-
-async function settings(body) {
-  const res = await fetch(`${env.url}/v1/instance/settings`, {
-    method: 'PATCH',
-    headers: { authorization: `Bearer ${env.sk}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  assert.equal(res.status, 200, await res.text());
-}
 
 /** The sign-in link of the next email to `to`. */
 async function linkFor(to) {
@@ -75,10 +66,10 @@ describe('email links (clerk-js and @clerk/ui)', () => {
   const password = strongPassword();
 
   before(async () => {
-    await settings({ user: { email_link_enabled: true } });
+    await patchSettings({ user: { email_link_enabled: true } });
   });
   after(async () => {
-    await settings({ user: { email_link_enabled: false } });
+    await patchSettings({ user: { email_link_enabled: false } });
     await s?.close();
     await elsewhere?.close();
   });

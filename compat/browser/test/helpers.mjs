@@ -64,6 +64,19 @@ export function backend() {
   return createClerkClient({ secretKey: env.sk, apiUrl: env.url, telemetry: { disabled: true } });
 }
 
+/** PATCH /v1/instance/settings with a partial settings document; the document after. */
+export async function patchSettings(patch) {
+  requireEnv('TESSERA_URL', 'TESSERA_SK');
+  const resp = await fetch(`${env.url}/v1/instance/settings`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${env.sk}`, 'content-type': 'application/json' },
+    body: JSON.stringify(patch),
+  });
+  const body = await resp.json();
+  assert.equal(resp.status, 200, `PATCH /v1/instance/settings: ${JSON.stringify(body)}`);
+  return body;
+}
+
 /** verifyToken with the instance public key (networkless); returns the claims. */
 export function verifyJwt(jwt) {
   requireEnv('TESSERA_PUBLIC_KEY_PEM');
@@ -134,10 +147,10 @@ function pageInit() {
  * Methods: goto, load, reload, run, state, step, screenshot, close.
  */
 export class ClerkPage extends BrowserSession {
-  static async open(name, { origin: pageAt } = {}) {
+  static async open(name, { origin: pageAt, args } = {}) {
     requireEnv('TESSERA_URL', 'TESSERA_PK');
     const origin = pageAt ?? (await pageOrigin());
-    const s = await ClerkPage.launch(name, { watchOrigin: env.url });
+    const s = await ClerkPage.launch(name, { watchOrigin: env.url, args });
     s.origin = origin;
     await s.context.addInitScript(pageInit);
     return s;

@@ -11,31 +11,20 @@ import {
   assert,
   backend,
   ClerkPage,
-  env,
   mount,
-  typeSignIn,
+  patchSettings,
   signInWithPassword,
   signOut,
   strongPassword,
+  typeSignIn,
+  UI_TIMEOUT,
   uniqueEmail,
   unmount,
   verifyJwt,
   waitForUser,
-  UI_TIMEOUT,
 } from './helpers.mjs';
 
 const TEST_CODE = '424242';
-
-async function patchSettings(patch) {
-  const resp = await fetch(`${env.url}/v1/instance/settings`, {
-    method: 'PATCH',
-    headers: { authorization: `Bearer ${env.sk}`, 'content-type': 'application/json' },
-    body: JSON.stringify(patch),
-  });
-  const body = await resp.json();
-  assert.equal(resp.status, 200, `PATCH /v1/instance/settings: ${JSON.stringify(body)}`);
-  return body;
-}
 
 describe('second factor by SMS code', () => {
   let s;

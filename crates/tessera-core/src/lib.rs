@@ -18,6 +18,7 @@ pub mod keys;
 pub mod mailer;
 pub mod mfa;
 pub mod organizations;
+pub mod passkeys;
 pub mod passwords;
 pub mod rate_limits;
 pub mod render;
@@ -136,6 +137,11 @@ service!(
     /// Second factors the user holds: authenticator apps (TOTP) and backup codes.
     Mfa,
     mfa
+);
+service!(
+    /// Passkeys (WebAuthn): registration, and the checks sign-in and reverification use.
+    Passkeys,
+    passkeys
 );
 service!(
     /// Sign-in attempts, driving the sign-in state machine.

@@ -26,6 +26,8 @@ pub struct UserView {
     pub user: User,
     /// Its identifications, oldest first.
     pub identifications: Vec<Identification>,
+    /// Its registered passkeys, oldest first.
+    pub passkeys: Vec<tessera_store::passkeys::Passkey>,
 }
 
 /// An identifier given at creation, and whether it is verified or only reserved.
@@ -257,15 +259,20 @@ impl crate::Users<'_> {
             tessera_store::users::list(&mut conn, filter, order, descending, limit, offset).await?;
         let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
         let mut idns = tessera_store::identifications::list_for_users(&mut conn, &ids).await?;
+        let mut passkeys = tessera_store::passkeys::list_for_users(&mut conn, &ids).await?;
         Ok(users
             .into_iter()
             .map(|user| {
                 let (mine, rest): (Vec<_>, Vec<_>) =
                     idns.drain(..).partition(|i| i.user_id == user.id);
                 idns = rest;
+                let (keys, rest): (Vec<_>, Vec<_>) =
+                    passkeys.drain(..).partition(|p| p.user_id == user.id);
+                passkeys = rest;
                 UserView {
                     user,
                     identifications: mine,
+                    passkeys: keys,
                 }
             })
             .collect())
@@ -434,6 +441,7 @@ impl crate::Users<'_> {
         let view = UserView {
             user,
             identifications: idns,
+            passkeys: Vec::new(),
         };
         self.emit_user(&mut tx, "user.created", &view, None).await?;
         tx.commit().await?;
@@ -840,9 +848,11 @@ pub(crate) fn new_identification(
 pub(crate) async fn load_view(conn: &mut Conn, id: &UserId) -> CoreResult<UserView> {
     let user = tessera_store::users::get(conn, id).await?;
     let identifications = tessera_store::identifications::list_for_user(conn, id).await?;
+    let passkeys = tessera_store::passkeys::list_for_user(conn, id).await?;
     Ok(UserView {
         user,
         identifications,
+        passkeys,
     })
 }
 

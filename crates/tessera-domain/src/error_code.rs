@@ -195,6 +195,12 @@ error_codes! {
     TotpNotEnabled = "totp_not_enabled", 400, None;
     /// Backup codes back up another second factor, which the user lacks.
     SecondFactorMissing = "second_factor_missing", 422, None;
+    /// The authenticator's answer to a passkey registration did not verify.
+    PasskeyRegistrationFailed = "passkey_registration_failed", 422, Some("public_key_credential");
+    /// The credential is registered already (to this or another account).
+    PasskeyAlreadyRegistered = "passkey_already_exists", 422, Some("public_key_credential");
+    /// A passkey's signature did not verify, or no registered passkey made it.
+    PasskeyInvalid = "passkey_invalid", 422, Some("public_key_credential");
     /// Too many requests in the current window.
     TooManyRequests = "too_many_requests", 429, None;
     /// A bug or a broken dependency (details are logged, not sent).

@@ -346,6 +346,15 @@ pub struct UserSettings {
     pub email_link_enabled: bool,
     /// An email link only works in the browser that asked for it.
     pub email_link_require_same_client: bool,
+    /// Users may register passkeys (WebAuthn) and sign in with them.
+    pub passkey_enabled: bool,
+    /// The sign-in form offers the browser's passkeys as it autofills the identifier.
+    pub passkey_allow_autofill: bool,
+    /// The sign-in form shows a "sign in with passkey" button.
+    pub passkey_show_sign_in_button: bool,
+    /// The WebAuthn relying-party id passkeys are bound to (a registrable
+    /// domain such as `example.com`); empty: the host of the page asking.
+    pub passkey_rp_id: String,
 }
 
 impl UserSettings {
@@ -380,6 +389,10 @@ impl Default for UserSettings {
             mfa_required: false,
             email_link_enabled: false,
             email_link_require_same_client: false,
+            passkey_enabled: false,
+            passkey_allow_autofill: true,
+            passkey_show_sign_in_button: true,
+            passkey_rp_id: String::new(),
         }
     }
 }
@@ -450,6 +463,26 @@ impl InstanceSettings {
         }
         if u.lockout.duration_mins < 0 {
             return fail("user.lockout.duration_mins", "must not be negative");
+        }
+        let rp_id = &u.passkey_rp_id;
+        let rp_id_ok = rp_id.is_empty()
+            || (rp_id.len() <= 253
+                && rp_id.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                })
+                && rp_id.bytes().any(|b| b.is_ascii_alphabetic())
+                && *rp_id == rp_id.to_ascii_lowercase());
+        if !rp_id_ok {
+            return fail(
+                "user.passkey_rp_id",
+                "must be empty or a lower-case domain name (example.com), without scheme or port",
+            );
         }
         let first_factor = [u.email_address, u.phone_number, u.username]
             .iter()

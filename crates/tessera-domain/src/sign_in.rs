@@ -74,6 +74,7 @@ pub const FIRST_FACTORS: &[Strategy] = &[
     Strategy::ResetPasswordEmailCode,
     Strategy::ResetPasswordPhoneCode,
     Strategy::EmailLink,
+    Strategy::Passkey,
 ];
 
 /// The second-factor strategies this server offers.
@@ -193,6 +194,72 @@ pub fn prepare_email_link(
     verification.redirect_url = Some(redirect_url);
     state.first_factor = Some(verification);
     Ok((state, effects))
+}
+
+/// Prepares a passkey challenge: before identification (a discoverable
+/// credential names its user) or after it.
+pub fn prepare_passkey(
+    mut state: SignInState,
+    nonce: String,
+    challenge: String,
+    now: i64,
+) -> Result<SignInState, Refusal> {
+    if !matches!(
+        state.status,
+        SignInStatus::NeedsIdentifier | SignInStatus::NeedsFirstFactor
+    ) {
+        return Err(Refusal::Code(
+            ErrorCode::SignInAlreadyComplete,
+            "This sign-in does not need a first factor now.",
+        ));
+    }
+    state.first_factor = Some(Verification::passkey_challenge(nonce, challenge, now));
+    Ok(state)
+}
+
+/// Attempts the passkey first factor with the service's verdict on the
+/// signature. `identified` says the credential belongs to the sign-in's user
+/// (for a discoverable credential the service has just identified them). A
+/// passkey proves possession and the user's verification at once, so a
+/// right one completes the sign-in without a second factor.
+pub fn attempt_passkey(
+    mut state: SignInState,
+    identified: bool,
+    verified: bool,
+    now: i64,
+) -> Result<Step, Refusal> {
+    if state.status == SignInStatus::Complete {
+        return Err(Refusal::Code(
+            ErrorCode::SignInAlreadyComplete,
+            "This sign-in is already complete.",
+        ));
+    }
+    let prepared = state
+        .first_factor
+        .take()
+        .filter(|v| v.strategy == Strategy::Passkey)
+        .ok_or(Refusal::Code(
+            ErrorCode::VerificationMissing,
+            "Prepare the passkey first factor before attempting it.",
+        ))?;
+    let proof = Proof::Passkey {
+        verified: verified && identified,
+    };
+    let (verification, attempt) = prepared.attempt("", proof, now);
+    state.first_factor = Some(verification);
+    if attempt != Attempt::Verified {
+        return Ok(Step {
+            state,
+            attempt,
+            effects: Vec::new(),
+        });
+    }
+    state.status = SignInStatus::Complete;
+    Ok(Step {
+        state,
+        attempt,
+        effects: vec![Effect::StartSession { two_factors: false }],
+    })
 }
 
 /// Attempts the first factor. A wrong password is refused outright (its
@@ -607,6 +674,36 @@ mod tests {
         assert_eq!(
             step.state.second_factor.unwrap().status,
             VerificationStatus::Verified
+        );
+    }
+
+    #[test]
+    fn a_passkey_completes_without_a_second_factor() {
+        let anonymous = SignInState {
+            status: SignInStatus::NeedsIdentifier,
+            first_factor: None,
+            second_factor: None,
+        };
+        let state = prepare_passkey(anonymous, "{}".into(), "state".into(), 0).unwrap();
+        let step = attempt_passkey(state, false, true, 1).unwrap();
+        assert_eq!(
+            step.attempt,
+            Attempt::Incorrect,
+            "another user's credential"
+        );
+        assert!(step.effects.is_empty());
+        let step = attempt_passkey(step.state, true, true, 2).unwrap();
+        assert_eq!(step.attempt, Attempt::Verified);
+        assert_eq!(step.state.status, SignInStatus::Complete);
+        assert_eq!(
+            step.effects,
+            vec![Effect::StartSession { two_factors: false }]
+        );
+        assert!(attempt_passkey(step.state.clone(), true, true, 3).is_err());
+        assert!(prepare_passkey(step.state, "{}".into(), "s".into(), 3).is_err());
+        assert!(
+            attempt_passkey(identified(), true, true, 1).is_err(),
+            "nothing prepared"
         );
     }
 

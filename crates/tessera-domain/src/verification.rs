@@ -44,6 +44,8 @@ wire_enum! {
         BackupCode => "backup_code",
         /// A single-use link sent by email.
         EmailLink => "email_link",
+        /// A WebAuthn credential (passkey) signing the verification's challenge.
+        Passkey => "passkey",
     }
 }
 
@@ -60,7 +62,8 @@ impl Strategy {
             | Self::Ticket
             | Self::Totp
             | Self::BackupCode
-            | Self::EmailLink => None,
+            | Self::EmailLink
+            | Self::Passkey => None,
         }
     }
 
@@ -96,6 +99,12 @@ pub enum Proof<'a> {
     Password {
         /// The verdict.
         matched: bool,
+    },
+    /// A passkey's signature over the challenge, already checked against
+    /// the challenge and the credential's public key.
+    Passkey {
+        /// The verdict.
+        verified: bool,
     },
 }
 
@@ -172,6 +181,13 @@ pub struct Verification {
     /// The client that opened an email link (`verified_at_client`).
     #[serde(default)]
     pub verified_at_client: Option<String>,
+    /// What the client signs with a passkey: the WebAuthn options as JSON
+    /// (`verification.nonce`).
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// The server's side of a passkey challenge (never shown; gone once used).
+    #[serde(default)]
+    pub challenge: Option<String>,
 }
 
 impl Verification {
@@ -192,6 +208,26 @@ impl Verification {
             identification_id,
             redirect_url: None,
             verified_at_client: None,
+            nonce: None,
+            challenge: None,
+        }
+    }
+
+    /// A passkey challenge: `nonce` (the WebAuthn options) goes to the
+    /// client, `challenge` (the server's state) stays; valid for
+    /// [`CODE_LIFETIME_MS`].
+    pub fn passkey_challenge(nonce: String, challenge: String, now: i64) -> Self {
+        Self {
+            strategy: Strategy::Passkey,
+            status: VerificationStatus::Unverified,
+            code_hash: None,
+            attempts: 0,
+            expire_at: Some(now + CODE_LIFETIME_MS),
+            identification_id: None,
+            redirect_url: None,
+            verified_at_client: None,
+            nonce: Some(nonce),
+            challenge: Some(challenge),
         }
     }
 
@@ -206,6 +242,8 @@ impl Verification {
             identification_id: None,
             redirect_url: None,
             verified_at_client: None,
+            nonce: None,
+            challenge: None,
         }
     }
 
@@ -256,18 +294,26 @@ impl Verification {
                 matches || (accept_test_code && code.trim() == TEST_CODE)
             }
             (Strategy::Password, Proof::Password { matched }) => matched,
+            (Strategy::Passkey, Proof::Passkey { verified }) => {
+                if self.challenge.is_none() {
+                    return (self, Attempt::NotPrepared);
+                }
+                verified
+            }
             // A proof of the wrong kind, or a strategy nothing is attempted for.
             _ => return (self, Attempt::NotPrepared),
         };
         if right {
             self.status = VerificationStatus::Verified;
             self.code_hash = None;
+            self.challenge = None;
             return (self, Attempt::Verified);
         }
         self.attempts += 1;
         if self.attempts >= MAX_ATTEMPTS {
             self.status = VerificationStatus::Failed;
             self.code_hash = None;
+            self.challenge = None;
             return (self, Attempt::Failed);
         }
         (self, Attempt::Incorrect)
@@ -352,6 +398,29 @@ mod tests {
             ..Verification::passed(Strategy::Admin)
         };
         assert_eq!(admin.attempt("k", code("1"), 1).1, Attempt::NotPrepared);
+    }
+
+    #[test]
+    fn a_passkey_challenge_is_signed_once() {
+        let s = Verification::passkey_challenge("{}".into(), "state".into(), 0);
+        let (s, a) = s.attempt("k", Proof::Passkey { verified: false }, 1);
+        assert_eq!(a, Attempt::Incorrect);
+        assert!(
+            s.challenge.is_some(),
+            "a bad signature leaves the challenge"
+        );
+        let (s, a) = s.attempt("k", code("123456"), 1);
+        assert_eq!(a, Attempt::NotPrepared, "a code is no passkey");
+        let (s, a) = s.attempt("k", Proof::Passkey { verified: true }, 2);
+        assert_eq!(a, Attempt::Verified);
+        assert!(s.challenge.is_none(), "the challenge is spent");
+        assert_eq!(
+            s.attempt("k", Proof::Passkey { verified: true }, 3).1,
+            Attempt::AlreadyVerified
+        );
+        let late = Verification::passkey_challenge("{}".into(), "state".into(), 0);
+        let (_, a) = late.attempt("k", Proof::Passkey { verified: true }, CODE_LIFETIME_MS);
+        assert_eq!(a, Attempt::Expired);
     }
 
     #[test]

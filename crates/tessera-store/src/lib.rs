@@ -19,6 +19,7 @@ pub mod instance;
 pub mod keys;
 pub mod mfa;
 pub mod organizations;
+pub mod passkeys;
 pub mod rate_limits;
 pub mod records;
 pub mod roles;

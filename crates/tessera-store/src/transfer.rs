@@ -21,6 +21,7 @@ pub const TABLES: &[&str] = &[
     "profile_images",
     "totps",
     "backup_codes",
+    "passkeys",
     "organization_permissions",
     "organization_roles",
     "organization_role_permissions",

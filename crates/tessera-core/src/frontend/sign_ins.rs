@@ -33,8 +33,8 @@ const SIGN_IN_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
 pub struct SignInOutcome {
     /// The attempt.
     pub sign_in: SignIn,
-    /// The identified user and their identifications.
-    pub user: Option<(User, Vec<Identification>)>,
+    /// The identified user with their identifications and passkeys.
+    pub user: Option<crate::users::UserView>,
     /// The client afterwards.
     pub client: ClientView,
     /// A new client token to set as cookie, if it changed.
@@ -79,6 +79,22 @@ async fn find_user(
         }
     }
     Ok(None)
+}
+
+/// What a sign-in identified by a passkey shows as its identifier: the
+/// primary email address, else the username, else the primary phone number.
+fn account_identifier(view: &crate::users::UserView) -> String {
+    let u = &view.user;
+    let primary = |id: Option<&IdentificationId>| {
+        view.identifications
+            .iter()
+            .find(|i| Some(&i.id) == id)
+            .map(|i| i.identifier.clone())
+    };
+    primary(u.primary_email_address_id.as_ref())
+        .or_else(|| u.username.clone())
+        .or_else(|| primary(u.primary_phone_number_id.as_ref()))
+        .unwrap_or_default()
 }
 
 fn check_user_may_sign_in(user: &User, now: i64) -> CoreResult<()> {
@@ -179,13 +195,11 @@ impl crate::SignIns<'_> {
         &self,
         conn: &mut Conn,
         sign_in: &SignIn,
-    ) -> CoreResult<Option<(User, Vec<Identification>)>> {
+    ) -> CoreResult<Option<crate::users::UserView>> {
         let Some(user_id) = &sign_in.user_id else {
             return Ok(None);
         };
-        let user = tessera_store::users::get(conn, user_id).await?;
-        let idns = tessera_store::identifications::list_for_user(conn, user_id).await?;
-        Ok(Some((user, idns)))
+        Ok(Some(crate::users::load_view(conn, user_id).await?))
     }
 
     /// Checks a password for a sign-in, counting failures towards lockout.
@@ -329,6 +343,18 @@ impl crate::SignIns<'_> {
             created_at: now,
             updated_at: now,
         };
+        if strategy.and_then(Strategy::parse) == Some(Strategy::Passkey) {
+            // A discoverable credential names its user: no identifier first.
+            if user.is_some() || password.is_some() {
+                return Err(CoreError::value(
+                    "strategy",
+                    "a passkey sign-in starts without an identifier or a password",
+                ));
+            }
+            let (nonce, challenge) = self.passkeys().challenge(&[], info.origin.as_deref())?;
+            let state = machine::prepare_passkey(state_of(&sign_in), nonce, challenge, now)?;
+            apply_state(&mut sign_in, state, now);
+        }
         let mut password_ok = false;
         if let (Some(user), Some(password)) = (&user, password) {
             if strategy.is_some_and(|s| Strategy::parse(s) != Some(Strategy::Password)) {
@@ -402,7 +428,7 @@ impl crate::SignIns<'_> {
         &self,
         client: &Client,
         id: &str,
-    ) -> CoreResult<(SignIn, Option<(User, Vec<Identification>)>)> {
+    ) -> CoreResult<(SignIn, Option<crate::users::UserView>)> {
         let sign_in = self.sign_in_of_client(client, id).await?;
         let mut conn = self.store.read().await?;
         let user = self.user_with_identifications(&mut conn, &sign_in).await?;
@@ -441,6 +467,11 @@ impl crate::SignIns<'_> {
             .user_id
             .clone()
             .ok_or_else(|| CoreError::missing("identifier"))?;
+        if strategy == Strategy::Passkey {
+            return self
+                .prepare_passkey(client, id, sign_in, &user_id, info, now)
+                .await;
+        }
         let Some(kind) = strategy.channel() else {
             // Nothing to send (a password), or a strategy the machine refuses.
             machine::prepare_first_factor(state_of(&sign_in), strategy, None, "", "", now)?;
@@ -732,6 +763,108 @@ impl crate::SignIns<'_> {
             .await
     }
 
+    /// `prepare_first_factor` with `strategy=passkey` after an identifier:
+    /// a challenge only the user's own passkeys are offered for.
+    async fn prepare_passkey(
+        &self,
+        client: &Client,
+        id: &str,
+        mut sign_in: SignIn,
+        user_id: &tessera_domain::ids::UserId,
+        info: &RequestInfo,
+        now: i64,
+    ) -> CoreResult<SignInOutcome> {
+        let passkeys = {
+            let mut conn = self.store.read().await?;
+            tessera_store::passkeys::list_for_user(&mut conn, user_id).await?
+        };
+        if passkeys.is_empty() {
+            return Err(CoreError::value(
+                "strategy",
+                "this account has no passkey to sign in with",
+            ));
+        }
+        let (nonce, challenge) = self
+            .passkeys()
+            .challenge(&passkeys, info.origin.as_deref())?;
+        let state = machine::prepare_passkey(state_of(&sign_in), nonce, challenge, now)?;
+        apply_state(&mut sign_in, state, now);
+        let mut tx = self.begin().await?;
+        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        tx.commit().await?;
+        self.get(client, id).await
+    }
+
+    /// `attempt_first_factor` with `strategy=passkey`: the browser's signature
+    /// over the sign-in's challenge. A discoverable credential identifies its
+    /// user here; after an identifier, it must be that user's. A right one
+    /// completes the sign-in (a passkey verifies the user itself, so no second
+    /// factor follows).
+    pub async fn attempt_passkey(
+        &self,
+        client: &Client,
+        id: &str,
+        public_key_credential: &str,
+        info: &RequestInfo,
+    ) -> CoreResult<SignInOutcome> {
+        let now = now_ms();
+        let mut sign_in = self.sign_in_of_client(client, id).await?;
+        self.limit_sign_in_attempts(info, sign_in.identifier.as_deref())
+            .await?;
+        let challenge = sign_in
+            .first_factor
+            .as_ref()
+            .filter(|v| {
+                v.strategy == Strategy::Passkey
+                    && v.status_at(now) == tessera_domain::kinds::VerificationStatus::Unverified
+            })
+            .and_then(|v| v.challenge.clone());
+        let mut tx = self.begin().await?;
+        let mut identified = false;
+        let mut verified = false;
+        if let Some(challenge) = &challenge {
+            let assertion = self
+                .passkeys()
+                .check_assertion(
+                    &mut tx,
+                    challenge,
+                    public_key_credential,
+                    info.origin.as_deref(),
+                )
+                .await?;
+            if let crate::passkeys::Assertion::Verified(owner) = assertion {
+                verified = true;
+                match &sign_in.user_id {
+                    Some(expected) => identified = *expected == owner,
+                    None => {
+                        let view = crate::users::load_view(&mut tx, &owner).await?;
+                        sign_in.identifier = Some(account_identifier(&view));
+                        sign_in.user_id = Some(owner);
+                        identified = true;
+                    }
+                }
+            }
+        }
+        if let Some(user_id) = sign_in.user_id.clone().filter(|_| identified) {
+            let user = tessera_store::users::get(&mut tx, &user_id).await?;
+            check_user_may_sign_in(&user, now)?;
+        }
+        let step = machine::attempt_passkey(state_of(&sign_in), identified, verified, now)?;
+        let attempt = step.attempt;
+        let out = self
+            .commit_step(tx, sign_in, client, step, info, now)
+            .await?;
+        match attempt {
+            Attempt::Verified => Ok(out),
+            Attempt::Incorrect => Err(CoreError::NotAllowed {
+                code: ErrorCode::PasskeyInvalid,
+                detail: "The passkey could not be verified. Try again, or use another method."
+                    .to_owned(),
+            }),
+            other => codes::refused(other).map(|()| out),
+        }
+    }
+
     /// `POST /v1/client/sign_ins/{id}/reset_password`: sets the new password after a
     /// reset code, optionally signs out other sessions, and completes the sign-in.
     pub async fn reset_password(
@@ -798,6 +931,25 @@ impl crate::SignIns<'_> {
     /// verify (wrong answers count, so the state is saved either way).
     async fn finish_attempt(
         &self,
+        tx: crate::work::Work,
+        sign_in: SignIn,
+        client: &Client,
+        step: machine::Step,
+        info: &RequestInfo,
+        now: i64,
+    ) -> CoreResult<SignInOutcome> {
+        let attempt = step.attempt;
+        let out = self
+            .commit_step(tx, sign_in, client, step, info, now)
+            .await?;
+        codes::refused(attempt)?;
+        Ok(out)
+    }
+
+    /// Keeps an attempt step's state, performs its effects, saves the
+    /// sign-in and commits; the caller answers the attempt's outcome.
+    async fn commit_step(
+        &self,
         mut tx: crate::work::Work,
         mut sign_in: SignIn,
         client: &Client,
@@ -817,11 +969,8 @@ impl crate::SignIns<'_> {
                 now,
             )
             .await?;
-        let out = self
-            .save_and_commit(tx, sign_in, client_row, new_token, now)
-            .await?;
-        codes::refused(step.attempt)?;
-        Ok(out)
+        self.save_and_commit(tx, sign_in, client_row, new_token, now)
+            .await
     }
 
     /// Saves the attempt, reads what the answer shows (the user, the client

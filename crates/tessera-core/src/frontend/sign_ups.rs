@@ -385,6 +385,7 @@ impl crate::SignUps<'_> {
         let view = crate::users::UserView {
             user,
             identifications: idns,
+            passkeys: Vec::new(),
         };
         self.emit_user(conn, "user.created", &view, Some(info))
             .await?;

@@ -4,7 +4,7 @@
 
 use tessera_domain::ids::UserId;
 use tessera_store::attempts::{SignIn, SignUp};
-use tessera_store::records::{Client, Identification, Membership, Session, User};
+use tessera_store::records::{Client, Membership, Session};
 
 use super::sign_ups::SignUpFields;
 use crate::error::CoreResult;
@@ -31,8 +31,8 @@ pub struct SessionSnapshot {
 pub struct SignInSnapshot {
     /// The attempt.
     pub sign_in: SignIn,
-    /// The identified user and their identifications.
-    pub user: Option<(User, Vec<Identification>)>,
+    /// The identified user with their identifications and passkeys.
+    pub user: Option<crate::users::UserView>,
 }
 
 /// Everything the client object shows.

@@ -67,3 +67,29 @@ pub fn identification(idn: &Identification) -> Value {
         }),
     }
 }
+
+/// A `passkey`; its verification carries the WebAuthn options (`nonce`)
+/// only while the registration waits for the authenticator's answer.
+pub fn passkey(p: &tessera_store::passkeys::Passkey) -> Value {
+    let now = now_ms();
+    let verification = p.verification.as_ref().map(|v| {
+        let status = v.status_at(now);
+        json!({
+            "object": "verification_passkey",
+            "status": status,
+            "strategy": Strategy::Passkey,
+            "attempts": null,
+            "expire_at": v.expire_at,
+            "nonce": if status == VerificationStatus::Unverified { v.nonce.clone() } else { None },
+        })
+    });
+    json!({
+        "object": "passkey",
+        "id": p.id.as_str(),
+        "name": p.name,
+        "last_used_at": p.last_used_at,
+        "verification": verification,
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    })
+}

@@ -48,7 +48,7 @@ pub fn user(view: &UserView, settings: &InstanceSettings, frontend_url: &str, no
         "email_addresses": of_kind(IdentificationKind::EmailAddress),
         "phone_numbers": of_kind(IdentificationKind::PhoneNumber),
         "web3_wallets": [],
-        "passkeys": [],
+        "passkeys": view.passkeys.iter().map(super::identification::passkey).collect::<Vec<_>>(),
         "password_enabled": u.password_hash.is_some(),
         "two_factor_enabled": u.totp_enabled
             || u.backup_code_enabled

@@ -16,6 +16,7 @@ use crate::codes;
 use crate::codes::accepts_test_code;
 use crate::error::{CoreError, CoreResult};
 use crate::mailer::CodePurpose;
+use crate::passkeys::Assertion;
 use crate::passwords::Password;
 use crate::request::RequestInfo;
 use crate::second_factors::{held_second_factors, second_factor_phones};
@@ -29,6 +30,9 @@ pub enum FactorProof {
     Password(Password),
     /// A code (emailed, by SMS, an authenticator app's, a backup code).
     Code(String),
+    /// A passkey's signature over the prepared challenge (the browser's
+    /// assertion as JSON).
+    PublicKeyCredential(String),
 }
 
 fn refusal((code, detail): (ErrorCode, &'static str)) -> CoreError {
@@ -82,6 +86,9 @@ pub fn first_factors<'v>(
             }
             _ => {}
         }
+    }
+    if settings.passkey_enabled && !view.passkeys.is_empty() {
+        out.push((Strategy::Passkey, None));
     }
     out
 }
@@ -178,6 +185,20 @@ impl crate::Sessions<'_> {
         let now = now_ms();
         let (tx, mut session, user) = self.reverifying(client, id, now).await?;
         let mut r = at_step(&session, second)?;
+        if strategy == Strategy::Passkey && !second {
+            if user.passkeys.is_empty() {
+                return Err(CoreError::value(
+                    "strategy",
+                    "this account has no passkey to verify with",
+                ));
+            }
+            let (nonce, challenge) = self
+                .passkeys()
+                .challenge(&user.passkeys, info.origin.as_deref())?;
+            r.first_factor = Some(Verification::passkey_challenge(nonce, challenge, now));
+            session.reverification = Some(r);
+            return self.save_reverification(tx, client, session, now).await;
+        }
         let candidates: Vec<&Identification> = if second {
             second_factor_phones(&user.identifications)
         } else {
@@ -368,6 +389,38 @@ impl crate::Sessions<'_> {
                     session.reverification = Some(r);
                 }
             }
+            (Strategy::Passkey, FactorProof::PublicKeyCredential(credential)) if !second => {
+                let prepared = r
+                    .first_factor
+                    .clone()
+                    .filter(|v| v.strategy == Strategy::Passkey)
+                    .ok_or_else(|| {
+                        refusal((
+                            ErrorCode::VerificationMissing,
+                            "Prepare the passkey factor before attempting it.",
+                        ))
+                    })?;
+                let mut verified = false;
+                if let (Some(challenge), VerificationStatus::Unverified) =
+                    (prepared.challenge.as_deref(), prepared.status_at(now))
+                {
+                    let assertion = self
+                        .passkeys()
+                        .check_assertion(&mut tx, challenge, &credential, info.origin.as_deref())
+                        .await?;
+                    verified = assertion == Assertion::Verified(user.user.id.clone());
+                }
+                let (state, attempt) = prepared.attempt("", Proof::Passkey { verified }, now);
+                outcome = attempt;
+                if attempt == Attempt::Verified {
+                    passed = Some(state);
+                } else {
+                    let mut r = r.clone();
+                    r.first_factor = Some(state);
+                    session.reverification = Some(r);
+                }
+            }
+            (_, FactorProof::PublicKeyCredential(_)) => return Err(CoreError::missing("code")),
             (_, FactorProof::Password(_)) => return Err(CoreError::missing("code")),
             (_, FactorProof::Code(_)) => return Err(CoreError::missing("password")),
         }
@@ -382,6 +435,13 @@ impl crate::Sessions<'_> {
             });
         }
         let out = self.save_reverification(tx, client, session, now).await?;
+        if strategy == Strategy::Passkey && outcome == Attempt::Incorrect {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::PasskeyInvalid,
+                detail: "The passkey could not be verified. Try again, or use another method."
+                    .to_owned(),
+            });
+        }
         codes::refused(outcome)?;
         Ok(out)
     }

@@ -122,7 +122,7 @@ pub fn routes() -> Router<Core> {
         .route("/v1/users/{user_id}/verify_totp", post(ua::verify_totp))
         .route(
             "/v1/users/{user_id}/passkeys/{id}",
-            delete(ua::missing_sub_resource),
+            delete(ua::delete_passkey),
         )
         .route(
             "/v1/users/{user_id}/web3_wallets/{id}",

@@ -328,7 +328,17 @@ pub async fn verify_totp(
     Ok(Json(json!({ "verified": true, "code_type": kind })))
 }
 
-/// Sub-resources (passkeys, web3 wallets, external accounts, TOTP checks) that
+/// `DELETE /v1/users/{user_id}/passkeys/{id}`
+pub async fn delete_passkey(
+    _: SecretKeyAuth,
+    State(core): State<Core>,
+    Path((user, passkey)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let id = core.passkeys().delete(&user_id(&user)?, &passkey).await?;
+    Ok(Json(crate::wire::deleted("passkey", id.as_str())))
+}
+
+/// Sub-resources (web3 wallets, external accounts, TOTP checks) that
 /// cannot exist on this server yet: the item asked for is never there.
 pub async fn missing_sub_resource(_: SecretKeyAuth) -> ApiError {
     ApiError::not_found()

@@ -307,9 +307,15 @@ async fn verification_step(
     let view = caller.require_client()?;
     let strategy = form.required_strategy()?;
     let sessions = core.sessions();
+    let passkey = strategy == tessera_domain::verification::Strategy::Passkey;
+    if passkey {
+        super::transport::passkey_origin(&core, &caller.info)?;
+    }
     let (after, session) = if attempt {
         let proof = if strategy == tessera_domain::verification::Strategy::Password {
             FactorProof::Password(form.required_password("password")?)
+        } else if passkey {
+            FactorProof::PublicKeyCredential(form.required_text("public_key_credential")?)
         } else {
             FactorProof::Code(form.required_text("code")?)
         };

@@ -83,6 +83,9 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
             first_factors.push(Strategy::EmailLink);
         }
     }
+    if u.passkey_enabled {
+        first_factors.push(Strategy::Passkey);
+    }
     let second_factors: Vec<Strategy> = sign_in::SECOND_FACTORS
         .iter()
         .copied()
@@ -182,7 +185,16 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
                 "web3_wallet": disabled(),
                 "authenticator_app": held_factor(u.authenticator_app_enabled, Strategy::Totp),
                 "backup_code": held_factor(u.backup_code_enabled, Strategy::BackupCode),
-                "passkey": disabled(),
+                "passkey": json!({
+                    "enabled": u.passkey_enabled,
+                    "required": false,
+                    "used_for_first_factor": u.passkey_enabled,
+                    "first_factors": if u.passkey_enabled { vec![Strategy::Passkey] } else { Vec::new() },
+                    "used_for_second_factor": false,
+                    "second_factors": [],
+                    "verifications": if u.passkey_enabled { vec![Strategy::Passkey] } else { Vec::new() },
+                    "verify_at_sign_up": false,
+                }),
             },
             "social": {},
             "saml": { "enabled": false },
@@ -226,7 +238,10 @@ pub fn environment(core: &Core, public: &PublicUrl) -> Value {
                 "min_length": u.username_settings.min_length,
                 "max_length": u.username_settings.max_length,
             },
-            "passkey_settings": { "allow_autofill": false, "show_sign_in_button": false },
+            "passkey_settings": {
+                "allow_autofill": u.passkey_enabled && u.passkey_allow_autofill,
+                "show_sign_in_button": u.passkey_enabled && u.passkey_show_sign_in_button,
+            },
             "actions": {
                 "delete_self": u.delete_self_enabled,
                 "create_organization": u.create_organization_enabled,

@@ -12,6 +12,7 @@ pub mod identifications;
 pub mod me;
 pub mod mfa;
 pub mod organizations;
+pub mod passkeys;
 pub mod router;
 pub mod sign_ins;
 pub mod sign_ups;

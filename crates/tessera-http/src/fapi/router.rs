@@ -5,8 +5,8 @@ use axum::Router;
 use tessera_core::Core;
 
 use super::{
-    client, domains, environment, identifications, me, mfa, organizations as orgs, sign_ins,
-    sign_ups,
+    client, domains, environment, identifications, me, mfa, organizations as orgs, passkeys,
+    sign_ins, sign_ups,
 };
 
 /// The FAPI routes (under `/v1`).
@@ -116,6 +116,17 @@ pub fn routes() -> Router<Core> {
         )
         .route("/v1/me/totp/attempt_verification", post(mfa::verify_totp))
         .route("/v1/me/backup_codes", post(mfa::create_backup_codes))
+        .route("/v1/me/passkeys", post(passkeys::create_passkey))
+        .route(
+            "/v1/me/passkeys/{id}",
+            get(passkeys::get_passkey)
+                .patch(passkeys::update_passkey)
+                .delete(passkeys::delete_passkey),
+        )
+        .route(
+            "/v1/me/passkeys/{id}/attempt_verification",
+            post(passkeys::attempt_passkey_verification),
+        )
         .route(
             "/v1/me/email_addresses",
             post(identifications::create_email_address),

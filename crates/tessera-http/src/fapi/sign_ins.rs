@@ -19,6 +19,9 @@ pub async fn create_sign_in(
     form: Form,
 ) -> ApiResult<Response> {
     let client = caller.client.as_ref().map(|c| &c.client);
+    if form.get("strategy") == Some("passkey") {
+        super::transport::passkey_origin(&core, &caller.info)?;
+    }
     let out = core
         .sign_ins()
         .create(
@@ -53,6 +56,9 @@ pub async fn prepare_first_factor(
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
     let strategy = form.required_strategy()?;
+    if strategy == tessera_domain::verification::Strategy::Passkey {
+        super::transport::passkey_origin(&core, &caller.info)?;
+    }
     let out = if let Some(redirect_url) = super::transport::link_redirect(&core, &form, strategy)? {
         core.sign_ins()
             .prepare_email_link(
@@ -142,6 +148,15 @@ pub async fn attempt_first_factor(
 ) -> ApiResult<Response> {
     let client = caller.require_client()?;
     let strategy = form.required_strategy()?;
+    if strategy == tessera_domain::verification::Strategy::Passkey {
+        super::transport::passkey_origin(&core, &caller.info)?;
+        let credential = form.required_text("public_key_credential")?;
+        let out = core
+            .sign_ins()
+            .attempt_passkey(&client.client, &id, &credential, &caller.info)
+            .await?;
+        return wire::sign_in_response(&core, &out, caller.info.origin.clone()).await;
+    }
     let out = core
         .sign_ins()
         .attempt_first_factor(

@@ -83,6 +83,21 @@ pub(crate) fn origin_allowed(core: &Core, origin: &str) -> bool {
             .any(|o| o == origin)
 }
 
+/// A passkey ceremony is bound to the page that runs it: the request must
+/// come from a page (an `Origin`) the instance allows.
+pub(crate) fn passkey_origin(
+    core: &Core,
+    info: &tessera_core::request::RequestInfo,
+) -> Result<(), crate::error::ApiError> {
+    match info.origin.as_deref() {
+        Some(origin) if origin_allowed(core, origin) => Ok(()),
+        _ => Err(crate::error::ApiError::invalid(
+            "origin",
+            "passkeys can only be used from a page on an origin this instance allows",
+        )),
+    }
+}
+
 /// Whether `url` is an http(s) URL on an origin the instance allows (where a
 /// redirect may send the browser).
 pub(crate) fn redirect_allowed(core: &Core, url: &str) -> bool {

@@ -235,6 +235,9 @@ fn code_verification(state: Option<&Verification>, now: i64, supported: &[Strate
         "next_action": next_action,
         "supported_strategies": supported,
         "verified_at_client": v.verified_at_client,
+        // A passkey's challenge while it can be signed (a parsed nonce is
+        // what clerk-js hands the browser).
+        "nonce": if status == VerificationStatus::Unverified { v.nonce.clone() } else { None },
         "error": null,
     })
 }
@@ -301,11 +304,16 @@ pub fn sign_up(s: &SignUp, f: &SignUpFields) -> Value {
 }
 
 /// A sign-in attempt, with what it shows of the user it identified.
-pub fn sign_in(core: &Core, s: &SignIn, identified: Option<&(User, Vec<Identification>)>) -> Value {
+pub fn sign_in(core: &Core, s: &SignIn, identified: Option<&UserView>) -> Value {
     let now = now_ms();
     let mut factors = Vec::new();
     let mut user_data = Value::Null;
-    if let Some((user, idns)) = identified {
+    if let Some(UserView {
+        user,
+        identifications: idns,
+        passkeys,
+    }) = identified
+    {
         if user.password_hash.is_some() {
             factors.push(json!({ "strategy": Strategy::Password }));
         }
@@ -355,6 +363,9 @@ pub fn sign_in(core: &Core, s: &SignIn, identified: Option<&(User, Vec<Identific
                 "default": false,
             }));
         }
+        if core.instance().settings.user.passkey_enabled && !passkeys.is_empty() {
+            factors.push(json!({ "strategy": Strategy::Passkey }));
+        }
         if user.password_hash.is_some() {
             if let Some(primary) = idns
                 .iter()
@@ -377,8 +388,8 @@ pub fn sign_in(core: &Core, s: &SignIn, identified: Option<&(User, Vec<Identific
         });
     }
     let second_factors = match identified {
-        Some((user, idns)) if s.status == SignInStatus::NeedsSecondFactor => {
-            Value::from(second_factor_items(core, user, idns))
+        Some(view) if s.status == SignInStatus::NeedsSecondFactor => {
+            Value::from(second_factor_items(core, &view.user, &view.identifications))
         }
         _ => Value::Null,
     };

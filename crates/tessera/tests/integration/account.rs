@@ -397,7 +397,7 @@ async fn new_password_must_differ_from_the_current_one(app: &TestApp) {
 }
 
 /// [`signed_in`] from a page at `origin` (production instances accept only their own).
-async fn signed_in_from(app: &TestApp, origin: Option<String>) -> Me<'_> {
+pub async fn signed_in_from(app: &TestApp, origin: Option<String>) -> Me<'_> {
     let user = app.user(json!({})).await;
     let email = first_email(&user);
     let mut b = Browser::new(app);

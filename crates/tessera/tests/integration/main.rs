@@ -25,6 +25,7 @@ mod identifications;
 mod instance;
 mod operations;
 mod organizations;
+mod passkeys;
 mod reverification;
 mod roles;
 mod second_factor;
