@@ -115,6 +115,10 @@ impl From<StoreError> for CoreError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => Self::NotFound,
+            StoreError::Stale => Self::NotAllowed {
+                code: ErrorCode::RequestConflict,
+                detail: "Another request changed this at the same time; try again.".to_owned(),
+            },
             StoreError::InvalidText(_) => Self::format(
                 "body",
                 "must not contain NUL characters or invalid byte sequences",

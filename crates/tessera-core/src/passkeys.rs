@@ -17,7 +17,7 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tessera_domain::error_code::ErrorCode;
-use tessera_domain::ids::{IdentificationId, UserId};
+use tessera_domain::ids::{IdentificationId, SessionId, UserId};
 use tessera_domain::kinds::VerificationStatus;
 use tessera_domain::verification::{Strategy, Verification};
 use tessera_store::passkeys::Passkey;
@@ -29,7 +29,12 @@ use webauthn_rs::prelude::{
 
 use crate::clock::now_ms;
 use crate::error::{CoreError, CoreResult};
+use crate::second_factors::held_second_factors;
 use crate::users::{load_view, UserView};
+
+/// How recent the session's verification must be to add a passkey (10
+/// minutes, Clerk's "strict").
+pub const RECENT_VERIFICATION_MS: i64 = 10 * 60 * 1000;
 
 /// The longest name a passkey may have.
 const MAX_NAME_LEN: usize = 256;
@@ -125,9 +130,13 @@ impl crate::Passkeys<'_> {
 
     /// `POST /v1/me/passkeys`: starts registering a passkey; its
     /// verification's nonce holds the options for `navigator.credentials.create`.
+    /// A new way in needs a recent verification of the session (as Clerk's
+    /// "strict" reverification: the second factor, for users who hold one,
+    /// else the first, within [`RECENT_VERIFICATION_MS`]).
     pub async fn start_registration(
         &self,
         user_id: &UserId,
+        session_id: &SessionId,
         origin: Option<&str>,
     ) -> CoreResult<Passkey> {
         self.require_enabled()?;
@@ -135,6 +144,23 @@ impl crate::Passkeys<'_> {
         let now = now_ms();
         let mut tx = self.begin().await?;
         let view = load_view(&mut tx, user_id).await?;
+        let session = tessera_store::sessions::get(&mut tx, session_id).await?;
+        let held = held_second_factors(
+            &self.instance().settings.user,
+            &view.user,
+            &view.identifications,
+        );
+        let verified_at = if held.is_empty() {
+            session.first_factor_at
+        } else {
+            session.second_factor_at
+        };
+        if verified_at.is_none_or(|t| now - t > RECENT_VERIFICATION_MS) {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::SessionReverificationRequired,
+                detail: "Verify it's you again before adding a passkey.".to_owned(),
+            });
+        }
         let exclude = view
             .passkeys
             .iter()
@@ -245,7 +271,6 @@ impl crate::Passkeys<'_> {
         {
             return Err(already_registered());
         }
-        let uses = passkey.uses;
         passkey.credential_id = Some(credential_id);
         passkey.credential = Some(json(&credential)?);
         passkey.verification = Some(Verification {
@@ -254,11 +279,16 @@ impl crate::Passkeys<'_> {
             ..verification
         });
         passkey.updated_at = now;
-        tessera_store::passkeys::update(&mut tx, &passkey, uses)
+        tessera_store::passkeys::register(&mut tx, &passkey)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { .. } => already_registered(),
-                e => not_found(e),
+                // Finished or removed by another request meanwhile.
+                StoreError::NotFound => CoreError::NotAllowed {
+                    code: ErrorCode::VerificationAlreadyVerified,
+                    detail: "This passkey is registered already.".to_owned(),
+                },
+                e => e.into(),
             })?;
         self.touch_user(&mut tx, user_id, now).await?;
         tx.commit().await?;
@@ -286,15 +316,10 @@ impl crate::Passkeys<'_> {
         let id = IdentificationId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
         let mut tx = self.begin().await?;
-        let mut passkey = tessera_store::passkeys::get(&mut tx, user_id, &id)
+        tessera_store::passkeys::rename(&mut tx, user_id, &id, name, now)
             .await
             .map_err(not_found)?;
-        let uses = passkey.uses;
-        passkey.name = name.to_owned();
-        passkey.updated_at = now;
-        tessera_store::passkeys::update(&mut tx, &passkey, uses)
-            .await
-            .map_err(not_found)?;
+        let passkey = tessera_store::passkeys::get(&mut tx, user_id, &id).await?;
         if passkey.is_registered() {
             self.touch_user(&mut tx, user_id, now).await?;
         }
@@ -307,10 +332,16 @@ impl crate::Passkeys<'_> {
         let id = IdentificationId::parse(id).ok_or(CoreError::NotFound)?;
         let now = now_ms();
         let mut tx = self.begin().await?;
+        let passkey = tessera_store::passkeys::get(&mut tx, user_id, &id)
+            .await
+            .map_err(not_found)?;
         if !tessera_store::passkeys::delete(&mut tx, user_id, &id).await? {
             return Err(CoreError::NotFound);
         }
-        self.touch_user(&mut tx, user_id, now).await?;
+        // An abandoned registration (clerk-js removes it) changed nothing visible.
+        if passkey.is_registered() {
+            self.touch_user(&mut tx, user_id, now).await?;
+        }
         tx.commit().await?;
         Ok(id)
     }
@@ -383,7 +414,7 @@ impl crate::Passkeys<'_> {
         passkey.uses += 1;
         passkey.last_used_at = Some(now);
         passkey.updated_at = now;
-        match tessera_store::passkeys::update(conn, &passkey, uses).await {
+        match tessera_store::passkeys::record_use(conn, &passkey, uses).await {
             Ok(()) => Ok(Assertion::Verified(passkey.user_id)),
             // Used by a concurrent request meanwhile, or removed.
             Err(StoreError::NotFound) => Ok(Assertion::Refused),

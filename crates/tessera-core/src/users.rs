@@ -689,13 +689,50 @@ impl crate::Users<'_> {
                 Ok(())
             })
             .await?;
+        // No password left to replace: the reset-password task is over.
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        tessera_store::sessions::finish_task(
+            &mut tx,
+            &view.user.id,
+            tessera_domain::tasks::SessionTask::ResetPassword,
+            now,
+        )
+        .await?;
         if sign_out {
-            let mut tx = self.begin().await?;
-            self.revoke_all_sessions(&mut tx, &view.user.id, now_ms())
+            self.revoke_all_sessions(&mut tx, &view.user.id, now)
                 .await?;
-            tx.commit().await?;
         }
+        tx.commit().await?;
         Ok(view)
+    }
+
+    /// Refuses `new` as the replacement of a compromised password when it is
+    /// that same password (choosing it again would clear the mark).
+    pub(crate) async fn refuse_same_compromised(
+        &self,
+        user: &User,
+        new: &Password,
+    ) -> CoreResult<()> {
+        let (Some(_), Some(hash), Some(hasher)) = (
+            user.password_compromised_at,
+            user.password_hash.clone(),
+            user.password_hasher.clone(),
+        ) else {
+            return Ok(());
+        };
+        if self
+            .hasher
+            .verify(new.clone(), hash, hasher)
+            .await?
+            .matched()
+        {
+            return Err(CoreError::NotAllowed {
+                code: ErrorCode::FormNewPasswordMatchesCurrent,
+                detail: "Choose a new password: this one was found in a data breach.".to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Checks a user's password; upgrades imported or weak hashes on success.

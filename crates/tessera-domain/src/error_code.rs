@@ -201,6 +201,11 @@ error_codes! {
     PasskeyAlreadyRegistered = "passkey_already_exists", 422, Some("public_key_credential");
     /// A passkey's signature did not verify, or no registered passkey made it.
     PasskeyInvalid = "passkey_invalid", 422, Some("public_key_credential");
+    /// The action needs a recent verification of the session (clerk-js then
+    /// opens its reverification modal and retries).
+    SessionReverificationRequired = "session_reverification_required", 403, None;
+    /// Another request changed the same attempt meanwhile; this one changed nothing.
+    RequestConflict = "request_conflict", 409, None;
     /// Too many requests in the current window.
     TooManyRequests = "too_many_requests", 429, None;
     /// A bug or a broken dependency (details are logged, not sent).

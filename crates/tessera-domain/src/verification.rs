@@ -181,6 +181,10 @@ pub struct Verification {
     /// The client that opened an email link (`verified_at_client`).
     #[serde(default)]
     pub verified_at_client: Option<String>,
+    /// The client that asked for an email link, when the attempt it belongs
+    /// to does not say (a signed-in user's address).
+    #[serde(default)]
+    pub asked_by_client: Option<String>,
     /// What the client signs with a passkey: the WebAuthn options as JSON
     /// (`verification.nonce`).
     #[serde(default)]
@@ -208,6 +212,7 @@ impl Verification {
             identification_id,
             redirect_url: None,
             verified_at_client: None,
+            asked_by_client: None,
             nonce: None,
             challenge: None,
         }
@@ -226,6 +231,7 @@ impl Verification {
             identification_id: None,
             redirect_url: None,
             verified_at_client: None,
+            asked_by_client: None,
             nonce: Some(nonce),
             challenge: Some(challenge),
         }
@@ -242,6 +248,7 @@ impl Verification {
             identification_id: None,
             redirect_url: None,
             verified_at_client: None,
+            asked_by_client: None,
             nonce: None,
             challenge: None,
         }

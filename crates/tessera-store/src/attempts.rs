@@ -49,6 +49,8 @@ pub struct SignUp {
     pub created_at: i64,
     /// Last change (ms).
     pub updated_at: i64,
+    /// Saves so far (0: never saved); a save from an older read is refused.
+    pub version: i64,
 }
 
 /// A sign-in attempt.
@@ -76,6 +78,8 @@ pub struct SignIn {
     pub created_at: i64,
     /// Last change (ms).
     pub updated_at: i64,
+    /// Saves so far (0: never saved); a save from an older read is refused.
+    pub version: i64,
 }
 
 /// A stored verification document; one this version cannot read is corrupt.
@@ -114,6 +118,7 @@ struct SignUpRow {
     abandon_at: i64,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 impl TryFrom<SignUpRow> for SignUp {
@@ -139,13 +144,15 @@ impl TryFrom<SignUpRow> for SignUp {
             abandon_at: r.abandon_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            version: r.version,
         })
     }
 }
 
 const SIGN_UP_COLUMNS: &str = "id, client_id, status, email_address, phone_number, username, \
     first_name, last_name, password_hash, unsafe_metadata, legal_accepted_at, email_verification, \
-    phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at";
+    phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at, \
+    version";
 
 /// Loads a sign-up.
 pub async fn get_sign_up(conn: &mut Conn, id: &SignUpId) -> StoreResult<SignUp> {
@@ -160,13 +167,30 @@ pub async fn get_sign_up(conn: &mut Conn, id: &SignUpId) -> StoreResult<SignUp> 
         .ok_or(StoreError::NotFound)
 }
 
-/// Inserts or replaces a sign-up.
-pub async fn save_sign_up(conn: &mut Conn, s: &SignUp) -> StoreResult<()> {
-    sqlx::query("DELETE FROM sign_ups WHERE id = $1")
-        .bind(s.id.as_str().to_owned())
-        .execute(&mut *conn)
-        .await?;
-    let placeholders: Vec<String> = (1..=18).map(|i| format!("${i}")).collect();
+/// Replaces the stored row of `id` in `table` read at `version` (nothing
+/// for a record never saved); `Stale` when another save came in between.
+async fn replace_version(conn: &mut Conn, table: &str, id: &str, version: i64) -> StoreResult<()> {
+    if version == 0 {
+        return Ok(());
+    }
+    let done = sqlx::query(&format!(
+        "DELETE FROM {table} WHERE id = $1 AND version = $2"
+    ))
+    .bind(id.to_owned())
+    .bind(version)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Stale);
+    }
+    Ok(())
+}
+
+/// Inserts a sign-up, or replaces the row it was read from: refused as
+/// `Stale` when another request saved it meanwhile. Counts the save.
+pub async fn save_sign_up(conn: &mut Conn, s: &mut SignUp) -> StoreResult<()> {
+    replace_version(conn, "sign_ups", s.id.as_str(), s.version).await?;
+    let placeholders: Vec<String> = (1..=19).map(|i| format!("${i}")).collect();
     sqlx::query(&format!(
         "INSERT INTO sign_ups ({SIGN_UP_COLUMNS}) VALUES ({})",
         placeholders.join(", ")
@@ -189,8 +213,10 @@ pub async fn save_sign_up(conn: &mut Conn, s: &SignUp) -> StoreResult<()> {
     .bind(s.abandon_at)
     .bind(s.created_at)
     .bind(s.updated_at)
+    .bind(s.version + 1)
     .execute(conn)
     .await?;
+    s.version += 1;
     Ok(())
 }
 
@@ -207,6 +233,7 @@ struct SignInRow {
     abandon_at: i64,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 impl TryFrom<SignInRow> for SignIn {
@@ -225,13 +252,14 @@ impl TryFrom<SignInRow> for SignIn {
             abandon_at: r.abandon_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            version: r.version,
         })
     }
 }
 
 const SIGN_IN_COLUMNS: &str =
     "id, client_id, status, identifier, user_id, first_factor, second_factor, \
-     created_session_id, abandon_at, created_at, updated_at";
+     created_session_id, abandon_at, created_at, updated_at, version";
 
 /// Loads a sign-in.
 pub async fn get_sign_in(conn: &mut Conn, id: &SignInId) -> StoreResult<SignIn> {
@@ -246,14 +274,12 @@ pub async fn get_sign_in(conn: &mut Conn, id: &SignInId) -> StoreResult<SignIn> 
         .ok_or(StoreError::NotFound)
 }
 
-/// Inserts or replaces a sign-in.
-pub async fn save_sign_in(conn: &mut Conn, s: &SignIn) -> StoreResult<()> {
-    sqlx::query("DELETE FROM sign_ins WHERE id = $1")
-        .bind(s.id.as_str().to_owned())
-        .execute(&mut *conn)
-        .await?;
+/// Inserts a sign-in, or replaces the row it was read from: refused as
+/// `Stale` when another request saved it meanwhile. Counts the save.
+pub async fn save_sign_in(conn: &mut Conn, s: &mut SignIn) -> StoreResult<()> {
+    replace_version(conn, "sign_ins", s.id.as_str(), s.version).await?;
     sqlx::query(&format!(
-        "INSERT INTO sign_ins ({SIGN_IN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        "INSERT INTO sign_ins ({SIGN_IN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     ))
     .bind(s.id.as_str().to_owned())
     .bind(s.client_id.as_str().to_owned())
@@ -266,7 +292,9 @@ pub async fn save_sign_in(conn: &mut Conn, s: &SignIn) -> StoreResult<()> {
     .bind(s.abandon_at)
     .bind(s.created_at)
     .bind(s.updated_at)
+    .bind(s.version + 1)
     .execute(conn)
     .await?;
+    s.version += 1;
     Ok(())
 }

@@ -12,6 +12,10 @@ pub enum StoreError {
         /// The constraint or column the database named.
         constraint: String,
     },
+    /// A save from a read that another request's save has overtaken (the
+    /// record changed meanwhile); nothing was written.
+    #[error("changed meanwhile by another request")]
+    Stale,
     /// Text the database cannot store (PostgreSQL refuses NUL characters and
     /// invalid byte sequences). The HTTP layer refuses such input first; this
     /// keeps anything that slips through a 4xx rather than a 500.

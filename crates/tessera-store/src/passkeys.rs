@@ -100,23 +100,64 @@ pub async fn insert(conn: &mut Conn, p: &Passkey) -> StoreResult<()> {
     Ok(())
 }
 
-/// Saves a passkey's changes. `expected_uses` is the use count it was read
-/// with: when another request used it meanwhile, nothing is written and the
-/// answer is `NotFound`.
-pub async fn update(conn: &mut Conn, p: &Passkey, expected_uses: i64) -> StoreResult<()> {
+/// Records a use: the credential's new counter and the time. `expected_uses`
+/// is the use count it was read with: when another request used it
+/// meanwhile, nothing is written and the answer is `NotFound`.
+pub async fn record_use(conn: &mut Conn, p: &Passkey, expected_uses: i64) -> StoreResult<()> {
     let done = sqlx::query(
-        "UPDATE passkeys SET name = $1, credential_id = $2, credential = $3, verification = $4, \
-         uses = $5, last_used_at = $6, updated_at = $7 WHERE id = $8 AND uses = $9",
+        "UPDATE passkeys SET credential = $1, uses = $2, last_used_at = $3, updated_at = $4 \
+         WHERE id = $5 AND uses = $6",
     )
-    .bind(p.name.clone())
-    .bind(p.credential_id.clone())
     .bind(p.credential.clone())
-    .bind(verification_text(p.verification.as_ref())?)
     .bind(p.uses)
     .bind(p.last_used_at)
     .bind(p.updated_at)
     .bind(p.id.as_str().to_owned())
     .bind(expected_uses)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Records a finished registration: the credential and the verified
+/// verification, provided the registration is still unfinished (`NotFound`
+/// when another request finished or removed it meanwhile).
+pub async fn register(conn: &mut Conn, p: &Passkey) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE passkeys SET credential_id = $1, credential = $2, verification = $3, \
+         updated_at = $4 WHERE id = $5 AND credential IS NULL",
+    )
+    .bind(p.credential_id.clone())
+    .bind(p.credential.clone())
+    .bind(verification_text(p.verification.as_ref())?)
+    .bind(p.updated_at)
+    .bind(p.id.as_str().to_owned())
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Renames one of the user's passkeys.
+pub async fn rename(
+    conn: &mut Conn,
+    user: &UserId,
+    id: &IdentificationId,
+    name: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE passkeys SET name = $1, updated_at = $2 WHERE id = $3 AND user_id = $4",
+    )
+    .bind(name.to_owned())
+    .bind(now)
+    .bind(id.as_str().to_owned())
+    .bind(user.as_str().to_owned())
     .execute(conn)
     .await?;
     if done.rows_affected() == 0 {

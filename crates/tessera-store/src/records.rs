@@ -272,6 +272,8 @@ pub struct Session {
     pub pending_tasks: Vec<tessera_domain::tasks::SessionTask>,
     /// Its reverification in progress or last completed.
     pub reverification: Option<tessera_domain::reverification::Reverification>,
+    /// Saves of the reverification so far: one from an older read is refused.
+    pub reverification_version: i64,
 }
 
 /// An organization.

@@ -280,6 +280,7 @@ pub(crate) struct SessionRow {
     updated_at: i64,
     pending_tasks: String,
     reverification: Option<String>,
+    reverification_version: i64,
     /// Present when the query joined the active organization's membership.
     #[sqlx(default)]
     active_org_slug: Option<String>,
@@ -328,6 +329,7 @@ impl TryFrom<SessionRow> for Session {
                 ),
                 None => None,
             },
+            reverification_version: r.reverification_version,
         })
     }
 }

@@ -15,7 +15,8 @@ use crate::Conn;
 pub(crate) const COLUMNS: &str =
     "id, client_id, user_id, status, actor, last_active_organization_id, \
     last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, ip_address, \
-    user_agent, city, country, created_at, updated_at, pending_tasks, reverification";
+    user_agent, city, country, created_at, updated_at, pending_tasks, reverification, \
+    reverification_version";
 
 /// The session columns (of `sessions s`) and the active organization's slug
 /// and the user's role in it, for reads that mint tokens.
@@ -59,7 +60,7 @@ fn reverification_json(s: &Session) -> StoreResult<Option<String>> {
 
 /// Inserts a session.
 pub async fn insert(conn: &mut Conn, s: &Session) -> StoreResult<()> {
-    let placeholders: Vec<String> = (1..=19).map(|i| format!("${i}")).collect();
+    let placeholders: Vec<String> = (1..=20).map(|i| format!("${i}")).collect();
     sqlx::query(&format!(
         "INSERT INTO sessions ({COLUMNS}) VALUES ({})",
         placeholders.join(", ")
@@ -83,18 +84,21 @@ pub async fn insert(conn: &mut Conn, s: &Session) -> StoreResult<()> {
     .bind(s.updated_at)
     .bind(SessionTask::join(&s.pending_tasks))
     .bind(reverification_json(s)?)
+    .bind(s.reverification_version)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Saves the mutable fields of a session.
+/// Saves the mutable fields of a session but its tasks and its
+/// reverification (with the factor times it stamps): those change only
+/// through [`finish_task`] and [`save_reverification`], so that a
+/// concurrent touch of the session cannot bring back what they changed.
 pub async fn update(conn: &mut Conn, s: &Session) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE sessions SET status = $1, actor = $2, last_active_organization_id = $3, \
-         last_active_at = $4, expire_at = $5, abandon_at = $6, first_factor_at = $7, \
-         second_factor_at = $8, ip_address = $9, user_agent = $10, city = $11, country = $12, \
-         updated_at = $13, pending_tasks = $14, reverification = $15 WHERE id = $16",
+         last_active_at = $4, expire_at = $5, abandon_at = $6, ip_address = $7, \
+         user_agent = $8, city = $9, country = $10, updated_at = $11 WHERE id = $12",
     )
     .bind(s.status.as_str())
     .bind(s.actor.as_ref().map(ToString::to_string))
@@ -102,21 +106,42 @@ pub async fn update(conn: &mut Conn, s: &Session) -> StoreResult<()> {
     .bind(s.last_active_at)
     .bind(s.expire_at)
     .bind(s.abandon_at)
-    .bind(s.first_factor_at)
-    .bind(s.second_factor_at)
     .bind(s.ip_address.clone())
     .bind(s.user_agent.clone())
     .bind(s.city.clone())
     .bind(s.country.clone())
     .bind(s.updated_at)
-    .bind(SessionTask::join(&s.pending_tasks))
-    .bind(reverification_json(s)?)
     .bind(s.id.as_str().to_owned())
     .execute(conn)
     .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
+    Ok(())
+}
+
+/// Saves the session's reverification and factor times over the version
+/// they were read at (`reverification_version`, counted up here): `Stale`
+/// when another request saved them meanwhile, and nothing is written.
+pub async fn save_reverification(conn: &mut Conn, s: &mut Session) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE sessions SET reverification = $1, first_factor_at = $2, second_factor_at = $3, \
+         updated_at = $4, reverification_version = $5 \
+         WHERE id = $6 AND reverification_version = $7",
+    )
+    .bind(reverification_json(s)?)
+    .bind(s.first_factor_at)
+    .bind(s.second_factor_at)
+    .bind(s.updated_at)
+    .bind(s.reverification_version + 1)
+    .bind(s.id.as_str().to_owned())
+    .bind(s.reverification_version)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Stale);
+    }
+    s.reverification_version += 1;
     Ok(())
 }
 
@@ -219,18 +244,43 @@ pub async fn finish_task(
     .bind(user.as_str().to_owned())
     .fetch_all(&mut *conn)
     .await?;
-    for (id, stored) in rows {
-        let kept = SessionTask::split(&stored);
-        if !kept.contains(&task) {
-            continue;
-        }
-        let left: Vec<SessionTask> = kept.into_iter().filter(|t| *t != task).collect();
-        sqlx::query("UPDATE sessions SET pending_tasks = $1, updated_at = $2 WHERE id = $3")
+    for (id, mut stored) in rows {
+        // Each write is conditional on the list it read: when another
+        // request changed it meanwhile, read it again and retry.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            if tries > 5 {
+                return Err(StoreError::Stale);
+            }
+            let kept = SessionTask::split(&stored);
+            if !kept.contains(&task) {
+                break;
+            }
+            let left: Vec<SessionTask> = kept.into_iter().filter(|t| *t != task).collect();
+            let done = sqlx::query(
+                "UPDATE sessions SET pending_tasks = $1, updated_at = $2 \
+                 WHERE id = $3 AND pending_tasks = $4",
+            )
             .bind(SessionTask::join(&left))
             .bind(now)
-            .bind(id)
+            .bind(id.clone())
+            .bind(stored.clone())
             .execute(&mut *conn)
             .await?;
+            if done.rows_affected() > 0 {
+                break;
+            }
+            let now_stored: Option<String> =
+                sqlx::query_scalar("SELECT pending_tasks FROM sessions WHERE id = $1")
+                    .bind(id.clone())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match now_stored {
+                Some(again) => stored = again,
+                None => break,
+            }
+        }
     }
     Ok(())
 }

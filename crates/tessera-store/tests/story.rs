@@ -1065,6 +1065,7 @@ fn session(client: &Client, user: &UserId, status: SessionStatus, at: i64) -> Se
         updated_at: at,
         pending_tasks: Vec::new(),
         reverification: None,
+        reverification_version: 0,
     }
 }
 
@@ -1132,11 +1133,12 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
         abandon_at: at + DAY,
         created_at: at,
         updated_at: at,
+        version: 0,
     };
     tablet.sign_up_id = Some(sign_up.id.clone());
     tablet.updated_at = at;
     let mut tx = store.begin().await.unwrap();
-    attempts::save_sign_up(&mut tx, &sign_up).await.unwrap();
+    attempts::save_sign_up(&mut tx, &mut sign_up).await.unwrap();
     clients::update(&mut tx, &tablet).await.unwrap();
     tx.commit().await.unwrap();
     same(
@@ -1186,7 +1188,7 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
     users::insert(&mut tx, &dave).await.unwrap();
     identifications::insert(&mut tx, &dave_email).await.unwrap();
     sessions::insert(&mut tx, &dave_session).await.unwrap();
-    attempts::save_sign_up(&mut tx, &sign_up).await.unwrap();
+    attempts::save_sign_up(&mut tx, &mut sign_up).await.unwrap();
     clients::update(&mut tx, &tablet).await.unwrap();
     tx.commit().await.unwrap();
     same(
@@ -1210,11 +1212,12 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
         abandon_at: at + DAY,
         created_at: at,
         updated_at: at,
+        version: 0,
     };
     laptop.sign_in_id = Some(sign_in.id.clone());
     laptop.updated_at = at;
     let mut tx = store.begin().await.unwrap();
-    attempts::save_sign_in(&mut tx, &sign_in).await.unwrap();
+    attempts::save_sign_in(&mut tx, &mut sign_in).await.unwrap();
     clients::update(&mut tx, &laptop).await.unwrap();
     tx.commit().await.unwrap();
     same(
@@ -1235,28 +1238,44 @@ async fn clients_and_attempts(store: &Store, p: &People) -> Visits {
     ));
     sign_in.updated_at = at + SEC;
     let mut tx = store.begin().await.unwrap();
-    attempts::save_sign_in(&mut tx, &sign_in).await.unwrap();
+    attempts::save_sign_in(&mut tx, &mut sign_in).await.unwrap();
     tx.commit().await.unwrap();
+    same(
+        &attempts::get_sign_in(&mut conn, &sign_in.id).await.unwrap(),
+        &sign_in,
+    );
+    // A save from a read another save overtook changes nothing.
+    let mut stale = sign_in.clone();
+    stale.version -= 1;
+    stale.status = SignInStatus::Complete;
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        attempts::save_sign_in(&mut tx, &mut stale).await,
+        Err(tessera_store::StoreError::Stale)
+    ));
+    drop(tx);
     same(
         &attempts::get_sign_in(&mut conn, &sign_in.id).await.unwrap(),
         &sign_in,
     );
     // A sign-up or sign-in belongs to a client that exists.
     let mut tx = store.begin().await.unwrap();
-    let orphan = SignIn {
+    let mut orphan = SignIn {
         id: SignInId::generate(at),
         client_id: ClientId::generate(at),
+        version: 0,
         ..sign_in.clone()
     };
-    assert_conflict(attempts::save_sign_in(&mut tx, &orphan).await);
+    assert_conflict(attempts::save_sign_in(&mut tx, &mut orphan).await);
     drop(tx);
     let mut tx = store.begin().await.unwrap();
-    let orphan = SignUp {
+    let mut orphan = SignUp {
         id: SignUpId::generate(at),
         client_id: ClientId::generate(at),
+        version: 0,
         ..sign_up.clone()
     };
-    assert_conflict(attempts::save_sign_up(&mut tx, &orphan).await);
+    assert_conflict(attempts::save_sign_up(&mut tx, &mut orphan).await);
     drop(tx);
 
     let mut tx = store.begin().await.unwrap();
@@ -1306,7 +1325,7 @@ async fn sessions_story(store: &Store, p: &People, v: &Visits) {
     let carol_laptop = session(&laptop, &p.carol.id, SessionStatus::Pending, at + 2 * SEC);
     let mut tx = store.begin().await.unwrap();
     sessions::insert(&mut tx, &alice_laptop).await.unwrap();
-    attempts::save_sign_in(&mut tx, &sign_in).await.unwrap();
+    attempts::save_sign_in(&mut tx, &mut sign_in).await.unwrap();
     clients::update(&mut tx, &laptop).await.unwrap();
     sessions::insert(&mut tx, &alice_tablet).await.unwrap();
     sessions::insert(&mut tx, &carol_laptop).await.unwrap();

@@ -160,21 +160,22 @@ impl crate::Identifications<'_> {
     }
 
     /// Sends a code to one of the user's own identifications: by email for an
-    /// address, by SMS for a phone number. Rate-limited per address and per IP.
+    /// address, by SMS for a phone number; or, with `link`, an email link.
+    /// Rate-limited per address and per IP.
     pub async fn prepare_own_verification(
         &self,
         user_id: &UserId,
         kind: IdentificationKind,
         id: &str,
         strategy: Option<Strategy>,
-        redirect_url: Option<String>,
+        link_request: Option<LinkRequest<'_>>,
         info: &RequestInfo,
     ) -> CoreResult<Identification> {
         let now = now_ms();
         let mut idn = self.own_identification(user_id, kind, id).await?;
         let link = kind == IdentificationKind::EmailAddress
             && strategy == Some(Strategy::EmailLink)
-            && redirect_url.is_some();
+            && link_request.is_some();
         let expected = if link {
             Strategy::EmailLink
         } else {
@@ -212,7 +213,10 @@ impl crate::Identifications<'_> {
             Some(idn.id.as_str().to_owned()),
             now,
         );
-        verification.redirect_url = redirect_url;
+        if let Some(asked) = link_request.filter(|_| link) {
+            verification.redirect_url = Some(asked.redirect_url);
+            verification.asked_by_client = asked.client_id.map(|c| c.as_str().to_owned());
+        }
         idn.verification = Some(verification);
         idn.verification_strategy = Some(expected);
         idn.updated_at = now;
@@ -425,6 +429,16 @@ impl crate::Identifications<'_> {
     }
 }
 
+/// An email link asked for: where it returns to, and the browser that asked.
+#[derive(Debug, Clone)]
+pub struct LinkRequest<'a> {
+    /// Where opening the link leads (an allowed origin's URL).
+    pub redirect_url: String,
+    /// The client that asked (a link only works there when the instance
+    /// requires the same client).
+    pub client_id: Option<&'a tessera_domain::ids::ClientId>,
+}
+
 /// Email links that verify a signed-in user's own address.
 impl crate::Identifications<'_> {
     /// An email link of `/v1/me/email_addresses/{id}/prepare_verification`
@@ -450,6 +464,12 @@ impl crate::Identifications<'_> {
             return Ok(out);
         };
         out.redirect_url = prepared.redirect_url.clone();
+        let same_client =
+            opener.is_some_and(|c| prepared.asked_by_client.as_deref() == Some(c.id.as_str()));
+        if !same_client && self.instance().settings.user.email_link_require_same_client {
+            out.status = "client_mismatch";
+            return Ok(out);
+        }
         let proof = Proof::Code {
             code: secret,
             accept_test_code: false,

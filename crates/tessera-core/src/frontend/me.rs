@@ -55,6 +55,7 @@ impl crate::Users<'_> {
                 });
             }
         }
+        self.refuse_same_compromised(&view.user, &new).await?;
         let patch = UserPatch {
             password: Some(new),
             ..UserPatch::default()

@@ -342,6 +342,7 @@ impl crate::SignIns<'_> {
             abandon_at: now + SIGN_IN_LIFETIME_MS,
             created_at: now,
             updated_at: now,
+            version: 0,
         };
         if strategy.and_then(Strategy::parse) == Some(Strategy::Passkey) {
             // A discoverable credential names its user: no identifier first.
@@ -408,7 +409,7 @@ impl crate::SignIns<'_> {
                 new_token = Some(token);
             }
         }
-        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        tessera_store::attempts::save_sign_in(&mut tx, &mut sign_in).await?;
         client_row.sign_in_id = Some(sign_in.id.clone());
         client_row.updated_at = now;
         tessera_store::clients::update(&mut tx, &client_row).await?;
@@ -513,7 +514,7 @@ impl crate::SignIns<'_> {
         )?;
         apply_state(&mut sign_in, state, now);
         let mut tx = self.begin().await?;
-        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        tessera_store::attempts::save_sign_in(&mut tx, &mut sign_in).await?;
         tx.commit().await?;
         self.send_codes(&effects, &target, &code).await;
         self.get(client, id).await
@@ -569,7 +570,7 @@ impl crate::SignIns<'_> {
         )?;
         apply_state(&mut sign_in, state, now);
         let mut tx = self.begin().await?;
-        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        tessera_store::attempts::save_sign_in(&mut tx, &mut sign_in).await?;
         tx.commit().await?;
         let link = crate::mailer::link_url(&self.frontend_url, sign_in.id.as_str(), &secret);
         if !is_test_email(&target.identifier) {
@@ -681,7 +682,7 @@ impl crate::SignIns<'_> {
             sign_in.created_session_id = Some(session.id);
             out.new_client_token = token;
         }
-        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        tessera_store::attempts::save_sign_in(&mut tx, &mut sign_in).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -790,7 +791,7 @@ impl crate::SignIns<'_> {
         let state = machine::prepare_passkey(state_of(&sign_in), nonce, challenge, now)?;
         apply_state(&mut sign_in, state, now);
         let mut tx = self.begin().await?;
-        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        tessera_store::attempts::save_sign_in(&mut tx, &mut sign_in).await?;
         tx.commit().await?;
         self.get(client, id).await
     }
@@ -887,6 +888,14 @@ impl crate::SignIns<'_> {
             .ok_or_else(|| CoreError::missing("identifier"))?;
         let settings = &self.instance().settings;
         crate::users::check_new_password(&password, settings, false)?;
+        {
+            let mut conn = self.store.read().await?;
+            let user = tessera_store::users::get(&mut conn, &user_id).await?;
+            drop(conn);
+            self.users()
+                .refuse_same_compromised(&user, &password)
+                .await?;
+        }
         let hash = self.hasher.hash(password).await?;
         let mut tx = self.begin().await?;
         let second = self.second_factor_available(&mut tx, &sign_in).await?;
@@ -978,12 +987,12 @@ impl crate::SignIns<'_> {
     async fn save_and_commit(
         &self,
         mut tx: crate::work::Work,
-        sign_in: SignIn,
+        mut sign_in: SignIn,
         client_row: Client,
         new_token: Option<String>,
         now: i64,
     ) -> CoreResult<SignInOutcome> {
-        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        tessera_store::attempts::save_sign_in(&mut tx, &mut sign_in).await?;
         let user_data = self.user_with_identifications(&mut tx, &sign_in).await?;
         let view = load_view(&mut tx, client_row, now).await?;
         tx.commit().await?;
@@ -1139,7 +1148,7 @@ impl crate::SignIns<'_> {
         )?;
         apply_state(&mut sign_in, state, now);
         let mut tx = self.begin().await?;
-        tessera_store::attempts::save_sign_in(&mut tx, &sign_in).await?;
+        tessera_store::attempts::save_sign_in(&mut tx, &mut sign_in).await?;
         tx.commit().await?;
         self.send_codes(&effects, &target, &code).await;
         self.get(client, id).await

@@ -245,6 +245,7 @@ impl crate::SignUps<'_> {
                 abandon_at: now + SIGN_UP_LIFETIME_MS,
                 created_at: now,
                 updated_at: now,
+                version: 0,
             },
         };
         // Refused before anything is hashed or looked up.
@@ -274,7 +275,7 @@ impl crate::SignUps<'_> {
         {
             new_token = Some(token);
         }
-        tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
+        tessera_store::attempts::save_sign_up(&mut tx, &mut sign_up).await?;
         if let Some(inv) = &invitation {
             match &sign_up.created_user_id {
                 Some(user) => {
@@ -502,7 +503,7 @@ impl crate::SignUps<'_> {
         }
         apply_state(&mut sign_up, state, now);
         let mut tx = self.begin().await?;
-        tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
+        tessera_store::attempts::save_sign_up(&mut tx, &mut sign_up).await?;
         let client_row = tessera_store::clients::get(&mut tx, &client.id).await?;
         let view = load_view(&mut tx, client_row, now).await?;
         tx.commit().await?;
@@ -591,7 +592,7 @@ impl crate::SignUps<'_> {
                 now,
             )
             .await?;
-        tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
+        tessera_store::attempts::save_sign_up(&mut tx, &mut sign_up).await?;
         self.join_by_ticket(&mut tx, &sign_up, now).await?;
         let view = load_view(&mut tx, client_row, now).await?;
         tx.commit().await?;
@@ -671,7 +672,7 @@ impl crate::SignUps<'_> {
             .created_session_id
             .as_ref()
             .map(|s| s.as_str().to_owned());
-        tessera_store::attempts::save_sign_up(&mut tx, &sign_up).await?;
+        tessera_store::attempts::save_sign_up(&mut tx, &mut sign_up).await?;
         self.join_by_ticket(&mut tx, &sign_up, now).await?;
         tx.commit().await?;
         Ok(out)

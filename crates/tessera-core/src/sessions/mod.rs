@@ -333,5 +333,6 @@ pub(crate) fn new_session(
         country: None,
         created_at: now,
         updated_at: now,
+        reverification_version: 0,
     }
 }

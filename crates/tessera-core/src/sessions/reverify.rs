@@ -126,15 +126,20 @@ impl crate::Sessions<'_> {
         Ok((tx, session, user))
     }
 
+    /// Saves the session's reverification over the version this request
+    /// read (`read_at`): a concurrent step makes this one a
+    /// `request_conflict` that changes nothing.
     async fn save_reverification(
         &self,
         mut tx: Work,
         client: &Client,
         mut session: Session,
+        read_at: i64,
         now: i64,
     ) -> CoreResult<(ClientView, Session)> {
         session.updated_at = now;
-        tessera_store::sessions::update(&mut tx, &session).await?;
+        session.reverification_version = read_at;
+        tessera_store::sessions::save_reverification(&mut tx, &mut session).await?;
         let client = tessera_store::clients::get(&mut tx, &client.id).await?;
         let view = load_view(&mut tx, client, now).await?;
         tx.commit().await?;
@@ -157,6 +162,7 @@ impl crate::Sessions<'_> {
     ) -> CoreResult<(ClientView, Session)> {
         let now = now_ms();
         let (tx, mut session, user) = self.reverifying(client, id, now).await?;
+        let read_at = session.reverification_version;
         let held = held_second_factors(
             &self.instance().settings.user,
             &user.user,
@@ -168,7 +174,8 @@ impl crate::Sessions<'_> {
             !held.is_empty(),
             now,
         ));
-        self.save_reverification(tx, client, session, now).await
+        self.save_reverification(tx, client, session, read_at, now)
+            .await
     }
 
     /// `POST …/verify/prepare_first_factor|prepare_second_factor`: sends a
@@ -184,6 +191,7 @@ impl crate::Sessions<'_> {
     ) -> CoreResult<(ClientView, Session)> {
         let now = now_ms();
         let (tx, mut session, user) = self.reverifying(client, id, now).await?;
+        let read_at = session.reverification_version;
         let mut r = at_step(&session, second)?;
         if strategy == Strategy::Passkey && !second {
             if user.passkeys.is_empty() {
@@ -197,7 +205,9 @@ impl crate::Sessions<'_> {
                 .challenge(&user.passkeys, info.origin.as_deref())?;
             r.first_factor = Some(Verification::passkey_challenge(nonce, challenge, now));
             session.reverification = Some(r);
-            return self.save_reverification(tx, client, session, now).await;
+            return self
+                .save_reverification(tx, client, session, read_at, now)
+                .await;
         }
         let candidates: Vec<&Identification> = if second {
             second_factor_phones(&user.identifications)
@@ -257,7 +267,9 @@ impl crate::Sessions<'_> {
             r.first_factor = Some(v);
         }
         session.reverification = Some(r);
-        let out = self.save_reverification(tx, client, session, now).await?;
+        let out = self
+            .save_reverification(tx, client, session, read_at, now)
+            .await?;
         let is_test = accepts_test_code(self, Some(&target.identifier));
         self.send_code(
             kind,
@@ -290,6 +302,7 @@ impl crate::Sessions<'_> {
             .await?;
         let now = now_ms();
         let (mut tx, mut session, mut user) = self.reverifying(client, id, now).await?;
+        let read_at = session.reverification_version;
         let r = at_step(&session, second)?;
         let allowed = if second {
             held_second_factors(
@@ -420,7 +433,12 @@ impl crate::Sessions<'_> {
                     session.reverification = Some(r);
                 }
             }
-            (_, FactorProof::PublicKeyCredential(_)) => return Err(CoreError::missing("code")),
+            (_, FactorProof::PublicKeyCredential(_)) => {
+                return Err(CoreError::value(
+                    "strategy",
+                    "a passkey is a first factor here",
+                ))
+            }
             (_, FactorProof::Password(_)) => return Err(CoreError::missing("code")),
             (_, FactorProof::Code(_)) => return Err(CoreError::missing("password")),
         }
@@ -434,7 +452,9 @@ impl crate::Sessions<'_> {
                 r.first_factor_passed(v)
             });
         }
-        let out = self.save_reverification(tx, client, session, now).await?;
+        let out = self
+            .save_reverification(tx, client, session, read_at, now)
+            .await?;
         if strategy == Strategy::Passkey && outcome == Attempt::Incorrect {
             return Err(CoreError::NotAllowed {
                 code: ErrorCode::PasskeyInvalid,

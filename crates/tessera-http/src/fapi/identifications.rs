@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
 use serde_json::Value;
+use tessera_core::frontend::identifications::LinkRequest;
 use tessera_core::Core;
 use tessera_domain::kinds::IdentificationKind;
 
@@ -65,7 +66,10 @@ async fn prepare(
             kind,
             id,
             strategy,
-            redirect_url,
+            redirect_url.map(|redirect_url| LinkRequest {
+                redirect_url,
+                client_id: me.caller.client.as_ref().map(|c| &c.client.id),
+            }),
             &me.caller.info,
         )
         .await?;

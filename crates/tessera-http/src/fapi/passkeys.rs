@@ -17,7 +17,11 @@ pub async fn create_passkey(State(core): State<Core>, me: Me) -> ApiResult<Respo
     passkey_origin(&core, &me.caller.info)?;
     let p = core
         .passkeys()
-        .start_registration(&me.user_id, me.caller.info.origin.as_deref())
+        .start_registration(
+            &me.user_id,
+            &me.session_id,
+            me.caller.info.origin.as_deref(),
+        )
         .await?;
     me.respond(&core, passkey(&p)).await
 }

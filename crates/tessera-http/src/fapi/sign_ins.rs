@@ -109,7 +109,9 @@ pub async fn open_email_link(
     if let Some(sid) = &out.created_session_id {
         params.push(("__clerk_created_session", sid.clone()));
     }
-    let location = with_query(target, &params);
+    // Checked when the link was prepared (an http(s) URL on an allowed origin).
+    let location = with_query(target, &params)
+        .ok_or_else(|| ApiError::invalid("redirect_url", "must be an absolute http(s) URL"))?;
     let mut resp = axum::response::Redirect::to(&location).into_response();
     if let (Some(token), Some(view)) = (&out.new_client_token, &caller.client) {
         wire::set_client_cookie(&core, &mut resp, Some(token), view.client.updated_at / 1000);
@@ -118,25 +120,13 @@ pub async fn open_email_link(
 }
 
 /// `url` with `params` added to its query, before any `#fragment` (clerk-js
-/// reads them from the query even with hash routing).
-fn with_query(url: &str, params: &[(&str, String)]) -> String {
-    let (base, fragment) = match url.split_once('#') {
-        Some((b, f)) => (b, Some(f)),
-        None => (url, None),
-    };
-    let mut out = match url::Url::parse(base) {
-        Ok(mut u) => {
-            u.query_pairs_mut()
-                .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
-            u.to_string()
-        }
-        Err(_) => base.to_owned(),
-    };
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
-    out
+/// reads them from the query even with hash routing), serialized as ASCII
+/// (non-ASCII characters percent-encoded, so that it is a valid header).
+fn with_query(url: &str, params: &[(&str, String)]) -> Option<String> {
+    let mut u = url::Url::parse(url).ok()?;
+    u.query_pairs_mut()
+        .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+    Some(u.into())
 }
 
 /// `POST /v1/client/sign_ins/{id}/attempt_first_factor`

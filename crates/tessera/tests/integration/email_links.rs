@@ -19,7 +19,8 @@ both_backends!(
 );
 
 const PASSWORD: &str = "correct horse battery";
-const REDIRECT: &str = "http://127.0.0.1:3000/app?tab=1#/verify";
+// A fragment with a non-ASCII character: the redirect carries it percent-encoded.
+const REDIRECT: &str = "http://127.0.0.1:3000/app?tab=1#/verify/é";
 
 async fn enable(app: &TestApp, same_client: bool) {
     let (status, doc) = app
@@ -116,7 +117,7 @@ async fn a_link_signs_in_the_waiting_client(app: &TestApp) {
         "{location}"
     );
     assert!(
-        location.ends_with("#/verify"),
+        location.ends_with("#/verify/%C3%A9"),
         "the fragment stays last: {location}"
     );
 
@@ -247,4 +248,29 @@ async fn a_link_verifies_my_new_address(app: &TestApp) {
         out["response"]["verification"]["status"], "verified",
         "{out}"
     );
+
+    // Where links must open in the browser that asked, another browser's
+    // click verifies nothing.
+    enable(app, true).await;
+    let other = format!("{}@example.com", unique("me-link").to_lowercase());
+    let (_, out) =
+        me.b.post(&me.path("/email_addresses"), &[("email_address", &other)])
+            .await;
+    let oid = out["response"]["id"].as_str().unwrap().to_owned();
+    let (status, out) =
+        me.b.post(
+            &me.path(&format!("/email_addresses/{oid}/prepare_verification")),
+            &[("strategy", "email_link"), ("redirect_url", REDIRECT)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let link = link_for(app, &other).await;
+    let (_, location) = open(&link).await;
+    assert!(
+        location.contains("__clerk_status=client_mismatch"),
+        "{location}"
+    );
+    let (_, out) = me.b.get(&me.path(&format!("/email_addresses/{oid}"))).await;
+    assert_eq!(out["response"]["verification"]["status"], "unverified");
+    enable(app, false).await;
 }

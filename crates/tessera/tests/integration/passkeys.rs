@@ -18,7 +18,9 @@ use crate::support::{assert_error, assert_id, first_email, TestApp};
 
 both_backends!(
     register_rename_and_remove_a_passkey,
+    adding_a_passkey_needs_a_recent_verification,
     sign_in_with_a_passkey,
+    one_answer_signs_in_once,
     reverify_with_a_passkey,
     passkeys_follow_the_settings,
 );
@@ -83,6 +85,8 @@ struct Authenticator {
     credential_id: Vec<u8>,
     user_handle: Option<String>,
     counter: u32,
+    /// Keeps its signature counter at 0, as synced passkeys do.
+    synced: bool,
     origin: String,
 }
 
@@ -97,6 +101,7 @@ impl Authenticator {
             credential_id: rand::random::<[u8; 16]>().to_vec(),
             user_handle: None,
             counter: 0,
+            synced: false,
             origin: PAGE.to_owned(),
         }
     }
@@ -166,7 +171,9 @@ impl Authenticator {
     fn get(&mut self, nonce: &str) -> String {
         let options: Value = serde_json::from_str(nonce).unwrap();
         let rp_id = options["rpId"].as_str().unwrap();
-        self.counter += 1;
+        if !self.synced {
+            self.counter += 1;
+        }
         let client_data = self.client_data("webauthn.get", options["challenge"].as_str().unwrap());
         let mut auth_data = sha256(rp_id.as_bytes());
         auth_data.push(0x05); // user present, user verified
@@ -548,6 +555,82 @@ async fn sign_in_with_a_passkey(app: &TestApp) {
         "{out}"
     );
 }
+async fn adding_a_passkey_needs_a_recent_verification(app: &TestApp) {
+    enable(app, true).await;
+    let mut me = signed_in(app).await;
+    // The password was given half an hour ago.
+    let mut tx = app.core().begin().await.unwrap();
+    let id = tessera_domain::ids::SessionId::parse(&me.sid).unwrap();
+    let mut s = tessera_store::sessions::get(&mut tx, &id).await.unwrap();
+    s.first_factor_at = Some(crate::support::now_ms() - 30 * 60_000);
+    tessera_store::sessions::save_reverification(&mut tx, &mut s)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (status, body) = me.b.post(&me.path("/passkeys"), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_error(&body, "session_reverification_required");
+
+    // Verified again (clerk-js's reverification modal), it is allowed.
+    let sid = me.sid.clone();
+    let (_, user) = me.b.get("/me").await;
+    assert!(user["response"]["id"].is_string());
+    let verify = |p: &str| format!("/client/sessions/{sid}/verify{p}");
+    let (status, out) = me.b.post(&verify(""), &[("level", "second_factor")]).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let (status, out) =
+        me.b.post(
+            &verify("/attempt_first_factor"),
+            &[
+                ("strategy", "password"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let mut auth = Authenticator::new();
+    register(&mut me, &mut auth).await;
+}
+
+/// Two requests bringing the same answer at once (a synced passkey, whose
+/// counter stays 0, so the counter cannot tell them apart): one session.
+async fn one_answer_signs_in_once(app: &TestApp) {
+    enable(app, true).await;
+    let mut me = signed_in(app).await;
+    let mut auth = Authenticator::new();
+    auth.synced = true;
+    register(&mut me, &mut auth).await;
+    let (_, out) = me.b.get("/me").await;
+    let user_id = out["response"]["id"].as_str().unwrap().to_owned();
+    let sessions_path = format!("/sessions?user_id={user_id}");
+    let count = |body: Value| body.as_array().map_or(0, Vec::len);
+    let before = count(app.get(&sessions_path).await.1);
+
+    let mut si = PasskeySignIn::start(app, None).await;
+    let assertion = auth.get(&si.nonce);
+    let mut twin = page(app);
+    twin.client_cookie = si.b.client_cookie.clone();
+    let path = format!("/client/sign_ins/{}/attempt_first_factor", si.id);
+    let form = [
+        ("strategy", "passkey"),
+        ("public_key_credential", assertion.as_str()),
+    ];
+    let ((s1, o1), (s2, o2)) = futures::join!(si.answer(&assertion), twin.post(&path, &form));
+    let oks = [s1, s2].iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(oks, 1, "{s1} {o1}\n{s2} {o2}");
+    for (status, body) in [(s1, &o1), (s2, &o2)] {
+        assert!(
+            status == StatusCode::OK || status.is_client_error(),
+            "{status} {body}"
+        );
+    }
+    assert_eq!(count(app.get(&sessions_path).await.1), before + 1);
+
+    // Afterwards the same answer is refused: the sign-in is complete.
+    let (status, body) = si.answer(&assertion).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
 async fn reverify_with_a_passkey(app: &TestApp) {
     enable(app, true).await;
     let mut me = signed_in(app).await;

@@ -28,7 +28,9 @@ async fn age_session(app: &TestApp, sid: &str, minutes: i64) {
     let then = now_ms() - minutes * 60_000;
     s.first_factor_at = Some(then);
     s.second_factor_at = s.second_factor_at.map(|_| then);
-    tessera_store::sessions::update(&mut tx, &s).await.unwrap();
+    tessera_store::sessions::save_reverification(&mut tx, &mut s)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 }
 

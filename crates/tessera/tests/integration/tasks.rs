@@ -121,8 +121,11 @@ async fn a_compromised_password_leads_to_reset_password(app: &TestApp) {
     let (_, s) = app.get(&format!("/sessions/{sid}")).await;
     assert_eq!(s["tasks"], json!([{"key": "reset-password"}]), "{s}");
 
-    // The task's form sends the new password alone.
+    // The task's form sends the new password alone; not the breached one again.
     let path = format!("/me/change_password?_clerk_session_id={sid}");
+    let (status, body) = b.post(&path, &[("new_password", PASSWORD)]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_error(&body, "form_new_password_matches_current");
     let (status, out) = b
         .post(
             &path,
@@ -171,6 +174,26 @@ async fn a_compromised_password_leads_to_reset_password(app: &TestApp) {
         .sign_in_with_password(&email, "a brand new password 7")
         .await;
     assert_eq!(out["client"]["sessions"][0]["status"], "active", "{out}");
+
+    // Removing the password ends the task: there is nothing left to replace.
+    let (status, _) = app
+        .post(&format!("/users/{id}/password/set_compromised"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut b = Browser::new(app);
+    let out = sign_in_by_email_code(&mut b, &email).await;
+    assert_eq!(session_state(&out), pending);
+    let sid = out["client"]["sessions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = app
+        .post(&format!("/users/{id}/remove_password"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, s) = app.get(&format!("/sessions/{sid}")).await;
+    assert_eq!(s["tasks"], Value::Null, "{s}");
+    assert_eq!(s["status"], "active", "{s}");
 }
 
 async fn required_mfa_leads_to_setup_mfa(app: &TestApp) {
