@@ -478,30 +478,9 @@ impl crate::SignIns<'_> {
             machine::prepare_first_factor(state_of(&sign_in), strategy, None, "", "", now)?;
             return self.get(client, id).await;
         };
-        let param = match kind {
-            IdentificationKind::EmailAddress => "email_address_id",
-            IdentificationKind::PhoneNumber => "phone_number_id",
-        };
-        let target = {
-            let mut conn = self.store.read().await?;
-            let idns = tessera_store::identifications::list_for_user(&mut conn, &user_id).await?;
-            let wanted = identification_id.and_then(IdentificationId::parse);
-            let user = tessera_store::users::get(&mut conn, &user_id).await?;
-            let primary = match kind {
-                IdentificationKind::EmailAddress => user.primary_email_address_id,
-                IdentificationKind::PhoneNumber => user.primary_phone_number_id,
-            };
-            let chosen = match &wanted {
-                Some(w) => idns.iter().find(|i| &i.id == w),
-                None => idns.iter().find(|i| Some(&i.id) == primary.as_ref()),
-            };
-            chosen.filter(|i| i.kind == kind).cloned().ok_or_else(|| {
-                CoreError::value(
-                    param,
-                    format!("must be an identification of this account of kind {kind}"),
-                )
-            })?
-        };
+        let target = self
+            .factor_target(&user_id, kind, identification_id, false)
+            .await?;
         self.limit_code_sends(info, &target.identifier).await?;
         let code = codes::generate();
         let (state, effects) = machine::prepare_first_factor(
@@ -518,6 +497,40 @@ impl crate::SignIns<'_> {
         tx.commit().await?;
         self.send_codes(&effects, &target, &code).await;
         self.get(client, id).await
+    }
+
+    /// Where a factor's code or link goes: the user's identification of
+    /// `kind` named by `wanted` (`email_address_id`, `phone_number_id`), else
+    /// their primary one; with `verified_only`, only a verified one.
+    async fn factor_target(
+        &self,
+        user_id: &tessera_domain::ids::UserId,
+        kind: IdentificationKind,
+        wanted: Option<&str>,
+        verified_only: bool,
+    ) -> CoreResult<Identification> {
+        let mut conn = self.store.read().await?;
+        let idns = tessera_store::identifications::list_for_user(&mut conn, user_id).await?;
+        let user = tessera_store::users::get(&mut conn, user_id).await?;
+        let primary = match kind {
+            IdentificationKind::EmailAddress => user.primary_email_address_id,
+            IdentificationKind::PhoneNumber => user.primary_phone_number_id,
+        };
+        let wanted = wanted.and_then(IdentificationId::parse).or(primary);
+        idns.into_iter()
+            .find(|i| {
+                Some(&i.id) == wanted.as_ref()
+                    && i.kind == kind
+                    && (!verified_only || i.verification_status == VerificationStatus::Verified)
+            })
+            .ok_or_else(|| {
+                let param = match kind {
+                    IdentificationKind::EmailAddress => "email_address_id",
+                    IdentificationKind::PhoneNumber => "phone_number_id",
+                };
+                let verified = if verified_only { "verified " } else { "" };
+                CoreError::value(param, format!("must be a {verified}{kind} of this account"))
+            })
     }
 
     /// `POST /v1/client/sign_ins/{id}/prepare_first_factor` with
@@ -538,26 +551,14 @@ impl crate::SignIns<'_> {
             .user_id
             .clone()
             .ok_or_else(|| CoreError::missing("identifier"))?;
-        let target = {
-            let mut conn = self.store.read().await?;
-            let idns = tessera_store::identifications::list_for_user(&mut conn, &user_id).await?;
-            let user = tessera_store::users::get(&mut conn, &user_id).await?;
-            let wanted = email_address_id
-                .and_then(IdentificationId::parse)
-                .or(user.primary_email_address_id);
-            idns.into_iter()
-                .find(|i| {
-                    Some(&i.id) == wanted.as_ref()
-                        && i.kind == IdentificationKind::EmailAddress
-                        && i.verification_status == VerificationStatus::Verified
-                })
-                .ok_or_else(|| {
-                    CoreError::value(
-                        "email_address_id",
-                        "must be a verified email address of this account",
-                    )
-                })?
-        };
+        let target = self
+            .factor_target(
+                &user_id,
+                IdentificationKind::EmailAddress,
+                email_address_id,
+                true,
+            )
+            .await?;
         self.limit_code_sends(info, &target.identifier).await?;
         let secret = crate::sessions::clients::new_token();
         let (state, _) = machine::prepare_email_link(

@@ -12,6 +12,7 @@ use crate::browser::Browser;
 use crate::support::{unique, TestApp};
 
 both_backends!(
+    an_expired_link_says_so,
     a_link_signs_in_the_waiting_client,
     same_client_links_refuse_other_browsers,
     a_link_verifies_a_sign_up,
@@ -142,6 +143,37 @@ async fn a_link_signs_in_the_waiting_client(app: &TestApp) {
     // A made-up one has nowhere to return to.
     let (status, _) = open(&format!("{}/v1/verify?token=sia_nope.abc", app.base)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Past its 10 minutes a link verifies nothing and says `expired` (what
+/// clerk-js's `handleEmailLinkVerification` reports); the waiting sign-in
+/// sees its verification expired and can ask for a new link.
+async fn an_expired_link_says_so(app: &TestApp) {
+    enable(app, false).await;
+    let (mut b, id, email) = waiting_on_a_link(app).await;
+    let link = link_for(app, &email).await;
+    // Eleven minutes pass.
+    let mut tx = app.core().begin().await.unwrap();
+    let sid = tessera_domain::ids::SignInId::parse(&id).unwrap();
+    let mut sign_in = tessera_store::attempts::get_sign_in(&mut tx, &sid)
+        .await
+        .unwrap();
+    let v = sign_in.first_factor.as_mut().unwrap();
+    v.expire_at = v.expire_at.map(|t| t - 11 * 60_000);
+    tessera_store::attempts::save_sign_in(&mut tx, &mut sign_in)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let (status, location) = open(&link).await;
+    assert!(status.is_redirection(), "{status}");
+    assert!(location.contains("__clerk_status=expired"), "{location}");
+    assert!(!location.contains("__clerk_created_session"), "{location}");
+    let (_, out) = b.get(&format!("/client/sign_ins/{id}")).await;
+    let si = &out["response"];
+    assert_eq!(si["status"], "needs_first_factor", "{si}");
+    assert_eq!(si["first_factor_verification"]["status"], "expired");
+    assert_eq!(out["client"]["sessions"], json!([]));
 }
 
 async fn same_client_links_refuse_other_browsers(app: &TestApp) {
