@@ -21,6 +21,7 @@ both_backends!(
     adding_a_passkey_needs_a_recent_verification,
     sign_in_with_a_passkey,
     one_answer_signs_in_once,
+    passkey_changes_are_delivered,
     reverify_with_a_passkey,
     passkeys_follow_the_settings,
 );
@@ -629,6 +630,50 @@ async fn one_answer_signs_in_once(app: &TestApp) {
     // Afterwards the same answer is refused: the sign-in is complete.
     let (status, body) = si.answer(&assertion).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+/// Registering, renaming and removing a passkey are each a `user.updated`
+/// event whose user lists the passkeys.
+async fn passkey_changes_are_delivered(app: &TestApp) {
+    use crate::webhooks::{endpoint, Receiver};
+    enable(app, true).await;
+    let mut me = signed_in(app).await;
+    let (_, out) = me.b.get("/me").await;
+    let user_id = out["response"]["id"].as_str().unwrap().to_owned();
+    let rx = Receiver::start().await;
+    endpoint(
+        app,
+        json!({ "url": rx.url, "filter_types": ["user.updated"] }),
+    )
+    .await;
+    let mut auth = Authenticator::new();
+    let pid = register(&mut me, &mut auth).await;
+    let path = me.path(&format!("/passkeys/{pid}"));
+    let (status, _) = me.b.patch(&path, &[("name", "Phone")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = me.b.delete(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    let got = rx.wait_for(20, |all| all.len() >= 3).await;
+    let passkeys: Vec<Value> = got
+        .iter()
+        .filter(|d| d.json["type"] == "user.updated" && d.json["data"]["id"] == user_id.as_str())
+        .map(|d| d.json["data"]["passkeys"].clone())
+        .collect();
+    assert_eq!(passkeys.len(), 3, "{got:?}");
+    // Deliveries may arrive in any order.
+    let names: Vec<Vec<&str>> = passkeys
+        .iter()
+        .map(|p| {
+            p.as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["name"].as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    assert!(names.contains(&vec!["Passkey"]), "{names:?}");
+    assert!(names.contains(&vec!["Phone"]), "{names:?}");
+    assert!(names.contains(&vec![]), "{names:?}");
 }
 
 async fn reverify_with_a_passkey(app: &TestApp) {
