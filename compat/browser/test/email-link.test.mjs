@@ -51,12 +51,19 @@ function handleInPage(page) {
     const record = (to) => window.__tessera.navigations.push(String(to));
     await window.Clerk.load({ telemetry: false, routerPush: record, routerReplace: record });
     let otherDevice = false;
-    await window.Clerk.handleEmailLinkVerification({ redirectUrlComplete: '/done', onVerifiedOnOtherDevice: () => { otherDevice = true; } });
-    return {
+    let error = null;
+    try {
+      await window.Clerk.handleEmailLinkVerification({ redirectUrlComplete: '/done', onVerifiedOnOtherDevice: () => { otherDevice = true; } });
+    } catch (e) {
+      error = e.code ?? String(e);
+    }
+    const out = {
       status: new URL(location.href).searchParams.get('__clerk_status'),
       otherDevice,
       userId: window.Clerk.user?.id ?? null,
     };
+    if (error) out.error = error;
+    return out;
   });
 }
 
@@ -117,12 +124,44 @@ describe('email links (clerk-js and @clerk/ui)', () => {
         await waiting.run(async (clerk, sid) => clerk.setActive({ session: sid }).then(() => null), waited.sid);
         const state = await waiting.state();
         assert.equal(state.userId, user.id);
-        // Opened again, the link has been used.
+        // Opened again, the link has been used: clerk-js reports it failed.
         await elsewhere.page.goto(link, { waitUntil: 'load', timeout: 30_000 });
         assert.match(elsewhere.page.url(), /__clerk_status=failed/);
+        const again = await handleInPage(elsewhere.page);
+        assert.equal(again.error, 'failed', JSON.stringify(again));
       });
     } finally {
       await waiting.close();
+    }
+  });
+
+  test('require_same_client: a link opened on another device reports client_mismatch', async () => {
+    const email = uniqueEmail();
+    await backend().users.createUser({ emailAddress: [email], password });
+    await patchSettings({ user: { email_link_require_same_client: true } });
+    const waiting = await ClerkPage.open('email-link-same-client');
+    const other = await ClerkPage.open('email-link-mismatch');
+    try {
+      await waiting.step('email-link-client-mismatch', async () => {
+        await waiting.goto();
+        await waiting.load();
+        await startLinkFlow(waiting, email);
+        const link = await linkFor(email);
+        await other.page.goto(link, { waitUntil: 'load', timeout: 30_000 });
+        assert.match(other.page.url(), /__clerk_status=client_mismatch/);
+        const handled = await handleInPage(other.page);
+        assert.equal(handled.error, 'client_mismatch', JSON.stringify(handled));
+        assert.equal(handled.userId, null);
+        const si = await waiting.run(async (clerk) => {
+          await clerk.client.signIn.reload();
+          return { status: clerk.client.signIn.status, v: clerk.client.signIn.firstFactorVerification.status };
+        });
+        assert.deepEqual(si, { status: 'needs_first_factor', v: 'unverified' });
+      });
+    } finally {
+      await patchSettings({ user: { email_link_require_same_client: false } });
+      await waiting.close();
+      await other.close();
     }
   });
 
