@@ -84,6 +84,11 @@ fn json<T: serde::Serialize>(value: &T) -> CoreResult<String> {
     serde_json::to_string(value).map_err(|e| CoreError::Internal(format!("passkey state: {e}")))
 }
 
+/// The browser's options of a ceremony, as JSON to adjust before they go out.
+fn options_json<T: serde::Serialize>(options: &T) -> CoreResult<Value> {
+    serde_json::to_value(options).map_err(|e| CoreError::Internal(format!("passkey options: {e}")))
+}
+
 fn ceremony_failed(e: impl std::fmt::Display) -> CoreError {
     CoreError::Internal(format!("passkey ceremony: {e}"))
 }
@@ -170,8 +175,7 @@ impl crate::Passkeys<'_> {
         let (options, state) = webauthn
             .start_passkey_registration(user_handle(user_id), &name, &display_name, Some(exclude))
             .map_err(ceremony_failed)?;
-        let mut public_key = serde_json::to_value(&options.public_key)
-            .map_err(|e| CoreError::Internal(format!("passkey options: {e}")))?;
+        let mut public_key = options_json(&options.public_key)?;
         // A discoverable credential, so that sign-in needs no identifier.
         public_key["authenticatorSelection"] = serde_json::json!({
             "residentKey": "required",
@@ -263,14 +267,10 @@ impl crate::Passkeys<'_> {
                     detail: "The authenticator's answer did not verify.".to_owned(),
                 }
             })?;
+        // A credential id registered meanwhile is refused by the unique index
+        // (mapped to the same answer below).
         let raw_id: &[u8] = credential.cred_id().as_ref();
         let credential_id = URL_SAFE_NO_PAD.encode(raw_id);
-        if tessera_store::passkeys::find_by_credential(&mut tx, &credential_id)
-            .await?
-            .is_some()
-        {
-            return Err(already_registered());
-        }
         passkey.credential_id = Some(credential_id);
         passkey.credential = Some(json(&credential)?);
         passkey.verification = Some(Verification {
@@ -359,8 +359,7 @@ impl crate::Passkeys<'_> {
         let (options, state) = webauthn
             .start_discoverable_authentication()
             .map_err(ceremony_failed)?;
-        let mut public_key = serde_json::to_value(&options.public_key)
-            .map_err(|e| CoreError::Internal(format!("passkey options: {e}")))?;
+        let mut public_key = options_json(&options.public_key)?;
         let allow: Vec<Value> = allowed
             .iter()
             .filter_map(|p| p.credential_id.as_ref())

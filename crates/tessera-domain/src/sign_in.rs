@@ -223,43 +223,15 @@ pub fn prepare_passkey(
 /// passkey proves possession and the user's verification at once, so a
 /// right one completes the sign-in without a second factor.
 pub fn attempt_passkey(
-    mut state: SignInState,
+    state: SignInState,
     identified: bool,
     verified: bool,
     now: i64,
 ) -> Result<Step, Refusal> {
-    if state.status == SignInStatus::Complete {
-        return Err(Refusal::Code(
-            ErrorCode::SignInAlreadyComplete,
-            "This sign-in is already complete.",
-        ));
-    }
-    let prepared = state
-        .first_factor
-        .take()
-        .filter(|v| v.strategy == Strategy::Passkey)
-        .ok_or(Refusal::Code(
-            ErrorCode::VerificationMissing,
-            "Prepare the passkey first factor before attempting it.",
-        ))?;
     let proof = Proof::Passkey {
         verified: verified && identified,
     };
-    let (verification, attempt) = prepared.attempt("", proof, now);
-    state.first_factor = Some(verification);
-    if attempt != Attempt::Verified {
-        return Ok(Step {
-            state,
-            attempt,
-            effects: Vec::new(),
-        });
-    }
-    state.status = SignInStatus::Complete;
-    Ok(Step {
-        state,
-        attempt,
-        effects: vec![Effect::StartSession { two_factors: false }],
-    })
+    attempt_first_factor(state, Strategy::Passkey, proof, "", false, now)
 }
 
 /// Attempts the first factor. A wrong password is refused outright (its

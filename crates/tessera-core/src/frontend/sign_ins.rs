@@ -824,6 +824,8 @@ impl crate::SignIns<'_> {
         let mut tx = self.begin().await?;
         let mut identified = false;
         let mut verified = false;
+        // The user the passkey identified, when this step read them already.
+        let mut owner_user = None;
         if let Some(challenge) = &challenge {
             let assertion = self
                 .passkeys()
@@ -842,13 +844,17 @@ impl crate::SignIns<'_> {
                         let view = crate::users::load_view(&mut tx, &owner).await?;
                         sign_in.identifier = Some(account_identifier(&view));
                         sign_in.user_id = Some(owner);
+                        owner_user = Some(view.user);
                         identified = true;
                     }
                 }
             }
         }
         if let Some(user_id) = sign_in.user_id.clone().filter(|_| identified) {
-            let user = tessera_store::users::get(&mut tx, &user_id).await?;
+            let user = match owner_user {
+                Some(user) => user,
+                None => tessera_store::users::get(&mut tx, &user_id).await?,
+            };
             check_user_may_sign_in(&user, now)?;
         }
         let step = machine::attempt_passkey(state_of(&sign_in), identified, verified, now)?;

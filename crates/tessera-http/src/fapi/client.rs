@@ -309,7 +309,7 @@ async fn verification_step(
     let sessions = core.sessions();
     let passkey = strategy == tessera_domain::verification::Strategy::Passkey;
     if passkey {
-        super::transport::passkey_origin(&core, &caller.info)?;
+        super::transport::passkey_origin(&caller.info)?;
     }
     let (after, session) = if attempt {
         let proof = if strategy == tessera_domain::verification::Strategy::Password {

@@ -14,7 +14,7 @@ use crate::error::ApiResult;
 /// `POST /v1/me/passkeys`: a passkey whose verification's `nonce` holds the
 /// options for `navigator.credentials.create()`.
 pub async fn create_passkey(State(core): State<Core>, me: Me) -> ApiResult<Response> {
-    passkey_origin(&core, &me.caller.info)?;
+    passkey_origin(&me.caller.info)?;
     let p = core
         .passkeys()
         .start_registration(
@@ -34,7 +34,7 @@ pub async fn attempt_passkey_verification(
     Path(id): Path<String>,
     form: Form,
 ) -> ApiResult<Response> {
-    passkey_origin(&core, &me.caller.info)?;
+    passkey_origin(&me.caller.info)?;
     let strategy = form.required_strategy()?;
     if strategy != tessera_domain::verification::Strategy::Passkey {
         return Err(crate::error::ApiError::invalid(

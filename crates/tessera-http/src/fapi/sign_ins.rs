@@ -20,7 +20,7 @@ pub async fn create_sign_in(
 ) -> ApiResult<Response> {
     let client = caller.client.as_ref().map(|c| &c.client);
     if form.get("strategy") == Some("passkey") {
-        super::transport::passkey_origin(&core, &caller.info)?;
+        super::transport::passkey_origin(&caller.info)?;
     }
     let out = core
         .sign_ins()
@@ -57,7 +57,7 @@ pub async fn prepare_first_factor(
     let client = caller.require_client()?;
     let strategy = form.required_strategy()?;
     if strategy == tessera_domain::verification::Strategy::Passkey {
-        super::transport::passkey_origin(&core, &caller.info)?;
+        super::transport::passkey_origin(&caller.info)?;
     }
     let out = if let Some(redirect_url) = super::transport::link_redirect(&core, &form, strategy)? {
         core.sign_ins()
@@ -139,7 +139,7 @@ pub async fn attempt_first_factor(
     let client = caller.require_client()?;
     let strategy = form.required_strategy()?;
     if strategy == tessera_domain::verification::Strategy::Passkey {
-        super::transport::passkey_origin(&core, &caller.info)?;
+        super::transport::passkey_origin(&caller.info)?;
         let credential = form.required_text("public_key_credential")?;
         let out = core
             .sign_ins()

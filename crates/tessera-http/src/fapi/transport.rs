@@ -88,7 +88,6 @@ pub(crate) fn origin_allowed(core: &Core, origin: &str) -> bool {
 /// instance does not allow (its own, `allowed_origins`, the app's proxy)
 /// before any handler runs.
 pub(crate) fn passkey_origin(
-    _core: &Core,
     info: &tessera_core::request::RequestInfo,
 ) -> Result<(), crate::error::ApiError> {
     match info.origin.as_deref() {

@@ -229,17 +229,21 @@ async fn register(me: &mut Me<'_>, auth: &mut Authenticator) -> String {
         .to_owned();
     let credential = auth.create(&nonce);
     let path = me.path(&format!("/passkeys/{id}/attempt_verification"));
-    let (status, out) =
-        me.b.post(
-            &path,
-            &[
-                ("strategy", "passkey"),
-                ("public_key_credential", &credential),
-            ],
-        )
-        .await;
+    let (status, out) = answer(&mut me.b, &path, &credential).await;
     assert_eq!(status, StatusCode::OK, "{out}");
     id
+}
+
+/// Posts a passkey's answer (`credential`) to `path` as clerk-js does.
+async fn answer(b: &mut Browser<'_>, path: &str, credential: &str) -> (StatusCode, Value) {
+    b.post(
+        path,
+        &[
+            ("strategy", "passkey"),
+            ("public_key_credential", credential),
+        ],
+    )
+    .await
 }
 
 fn strategies(factors: &Value) -> Vec<&str> {
@@ -291,34 +295,19 @@ async fn register_rename_and_remove_a_passkey(app: &TestApp) {
     let attempt = me.path(&format!("/passkeys/{pid}/attempt_verification"));
 
     // Not a credential; one made for another origin.
-    let (status, body) =
-        me.b.post(
-            &attempt,
-            &[("strategy", "passkey"), ("public_key_credential", "{}")],
-        )
-        .await;
+    let (status, body) = answer(&mut me.b, &attempt, "{}").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_error(&body, "form_param_value_invalid");
     let mut auth = Authenticator::new();
     auth.origin = "http://localhost:4000".to_owned();
     let wrong = auth.create(&nonce.to_string());
-    let (status, body) =
-        me.b.post(
-            &attempt,
-            &[("strategy", "passkey"), ("public_key_credential", &wrong)],
-        )
-        .await;
+    let (status, body) = answer(&mut me.b, &attempt, &wrong).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_error(&body, "passkey_registration_failed");
 
     auth.origin = PAGE.to_owned();
     let good = auth.create(&nonce.to_string());
-    let (status, out) =
-        me.b.post(
-            &attempt,
-            &[("strategy", "passkey"), ("public_key_credential", &good)],
-        )
-        .await;
+    let (status, out) = answer(&mut me.b, &attempt, &good).await;
     assert_eq!(status, StatusCode::OK, "{out}");
     assert_eq!(out["response"]["verification"]["status"], "verified");
     assert_eq!(out["response"]["verification"]["nonce"], Value::Null);
@@ -326,12 +315,7 @@ async fn register_rename_and_remove_a_passkey(app: &TestApp) {
     let user = &out["client"]["sessions"][0]["user"];
     assert_eq!(user["passkeys"][0]["id"], pid.as_str(), "{user}");
     // Spent: the same answer again.
-    let (status, body) =
-        me.b.post(
-            &attempt,
-            &[("strategy", "passkey"), ("public_key_credential", &good)],
-        )
-        .await;
+    let (status, body) = answer(&mut me.b, &attempt, &good).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_error(&body, "verification_already_verified");
 
@@ -346,12 +330,7 @@ async fn register_rename_and_remove_a_passkey(app: &TestApp) {
     assert_eq!(options["excludeCredentials"][0]["id"], auth.id().as_str());
     let again = auth.create(&nonce);
     let path = me.path(&format!("/passkeys/{second}/attempt_verification"));
-    let (status, body) =
-        me.b.post(
-            &path,
-            &[("strategy", "passkey"), ("public_key_credential", &again)],
-        )
-        .await;
+    let (status, body) = answer(&mut me.b, &path, &again).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_error(&body, "passkey_already_exists");
 
@@ -446,15 +425,7 @@ impl<'a> PasskeySignIn<'a> {
 
     async fn answer(&mut self, credential: &str) -> (StatusCode, Value) {
         let path = format!("/client/sign_ins/{}/attempt_first_factor", self.id);
-        self.b
-            .post(
-                &path,
-                &[
-                    ("strategy", "passkey"),
-                    ("public_key_credential", credential),
-                ],
-            )
-            .await
+        answer(&mut self.b, &path, credential).await
     }
 }
 
@@ -612,11 +583,8 @@ async fn one_answer_signs_in_once(app: &TestApp) {
     let mut twin = page(app);
     twin.client_cookie = si.b.client_cookie.clone();
     let path = format!("/client/sign_ins/{}/attempt_first_factor", si.id);
-    let form = [
-        ("strategy", "passkey"),
-        ("public_key_credential", assertion.as_str()),
-    ];
-    let ((s1, o1), (s2, o2)) = futures::join!(si.answer(&assertion), twin.post(&path, &form));
+    let ((s1, o1), (s2, o2)) =
+        futures::join!(si.answer(&assertion), answer(&mut twin, &path, &assertion));
     let oks = [s1, s2].iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(oks, 1, "{s1} {o1}\n{s2} {o2}");
     for (status, body) in [(s1, &o1), (s2, &o2)] {
@@ -699,26 +667,20 @@ async fn reverify_with_a_passkey(app: &TestApp) {
         .to_owned();
     let mut stranger = Authenticator::new();
     stranger.credential_id = auth.credential_id.clone();
-    let (status, body) =
-        me.b.post(
-            &verify("/attempt_first_factor"),
-            &[
-                ("strategy", "passkey"),
-                ("public_key_credential", &stranger.get(&nonce)),
-            ],
-        )
-        .await;
+    let (status, body) = answer(
+        &mut me.b,
+        &verify("/attempt_first_factor"),
+        &stranger.get(&nonce),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_error(&body, "passkey_invalid");
-    let (status, out) =
-        me.b.post(
-            &verify("/attempt_first_factor"),
-            &[
-                ("strategy", "passkey"),
-                ("public_key_credential", &auth.get(&nonce)),
-            ],
-        )
-        .await;
+    let (status, out) = answer(
+        &mut me.b,
+        &verify("/attempt_first_factor"),
+        &auth.get(&nonce),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{out}");
     assert_eq!(out["response"]["status"], "complete", "{out}");
 }
