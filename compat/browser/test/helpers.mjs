@@ -147,10 +147,10 @@ function pageInit() {
  * Methods: goto, load, reload, run, state, step, screenshot, close.
  */
 export class ClerkPage extends BrowserSession {
-  static async open(name, { origin: pageAt, args } = {}) {
+  static async open(name, { origin: pageAt, args, watchOrigin = env.url } = {}) {
     requireEnv('TESSERA_URL', 'TESSERA_PK');
     const origin = pageAt ?? (await pageOrigin());
-    const s = await ClerkPage.launch(name, { watchOrigin: env.url, args });
+    const s = await ClerkPage.launch(name, { watchOrigin, args });
     s.origin = origin;
     await s.context.addInitScript(pageInit);
     return s;
@@ -338,6 +338,17 @@ export async function signOut(s) {
 
 /** How long a component may take to show its next card. */
 export const UI_TIMEOUT = 30_000;
+
+/**
+ * Presses a button from the keyboard once it can be used. @clerk/ui scrolls a
+ * profile card into view, smoothly, 300 ms after the card opens; a mouse click
+ * in that window can land where the button was a moment before and do nothing.
+ * Focus and Enter reach the button wherever it is.
+ */
+export async function press(button, { timeout = UI_TIMEOUT } = {}) {
+  await button.click({ trial: true, timeout }); // visible, stable, enabled
+  await button.press('Enter', { timeout });
+}
 
 /** Mounts a component into a fresh <div id="mount-..."> and returns its CSS selector. */
 export async function mount(s, kind) {

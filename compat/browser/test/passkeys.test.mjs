@@ -24,6 +24,7 @@ import {
   ClerkPage,
   env,
   patchSettings,
+  press,
   signInWithPassword,
   signOut,
   strongPassword,
@@ -88,6 +89,7 @@ describe('passkeys (clerk-js and @clerk/ui, virtual authenticator)', () => {
     pages = await startPageServer({ publishableKey: env.pk, proxyUrl: local(env.url) });
     s = await ClerkPage.open('passkeys', {
       origin: local(pages.origin),
+      watchOrigin: local(env.url),
       args: ['--disable-blink-features=AutomationControlled'],
     });
     authenticatorId = await addAuthenticator(s);
@@ -202,7 +204,7 @@ describe('passkeys (clerk-js and @clerk/ui, virtual authenticator)', () => {
       await item.first().getByRole('button', { name: 'Open menu' }).click({ timeout: UI_TIMEOUT });
       await s.page.getByRole('menuitem', { name: 'Rename' }).click({ timeout: UI_TIMEOUT });
       await profile.getByLabel('Name of passkey').fill('Desk key');
-      await profile.getByRole('button', { name: 'Save' }).click();
+      await press(profile.getByRole('button', { name: 'Save' }));
       await profile.getByText('Desk key').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
       await s.screenshot('passkeys-2-profile-renamed');
       assert.equal((await credentials(s, authenticatorId)).length, 1);
@@ -238,7 +240,7 @@ describe('passkeys (clerk-js and @clerk/ui, virtual authenticator)', () => {
       const item = profile.locator('.cl-profileSectionItem__passkeys');
       await item.first().getByRole('button', { name: 'Open menu' }).click({ timeout: UI_TIMEOUT });
       await s.page.getByRole('menuitem', { name: 'Remove' }).click({ timeout: UI_TIMEOUT });
-      await profile.getByRole('button', { name: 'Remove' }).click({ timeout: UI_TIMEOUT });
+      await press(profile.getByRole('button', { name: 'Remove' }));
       await s.page.waitForFunction(() => window.Clerk?.user?.passkeys?.length === 0, null, { timeout: UI_TIMEOUT });
       await signOut(s);
     });

@@ -19,6 +19,7 @@ import {
   backend,
   ClerkPage,
   mount,
+  press,
   signInWithPassword,
   signOut,
   strongPassword,
@@ -162,14 +163,14 @@ describe('authenticator apps and backup codes (clerk-js and @clerk/ui)', () => {
       await s.page.getByRole('menuitem', { name: 'Authenticator application' }).click({ timeout: UI_TIMEOUT });
       await profile.locator('.cl-qrCodeContainer svg').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
       await s.screenshot('totp-3-profile-qr');
-      await profile.getByRole('button', { name: /scan QR code\?/ }).click();
+      await press(profile.getByRole('button', { name: /scan QR code\?/ }));
       const secret = await profile.locator('input[readonly]').first().inputValue();
       assert.match(secret, /^[A-Z2-7]{32}$/);
-      await profile.getByRole('button', { name: 'Continue' }).click();
+      await press(profile.getByRole('button', { name: 'Continue' }));
       await profile.getByLabel('Enter verification code').pressSequentially(totpCode(secret), { delay: 40 });
       await profile.getByRole('button', { name: 'Finish' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
       await s.screenshot('totp-4-profile-backup-codes');
-      await profile.getByRole('button', { name: 'Finish' }).click();
+      await press(profile.getByRole('button', { name: 'Finish' }));
       await profile.getByRole('button', { name: 'Finish' }).waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
       await s.page.waitForFunction(() => window.Clerk?.user?.totpEnabled === true && window.Clerk?.user?.backupCodeEnabled === true, null, {
         timeout: UI_TIMEOUT,
@@ -188,7 +189,7 @@ describe('authenticator apps and backup codes (clerk-js and @clerk/ui)', () => {
       await s.screenshot('totp-6-profile-regenerated');
       const posted = s.requests.slice(before).some((r) => r.method === 'POST' && r.url.includes('/v1/me/backup_codes'));
       assert.ok(posted, 'the profile asked for new backup codes');
-      await profile.getByRole('button', { name: 'Finish' }).click();
+      await press(profile.getByRole('button', { name: 'Finish' }));
     });
   });
 });
