@@ -24,6 +24,7 @@ use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tessera_domain::error_code::ErrorCode;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -32,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures::future::BoxFuture;
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use tessera_core::Core;
 
 use error::{ApiError, InternalErrorDetail};
@@ -77,13 +78,16 @@ async fn edge(core: Core, options: Arc<HttpOptions>, mut req: Request, router: R
             Cors::None => None,
         };
         let (method, uri) = (req.method().clone(), req.uri().clone());
-        if let Some(refused) = refuse_early(&req) {
-            let mut response = refused.into_response();
-            if let Some(origin) = echo {
-                Cors::apply(&origin, &mut response);
+        let req = match refuse_early(req, options.request_timeout).await {
+            Ok(req) => req,
+            Err(refused) => {
+                let mut response = refused.into_response();
+                if let Some(origin) = echo {
+                    Cors::apply(&origin, &mut response);
+                }
+                return response;
             }
-            return response;
-        }
+        };
         let caller = fapi::error_client::caller_headers(&req);
         let limited = tower::Layer::layer(&DefaultBodyLimit::max(MAX_BODY_BYTES), router);
         let routed = tokio::time::timeout(
@@ -113,29 +117,38 @@ async fn edge(core: Core, options: Arc<HttpOptions>, mut req: Request, router: R
     .await
 }
 
-/// Requests answered before routing: a body announced far larger than the
-/// limit (413 at once, without waiting for bytes that may never come), and a
-/// path with a NUL character, which names nothing (404; the stores would
-/// disagree on it). A body announced only somewhat too large is read up to the
-/// limit first, as the extractors do: a client still sending it then gets the
-/// 413 rather than a reset connection.
-fn refuse_early(req: &Request) -> Option<ApiError> {
+/// Requests answered before routing: a path with a NUL character, which
+/// names nothing (404; the stores would disagree on it), and a body announced
+/// larger than the limit (413). One announced far larger is refused at once,
+/// without waiting for bytes that may never come. One only somewhat too large
+/// is read to its end and dropped first: answering while the client is still
+/// sending would close the connection under its writes, and it would see a
+/// reset instead of the 413.
+async fn refuse_early(req: Request, timeout: Duration) -> Result<Request, ApiError> {
+    if req.uri().path().contains("%00") {
+        return Err(ApiError::not_found());
+    }
     let announced = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > 2 * MAX_BODY_BYTES as u64) {
-        return Some(ApiError::new(
-            ErrorCode::RequestBodyTooLarge,
-            "request body too large",
-            format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
-        ));
+    let Some(announced) = announced.filter(|&n| n > MAX_BODY_BYTES as u64) else {
+        return Ok(req);
+    };
+    if announced <= 2 * MAX_BODY_BYTES as u64 {
+        let mut body = req.into_body().into_data_stream();
+        // The server holds the body to its announced length, so this ends.
+        let _ = tokio::time::timeout(timeout, async {
+            while let Some(Ok(_)) = body.next().await {}
+        })
+        .await;
     }
-    if req.uri().path().contains("%00") {
-        return Some(ApiError::not_found());
-    }
-    None
+    Err(ApiError::new(
+        ErrorCode::RequestBodyTooLarge,
+        "request body too large",
+        format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+    ))
 }
 
 /// Error answers that did not come from [`ApiError`] — axum's own 405s, its

@@ -62,20 +62,33 @@ async fn malformed_bodies(app: &TestApp) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_error(&body, "form_param_format_invalid");
 
+    // A body somewhat past the limit is read to its end before the 413, so
+    // the client is never cut off mid-send and its connection stays usable.
     let big = "x".repeat(11 * 1024 * 1024);
-    // Its own client: the server answers 413 without reading the body, which
-    // leaves that connection unusable for a pooled next request.
-    let resp = reqwest::Client::new()
-        .post(url.clone())
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let resp = client
+            .post(url.clone())
+            .bearer_auth(&app.secret)
+            .header("content-type", "application/json")
+            .body(format!("{{\"first_name\":\"{big}\"}}"))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = read(resp).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_error(&body, "request_body_too_large");
+    }
+    let resp = client
+        .get(url.clone())
         .bearer_auth(&app.secret)
-        .header("content-type", "application/json")
-        .body(format!("{{\"first_name\":\"{big}\"}}"))
         .send()
         .await
         .unwrap();
-    let (status, body) = read(resp).await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_error(&body, "request_body_too_large");
+    assert_eq!(resp.status(), StatusCode::OK);
 
     // Ids that are not ids are simply not found.
     let (status, body) = app.get("/users/../../etc/passwd").await;

@@ -188,6 +188,35 @@ async fn every_error_is_an_envelope(app: &TestApp) {
     assert!(status.contains(" 413 "), "{status}");
     assert!(body.contains("request_body_too_large"), "{body}");
     assert!(started.elapsed() < Duration::from_secs(5));
+
+    // A body only somewhat too large is read to its end before the 413, so a
+    // client still sending it (the rest comes after a pause) is not cut off.
+    let limit = 10 * 1024 * 1024;
+    let total = limit + 1024 * 1024;
+    let mut stream = TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /v1/users HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\
+         authorization: Bearer {}\r\ncontent-type: application/json\r\n\
+         content-length: {total}\r\n\r\n",
+        app.secret
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'x'; limit + 1]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream
+        .write_all(&vec![b'x'; total - limit - 1])
+        .await
+        .expect("the rest of the body is taken");
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
+        .await
+        .expect("answered")
+        .expect("the answer is read, not reset");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 413 "), "{text}");
+    assert!(text.contains("request_body_too_large"), "{text}");
 }
 
 async fn cors_on_every_frontend_answer(app: &TestApp) {
