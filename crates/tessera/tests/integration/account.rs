@@ -298,6 +298,7 @@ async fn phone_codes_are_limited(app: &TestApp) {
     let mut me = signed_in(app).await;
     let phone = random_phone();
     let pid = me.added_phone(&phone).await;
+    crate::support::inside_one_window(10 * 60_000).await;
 
     // Five wrong codes fail the verification; then even the right one is refused.
     me.prepare(&pid, "phone_code").await;

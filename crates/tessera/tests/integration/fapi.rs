@@ -470,6 +470,7 @@ async fn phone_numbers_by_sms_code(app: &TestApp) {
 
 async fn rate_limits_answer_429_with_retry_after(app: &TestApp) {
     // Codes per address: 5 per 10 minutes.
+    crate::support::inside_one_window(10 * 60_000).await;
     let email = unique_email("limit");
     let mut b = Browser::new(app);
     let (_, out) = b
@@ -497,15 +498,7 @@ async fn rate_limits_answer_429_with_retry_after(app: &TestApp) {
     assert!((1..=600).contains(&retry), "{retry}");
 
     // New sign-ups per IP: 30 per minute (the 31st is refused; one was made above).
-    // The windows are whole minutes: start the run well inside one, so that
-    // it cannot straddle two.
-    let into_minute = crate::support::now_ms().rem_euclid(60_000);
-    if into_minute > 45_000 {
-        tokio::time::sleep(std::time::Duration::from_millis(
-            (60_000 - into_minute + 100) as u64,
-        ))
-        .await;
-    }
+    crate::support::inside_one_window(60_000).await;
     let mut refused = false;
     for i in 0..31 {
         let mut other = Browser::new(app);

@@ -377,3 +377,14 @@ pub fn now_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+/// Rate limits count in fixed windows aligned to the epoch (a minute, ten
+/// minutes). A test that counts hits up to a limit waits here for the next
+/// window when less than 15 s of the current one are left, so that its run
+/// cannot straddle two windows and see a fresh budget halfway.
+pub async fn inside_one_window(window_ms: i64) {
+    let left = window_ms - now_ms().rem_euclid(window_ms);
+    if left < 15_000 {
+        tokio::time::sleep(std::time::Duration::from_millis(left as u64 + 100)).await;
+    }
+}
