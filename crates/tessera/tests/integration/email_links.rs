@@ -254,23 +254,30 @@ async fn a_link_verifies_a_sign_up(app: &TestApp) {
     );
 }
 
-async fn a_link_verifies_my_new_address(app: &TestApp) {
-    enable(app, false).await;
-    let mut me = crate::account::signed_in(app).await;
-    let address = format!("{}@example.com", unique("me-link").to_lowercase());
+/// Adds `address` to the signed-in user and asks for an email link to
+/// verify it; the address's id.
+async fn add_with_link(me: &mut crate::account::Me<'_>, address: &str) -> String {
     let (status, out) =
-        me.b.post(&me.path("/email_addresses"), &[("email_address", &address)])
+        me.b.post(&me.path("/email_addresses"), &[("email_address", address)])
             .await;
     assert_eq!(status, StatusCode::OK, "{out}");
-    let eid = out["response"]["id"].as_str().unwrap().to_owned();
+    let id = out["response"]["id"].as_str().unwrap().to_owned();
     let (status, out) =
         me.b.post(
-            &me.path(&format!("/email_addresses/{eid}/prepare_verification")),
+            &me.path(&format!("/email_addresses/{id}/prepare_verification")),
             &[("strategy", "email_link"), ("redirect_url", REDIRECT)],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{out}");
     assert_eq!(out["response"]["verification"]["strategy"], "email_link");
+    id
+}
+
+async fn a_link_verifies_my_new_address(app: &TestApp) {
+    enable(app, false).await;
+    let mut me = crate::account::signed_in(app).await;
+    let address = format!("{}@example.com", unique("me-link").to_lowercase());
+    let eid = add_with_link(&mut me, &address).await;
     let link = link_for(app, &address).await;
     let (_, location) = open(&link).await;
     assert!(location.contains("__clerk_status=verified"), "{location}");
@@ -285,17 +292,7 @@ async fn a_link_verifies_my_new_address(app: &TestApp) {
     // click verifies nothing.
     enable(app, true).await;
     let other = format!("{}@example.com", unique("me-link").to_lowercase());
-    let (_, out) =
-        me.b.post(&me.path("/email_addresses"), &[("email_address", &other)])
-            .await;
-    let oid = out["response"]["id"].as_str().unwrap().to_owned();
-    let (status, out) =
-        me.b.post(
-            &me.path(&format!("/email_addresses/{oid}/prepare_verification")),
-            &[("strategy", "email_link"), ("redirect_url", REDIRECT)],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{out}");
+    let oid = add_with_link(&mut me, &other).await;
     let link = link_for(app, &other).await;
     let (_, location) = open(&link).await;
     assert!(

@@ -527,18 +527,12 @@ async fn sign_in_with_a_passkey(app: &TestApp) {
         "{out}"
     );
 }
+
 async fn adding_a_passkey_needs_a_recent_verification(app: &TestApp) {
     enable(app, true).await;
     let mut me = signed_in(app).await;
     // The password was given half an hour ago.
-    let mut tx = app.core().begin().await.unwrap();
-    let id = tessera_domain::ids::SessionId::parse(&me.sid).unwrap();
-    let mut s = tessera_store::sessions::get(&mut tx, &id).await.unwrap();
-    s.first_factor_at = Some(crate::support::now_ms() - 30 * 60_000);
-    tessera_store::sessions::save_reverification(&mut tx, &mut s)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    crate::reverification::age_session(app, &me.sid, 30).await;
     let (status, body) = me.b.post(&me.path("/passkeys"), &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_error(&body, "session_reverification_required");

@@ -20,7 +20,7 @@ const PASSWORD: &str = "correct horse battery";
 const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
 /// Backdates the session's factors by `minutes` (as if signed in long ago).
-async fn age_session(app: &TestApp, sid: &str, minutes: i64) {
+pub(crate) async fn age_session(app: &TestApp, sid: &str, minutes: i64) {
     // A unit of work of the server's own, so its client cache hears of it.
     let mut tx = app.core().begin().await.unwrap();
     let id = SessionId::parse(sid).unwrap();
